@@ -1,0 +1,38 @@
+"""What every Matrix Pulse DAG shares: default args, the writer pool, the Assets.
+
+DAG files import from here and stay thin. Nothing heavy is imported at module level:
+the scheduler parses DAG files often, and GX, dbt and pandas cost seconds to import.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Asset
+
+from matrix_pulse.settings import get_settings
+from matrix_pulse.sources import SOURCES
+
+OWNER = "data-team"
+
+# Tasks that touch files, the warehouse or SMTP retry with exponential back-off.
+DEFAULT_ARGS: dict = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+# DuckDB allows one writing process per file: every task that writes the warehouse
+# runs in this one-slot pool (created by `make` set-up / scripts/bootstrap_airflow.sh).
+WRITER_POOL = get_settings().writer_pool
+
+# Assets: the ingest publishes one per raw table; dbt is scheduled on them and publishes
+# the marts; the report DAG is scheduled on the marts.
+RAW_ASSETS: dict[str, Asset] = {
+    name: Asset(name=f"raw.{src.raw_table}", uri=f"duckdb://matrix_pulse/raw/{src.raw_table}", group="raw")
+    for name, src in SOURCES.items()
+}
+MARTS_ASSET = Asset(name="marts", uri="duckdb://matrix_pulse/marts", group="marts")
+PUBLISHED_ASSET = Asset(name="published_marts", uri="file://matrix_pulse/published/marts.duckdb", group="marts")

@@ -1,0 +1,96 @@
+"""One place for every path and setting Matrix Pulse uses.
+
+Everything is derived from ``MP_HOME`` (default: the repo's ``data/`` folder) so that a
+DAG, a test or the CLI never hard-codes a path. DuckDB paths are absolute on purpose:
+Cosmos runs dbt in a temporary working directory, where a relative path would silently
+write a throw-away database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+
+    # --- inputs -------------------------------------------------------------------
+    @property
+    def landing_dir(self) -> Path:
+        """Where the daily files land: <landing>/<source>/<file>."""
+        return Path(os.environ.get("MP_LANDING_DIR", self.home / "landing"))
+
+    @property
+    def archive_dir(self) -> Path:
+        """Every landed file, kept byte for byte as it arrived, by checksum."""
+        return self.home / "archive"
+
+    @property
+    def manifest_path(self) -> Path:
+        """The simulator's ground truth (only exists for simulated landings)."""
+        return self.landing_dir / "_manifest.json"
+
+    # --- warehouse ------------------------------------------------------------------
+    @property
+    def warehouse_path(self) -> Path:
+        """The one DuckDB file the pipeline writes (one writer at a time: pool below)."""
+        return Path(os.environ.get("MP_WAREHOUSE", self.home / "warehouse" / "matrix_pulse.duckdb")).resolve()
+
+    @property
+    def published_path(self) -> Path:
+        """Read-only copy for analysts and the report DAG, replaced atomically after each build."""
+        return Path(
+            os.environ.get("MP_PUBLISHED", self.home / "published" / "matrix_pulse_marts.duckdb")
+        ).resolve()
+
+    @property
+    def gx_dir(self) -> Path:
+        """Great Expectations file context: suites, validation results, Data Docs."""
+        return self.home / "gx"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return REPO_ROOT / "dbt"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.home / "dbt_target"
+
+    # --- outputs --------------------------------------------------------------------
+    @property
+    def outputs_dir(self) -> Path:
+        """Rendered packs (archived per quarter and audience) and received .eml files."""
+        return self.home / "outputs"
+
+    @property
+    def state_dir(self) -> Path:
+        """Small ledgers that must survive re-runs (the send ledger)."""
+        return self.home / "state"
+
+    # --- secrets ----------------------------------------------------------------------
+    @property
+    def hmac_key_file(self) -> Path:
+        """Local key for the demo only; git-ignored. Production sets MP_PII_HMAC_KEY."""
+        return self.home / "secrets" / "pii_hmac.key"
+
+    # --- behaviour ----------------------------------------------------------------------
+    @property
+    def late_after_hours(self) -> int:
+        """A source-day not landed this many hours after D+1 00:00 is reported late."""
+        return int(os.environ.get("MP_LATE_AFTER_HOURS", "30"))
+
+    @property
+    def writer_pool(self) -> str:
+        """The one-slot Airflow pool every warehouse-writing task runs in."""
+        return "duckdb_writer"
+
+
+def get_settings() -> Settings:
+    """Settings for this process; MP_HOME moves everything (tests use a temp folder)."""
+    return Settings(home=Path(os.environ.get("MP_HOME", REPO_ROOT / "data")).resolve())

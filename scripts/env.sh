@@ -1,0 +1,22 @@
+# Sourced by the Makefile and scripts: the embedded Airflow and Matrix Pulse settings.
+# Everything lives inside the repo (git-ignored) so a clone is self-contained.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export REPO_ROOT
+export PATH="$REPO_ROOT/.venv/bin:$PATH"
+export MP_HOME="${MP_HOME:-$REPO_ROOT/data}"
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$REPO_ROOT/airflow_home}"
+export AIRFLOW__CORE__DAGS_FOLDER="$REPO_ROOT/dags"
+export AIRFLOW__CORE__PLUGINS_FOLDER="$REPO_ROOT/plugins"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__EXECUTOR=LocalExecutor
+export AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Shanghai
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True
+export AIRFLOW__CORE__UNIT_TEST_MODE="${AIRFLOW__CORE__UNIT_TEST_MODE:-False}"
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
+export AIRFLOW__LOGGING__BASE_LOG_FOLDER="$AIRFLOW_HOME/logs"
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=30
+# SMTP for alerts and packs: a local aiosmtpd in the demo and tests (see matrix_pulse.ops.smtp_sink).
+export MP_SMTP_HOST="${MP_SMTP_HOST:-127.0.0.1}"
+export MP_SMTP_PORT="${MP_SMTP_PORT:-8025}"
+export AIRFLOW_CONN_SMTP_DEFAULT="${AIRFLOW_CONN_SMTP_DEFAULT:-{\"conn_type\": \"smtp\", \"host\": \"$MP_SMTP_HOST\", \"port\": $MP_SMTP_PORT, \"extra\": {\"disable_tls\": true, \"disable_ssl\": true, \"from_email\": \"matrix-pulse@example.com\", \"timeout\": 10, \"retry_limit\": 1}}}"
+export MP_ALERT_EMAILS="${MP_ALERT_EMAILS:-data-team@example.com}"

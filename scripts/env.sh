@@ -20,3 +20,11 @@ export MP_SMTP_HOST="${MP_SMTP_HOST:-127.0.0.1}"
 export MP_SMTP_PORT="${MP_SMTP_PORT:-8025}"
 export AIRFLOW_CONN_SMTP_DEFAULT="${AIRFLOW_CONN_SMTP_DEFAULT:-{\"conn_type\": \"smtp\", \"host\": \"$MP_SMTP_HOST\", \"port\": $MP_SMTP_PORT, \"extra\": {\"disable_tls\": true, \"disable_ssl\": true, \"from_email\": \"matrix-pulse@example.com\", \"timeout\": 10, \"retry_limit\": 1}}}"
 export MP_ALERT_EMAILS="${MP_ALERT_EMAILS:-data-team@example.com}"
+# The scale-out warehouse (dbt target `postgres`); scripts/postgres_up.sh starts it.
+export MP_PG_HOST="${MP_PG_HOST:-127.0.0.1}"
+export MP_PG_PORT="${MP_PG_PORT:-5432}"
+export MP_PG_USER="${MP_PG_USER:-matrix_pulse}"
+export MP_PG_DATABASE="${MP_PG_DATABASE:-matrix_pulse}"
+if [ -z "${MP_PG_PASSWORD:-}" ] && [ -s "$MP_HOME/secrets/pg_password" ]; then
+  MP_PG_PASSWORD="$(cat "$MP_HOME/secrets/pg_password")"; export MP_PG_PASSWORD
+fi

@@ -18,7 +18,8 @@ export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=30
 # SMTP for alerts and packs: a local aiosmtpd in the demo and tests (see matrix_pulse.ops.smtp_sink).
 export MP_SMTP_HOST="${MP_SMTP_HOST:-127.0.0.1}"
 export MP_SMTP_PORT="${MP_SMTP_PORT:-8025}"
-export AIRFLOW_CONN_SMTP_DEFAULT="${AIRFLOW_CONN_SMTP_DEFAULT:-{\"conn_type\": \"smtp\", \"host\": \"$MP_SMTP_HOST\", \"port\": $MP_SMTP_PORT, \"extra\": {\"disable_tls\": true, \"disable_ssl\": true, \"from_email\": \"matrix-pulse@example.com\", \"timeout\": 10, \"retry_limit\": 1}}}"
+_mp_smtp_default="{\"conn_type\": \"smtp\", \"host\": \"$MP_SMTP_HOST\", \"port\": $MP_SMTP_PORT, \"extra\": {\"disable_tls\": true, \"disable_ssl\": true, \"from_email\": \"matrix-pulse@example.com\", \"timeout\": 10, \"retry_limit\": 1}}"
+export AIRFLOW_CONN_SMTP_DEFAULT="${AIRFLOW_CONN_SMTP_DEFAULT:-$_mp_smtp_default}"
 export MP_ALERT_EMAILS="${MP_ALERT_EMAILS:-data-team@example.com}"
 # The scale-out warehouse (dbt target `postgres`); scripts/postgres_up.sh starts it.
 export MP_PG_HOST="${MP_PG_HOST:-127.0.0.1}"

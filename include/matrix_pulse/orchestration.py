@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from airflow.sdk import Asset
 
+from matrix_pulse.ops.alerts import failure_alert
 from matrix_pulse.settings import get_settings
 from matrix_pulse.sources import SOURCES
 
@@ -22,6 +23,8 @@ DEFAULT_ARGS: dict = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    # After the last retry only: an e-mail naming DAG, task, data date and log link.
+    "on_failure_callback": failure_alert(),
 }
 
 # DuckDB allows one writing process per file: every task that writes the warehouse
@@ -36,3 +39,4 @@ RAW_ASSETS: dict[str, Asset] = {
 }
 MARTS_ASSET = Asset(name="marts", uri="duckdb://matrix_pulse/marts", group="marts")
 PUBLISHED_ASSET = Asset(name="published_marts", uri="file://matrix_pulse/published/marts.duckdb", group="marts")
+

@@ -1,0 +1,1 @@
+"""Operational helpers (local SMTP sink for the demo and tests)."""

@@ -20,7 +20,7 @@ DAG_FILES = sorted((REPO_ROOT / "dags").glob("*.py"))
 def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO_ROOT / "dags"), include_examples=False)
+    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 
 
 def test_dag_files_exist() -> None:

@@ -1,0 +1,78 @@
+"""Audiences of the pack, read from config/audiences.yaml (or MP_AUDIENCES_FILE)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from matrix_pulse.settings import REPO_ROOT
+
+REGIONS = ("华东", "华南", "华北", "华中", "西南", "西北", "东北")
+
+
+@dataclass(frozen=True)
+class Audience:
+    id: str
+    name: str
+    scope: str  # national | region
+    recipients: tuple[str, ...]
+    region: str | None = None
+
+    @property
+    def is_national(self) -> bool:
+        return self.scope == "national"
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    max_missing_source_day_rate: float = 0.05
+    block_on_critical_gx: bool = True
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    audiences: tuple[Audience, ...]
+    gate: GateConfig
+
+    def audience(self, audience_id: str) -> Audience:
+        for a in self.audiences:
+            if a.id == audience_id:
+                return a
+        raise KeyError(f"audience {audience_id!r} is not in the audiences file")
+
+
+def audiences_path() -> Path:
+    return Path(os.environ.get("MP_AUDIENCES_FILE", REPO_ROOT / "config" / "audiences.yaml"))
+
+
+def load_config(path: Path | None = None) -> ReportConfig:
+    """Parse and validate the audiences file; errors name the file and the entry."""
+    import yaml
+
+    path = path or audiences_path()
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    audiences: list[Audience] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(raw.get("audiences") or [], start=1):
+        where = f"{path}: audiences[{i}]"
+        aid = str(entry.get("id", ""))
+        if not aid.isascii() or not aid or aid in seen:
+            raise ValueError(f"{where}: id {aid!r} must be a unique non-empty ASCII name")
+        scope = entry.get("scope")
+        region = entry.get("region")
+        if scope not in ("national", "region"):
+            raise ValueError(f"{where} ({aid}): scope must be 'national' or 'region', found {scope!r}")
+        if scope == "region" and region not in REGIONS:
+            raise ValueError(f"{where} ({aid}): region must be one of {REGIONS}, found {region!r}")
+        recipients = tuple(str(r).strip() for r in entry.get("recipients") or [])
+        if not recipients or any("@" not in r for r in recipients):
+            raise ValueError(f"{where} ({aid}): recipients must be a non-empty list of e-mail addresses")
+        seen.add(aid)
+        audiences.append(Audience(aid, str(entry.get("name", aid)), scope, recipients, region))
+    gate_raw = raw.get("quality_gate") or {}
+    rate = float(
+        os.environ.get("MP_GATE_MAX_MISSING_RATE", gate_raw.get("max_missing_source_day_rate", 0.05))
+    )
+    gate = GateConfig(rate, bool(gate_raw.get("block_on_critical_gx", True)))
+    return ReportConfig(tuple(audiences), gate)

@@ -1,0 +1,207 @@
+"""Render a QuarterPack: HTML mail body, full PDF (weasyprint) and XLSX (xlsxwriter).
+
+Files land in ``<outputs>/packs/<quarter>/<audience>/`` with the issue number in their
+names, so a re-issue never overwrites what an earlier issue sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from matrix_pulse.report import fmt
+from matrix_pulse.report.fonts import find_cjk_font, pdf_font_faces
+from matrix_pulse.report.pack import QuarterPack, Table
+from matrix_pulse.settings import get_settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+# Charts shown inline in the mail, in order (the PDF shows them all).
+MAIL_CHARTS = [("trend", "月度曝光与有效线索"), ("funnel", "线索漏斗"), ("matrix", "矩阵视图"),
+               ("platforms", "平台对比"), ("dealers", "经销商排行")]  # fmt: skip
+CID_SUFFIX = "@matrix-pulse"  # Content-ID domain part: unique enough inside one message
+XLSX_FORMATS = {"count": "#,##0", "int": "#,##0", "pct": "0.0%", "yuan": "¥#,##0.00", "minutes": "0.0",
+                "number": "#,##0.0", "hours": "#,##0.0"}  # fmt: skip
+
+
+@dataclass
+class PackFiles:
+    quarter: str
+    audience: str
+    issue: int
+    folder: Path
+    subject: str
+    mail_html: Path
+    pdf: Path
+    xlsx: Path
+    charts: dict[str, Path] = field(default_factory=dict)  # content-id -> png
+
+    def as_dict(self) -> dict:
+        return {"quarter": self.quarter, "audience": self.audience, "issue": self.issue, "folder": str(self.folder),
+                "subject": self.subject, "mail_html": str(self.mail_html), "pdf": str(self.pdf),
+                "xlsx": str(self.xlsx), "charts": {k: str(v) for k, v in self.charts.items()}}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PackFiles:
+        return cls(d["quarter"], d["audience"], int(d["issue"]), Path(d["folder"]), d["subject"],
+                   Path(d["mail_html"]), Path(d["pdf"]), Path(d["xlsx"]),
+                   {k: Path(v) for k, v in d["charts"].items()})  # fmt: skip
+
+
+def pack_folder(quarter: str, audience_id: str) -> Path:
+    return get_settings().outputs_dir / "packs" / quarter / audience_id
+
+
+def subject_for(pack: QuarterPack, issue: int) -> str:
+    reissue = f"（更新版 第{issue}期）" if issue > 1 else ""
+    return f"【季度复盘】{pack.quarter.label_cn}新媒体矩阵复盘 · {pack.scope_label}{reissue}"
+
+
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
+    env.globals["fmt"] = fmt
+    return env
+
+
+def render_mail_html(pack: QuarterPack, issue: int) -> str:
+    return _env().get_template("mail.html.j2").render(
+        pack=pack, issue=issue, charts=[(f"{name}{CID_SUFFIX}", title) for name, title in MAIL_CHARTS],
+        platforms=pack.tables["platforms"], missing_rate=fmt.pct(pack.gate.missing_rate),
+    )  # fmt: skip
+
+
+def render_pdf(
+    pack: QuarterPack, issue: int, charts: dict[str, Path], html_path: Path, pdf_path: Path
+) -> Path:
+    import logging
+
+    from weasyprint import HTML
+
+    # weasyprint logs every CSS step at INFO: noise in task logs.
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    font = find_cjk_font()
+    faces = pdf_font_faces()
+    font_face_css = "\n".join(
+        f'@font-face {{ font-family: "{fam}"; font-weight: {w}; src: url("{path.as_uri()}"); }}'
+        for fam, w, path in faces
+    )
+    families = ", ".join(f'"{f}"' for f in dict.fromkeys([*(fam for fam, _w, _p in faces), font.family]))
+    html = _env().get_template("pack.html.j2").render(
+        pack=pack, issue=issue, t=pack.tables, charts={k: v.name for k, v in charts.items()},
+        font_family=families, font_face_css=font_face_css,
+    )  # fmt: skip
+    html_path.write_text(html, encoding="utf-8")
+    # base_url = the charts folder, so <img src="trend.png"> resolves to local files only.
+    HTML(string=html, base_url=str(next(iter(charts.values())).parent) + "/").write_pdf(str(pdf_path))
+    return pdf_path
+
+
+def _xlsx_value(value, kind: str):
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if kind == "hours":
+        return float(value) / 3600
+    if isinstance(value, datetime | date):  # also pandas.Timestamp
+        is_midnight = not isinstance(value, datetime) or value.time() == time(0)
+        return value.strftime("%Y-%m-%d") if is_midnight else value.strftime("%Y-%m-%d %H:%M")
+    if hasattr(value, "item"):  # numpy scalar -> Python number
+        return value.item()
+    return value
+
+
+def write_xlsx(pack: QuarterPack, path: Path) -> Path:
+    """Every table behind the pack, one sheet each, raw numbers with display formats."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    base = {"font_name": "Microsoft YaHei", "font_size": 10}
+    head = wb.add_format({**base, "bold": True, "bg_color": "#1f3a5f", "font_color": "#ffffff", "border": 0,
+                          "text_wrap": True, "valign": "vcenter"})  # fmt: skip
+    title = wb.add_format({**base, "bold": True, "font_size": 14, "font_color": "#1f3a5f"})
+    note = wb.add_format({**base, "font_color": "#6b7280", "italic": True})
+    text = wb.add_format(base)
+    formats = {k: wb.add_format({**base, "num_format": v}) for k, v in XLSX_FORMATS.items()}
+
+    about = wb.add_worksheet("说明")
+    about.set_column(0, 0, 18)
+    about.set_column(1, 1, 80)
+    about.write(0, 0, pack.title, title)
+    info = [("季度", pack.quarter.label), ("对象", pack.audience.name), ("范围", pack.scope_label),
+            ("统计期", f"{pack.quarter.start} 至 {pack.quarter.end}"),
+            ("生成时间", pack.generated_at.strftime("%Y-%m-%d %H:%M")),
+            ("质量门禁", "通过" if pack.gate.passed else "未通过：" + "；".join(pack.gate.reasons)),
+            ("口径", "比率为小数并以百分比格式显示；响应时长单位为分钟；观看时长单位为小时；金额单位为元。")]  # fmt: skip
+    for i, (k, v) in enumerate(info, start=2):
+        about.write(i, 0, k, head)
+        about.write(i, 1, v, text)
+    about.write(len(info) + 3, 0, "工作表", head)
+    for i, t in enumerate(pack.tables.values(), start=len(info) + 4):
+        about.write(i, 0, t.sheet or t.title[:31], text)
+        about.write(i, 1, t.title + (f"（{t.note}）" if t.note else ""), text)
+
+    for t in pack.tables.values():
+        _write_sheet(wb, t, head, note, text, formats)
+    wb.close()
+    return path
+
+
+def _write_sheet(wb, t: Table, head, note, text, formats) -> None:
+    ws = wb.add_worksheet((t.sheet or t.title)[:31])
+    units = {"hours": "（小时）", "minutes": "（分钟）", "yuan": "（元）"}
+    for j, c in enumerate(t.columns):
+        ws.write(0, j, c.label + units.get(c.kind, ""), head)
+        width = (
+            28
+            if c.kind == "text" and c.key in ("title", "dealer_name", "account_name", "campaign_name")
+            else 13
+        )
+        ws.set_column(j, j, width)
+    for i, rec in enumerate(t.df.to_dict("records"), start=1):
+        for j, c in enumerate(t.columns):
+            v = _xlsx_value(rec.get(c.key), c.kind)
+            if v is None:
+                ws.write_blank(i, j, None, text)
+            elif c.kind in formats and isinstance(v, int | float) and not isinstance(v, bool):
+                ws.write_number(i, j, v, formats[c.kind])
+            else:
+                ws.write(i, j, v if not isinstance(v, bool) else ("是" if v else "否"), text)
+    ws.set_row(0, 30)
+    ws.freeze_panes(1, 0)
+    if len(t.df):
+        ws.autofilter(0, 0, len(t.df), len(t.columns) - 1)
+    if t.note:
+        ws.write(len(t.df) + 2, 0, t.note, note)
+
+
+def render_pack(pack: QuarterPack, issue: int, folder: Path | None = None) -> PackFiles:
+    """Charts, mail HTML, PDF, XLSX and a manifest under the pack's archive folder."""
+    from matrix_pulse.report.charts import render_charts
+
+    folder = folder or pack_folder(pack.quarter.label, pack.audience.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"MatrixPulse_{pack.quarter.label}_{pack.audience.id}_issue{issue}"
+    charts = render_charts(pack, folder / f"charts_issue{issue}")
+    mail = folder / f"{stem}_mail.html"
+    mail.write_text(render_mail_html(pack, issue), encoding="utf-8")
+    pdf = render_pdf(pack, issue, charts, folder / f"{stem}.html", folder / f"{stem}.pdf")
+    xlsx = write_xlsx(pack, folder / f"{stem}.xlsx")
+    files = PackFiles(pack.quarter.label, pack.audience.id, issue, folder, subject_for(pack, issue), mail, pdf,
+                      xlsx, {f"{name}{CID_SUFFIX}": path for name, path in charts.items()})  # fmt: skip
+    manifest = files.as_dict() | {
+        "generated_at": pack.generated_at.isoformat(),
+        "gate": pack.gate.as_dict(),
+        "kpis": {k.key: k.value for k in pack.kpis},
+        "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (mail, pdf, xlsx)},
+    }
+    (folder / f"{stem}_manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    return files

@@ -1,0 +1,160 @@
+"""End to end against a real SMTP server: MIME structure, PDF, XLSX, exactly-once sending."""
+
+from __future__ import annotations
+
+import email
+import io
+import zipfile
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from matrix_pulse.report import flow
+from matrix_pulse.report.ledger import SendLedger
+from matrix_pulse.report.mailer import SendFailed
+
+pytestmark = pytest.mark.slow
+
+
+def _mails(sink) -> list[EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sink.messages]
+
+
+def _for(mails, rcpt: str, subject_has: str = "") -> list[EmailMessage]:
+    return [m for m in mails if m["X-Sink-Rcpt-To"] == rcpt and subject_has in m["Subject"]]
+
+
+@pytest.fixture(scope="module")
+def built_east(report_env) -> dict:
+    return flow.build_job({"quarter": "2026Q3", "audience": "huadong"}, "run-1", resend=False)
+
+
+@pytest.fixture(scope="module")
+def sent_east(report_env, built_east) -> dict:
+    return flow.send_job(built_east, "run-1")
+
+
+def test_received_message_structure(report_env, sent_east) -> None:
+    assert sent_east["sent"] == ["huadong-marketing@example.com"]
+    [msg] = _for(_mails(report_env["sink"]), "huadong-marketing@example.com")
+    assert msg["To"] == "huadong-marketing@example.com"
+    assert msg["Subject"] == "【季度复盘】2026年第三季度新媒体矩阵复盘 · 华东大区"
+    assert msg["Message-ID"].endswith("@matrix-pulse.example.com>")
+    html = msg.get_body(("html",)).get_content()
+    assert "<script" not in html.lower() and "http://" not in html and "https://" not in html
+    pngs = {p["Content-ID"].strip("<>"): p for p in msg.walk() if p.get_content_type() == "image/png"}
+    cids = {c for c in pngs}
+    assert len(cids) == 5
+    for cid in cids:
+        assert f'src="cid:{cid}"' in html
+        assert pngs[cid].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+    attachments = {
+        a.get_filename(): a for a in msg.iter_attachments() if a.get_content_disposition() == "attachment"
+    }
+    assert set(attachments) == {
+        "MatrixPulse_2026Q3_huadong_issue1.pdf",
+        "MatrixPulse_2026Q3_huadong_issue1.xlsx",
+    }
+    assert "华东" in html and "总曝光" in html
+
+
+def test_pdf_renders_and_chinese_is_extractable(report_env, sent_east) -> None:
+    import pypdf
+    import pypdfium2 as pdfium
+
+    [msg] = _for(_mails(report_env["sink"]), "huadong-marketing@example.com")
+    pdf_bytes = next(a for a in msg.iter_attachments() if a.get_filename().endswith(".pdf")).get_content()
+    doc = pdfium.PdfDocument(pdf_bytes)
+    assert len(doc) >= 6
+    image = doc[0].render(scale=0.5).to_pil()
+    assert image.size[0] > 200 and image.getextrema() != ((255, 255), (255, 255), (255, 255))
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages)
+    for phrase in ("华东大区", "核心指标", "千城万店", "数据健康", "下季度建议", "宁波鄞州永达汽车"):
+        assert phrase in text, phrase
+    assert "广州天河粤宝汽车" not in text  # a 华南 dealer never appears in the 华东 pack
+
+
+def test_xlsx_holds_every_table(report_env, sent_east, built_east) -> None:
+    import re
+
+    [msg] = _for(_mails(report_env["sink"]), "huadong-marketing@example.com")
+    data = next(a for a in msg.iter_attachments() if a.get_filename().endswith(".xlsx")).get_content()
+    # No openpyxl in the venv: read the OOXML parts directly.
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = set(re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode()))
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert {
+        "说明",
+        "核心指标",
+        "矩阵视图",
+        "平台对比",
+        "经销商记分卡",
+        "达人ROI",
+        "数据健康",
+        "沉默账号",
+    } <= sheets
+    assert "宁波鄞州永达汽车" in strings and "广州天河粤宝汽车" not in strings and "华南" not in strings
+
+
+def test_failure_after_acceptance_does_not_duplicate(report_env, monkeypatch) -> None:
+    sink = report_env["sink"]
+    built = flow.build_job({"quarter": "2026Q3", "audience": "hq"}, "run-2", resend=False)
+    real_mark_sent = SendLedger.mark_sent
+    calls = {"n": 0}
+
+    def crash_after_server_accepted(self, mid):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("worker killed after the server said 250")
+        real_mark_sent(self, mid)
+
+    monkeypatch.setattr(SendLedger, "mark_sent", crash_after_server_accepted)
+    with pytest.raises(RuntimeError, match="250"):
+        flow.send_job(built, "run-2")
+    monkeypatch.setattr(SendLedger, "mark_sent", real_mark_sent)
+    retry = flow.send_job(built, "run-2")  # the task retry
+    rerun = flow.send_job(flow.build_job({"quarter": "2026Q3", "audience": "hq"}, "run-3", False), "run-3")
+    mails = _mails(sink)
+    for rcpt in ("cmo@example.com", "marketing-hq@example.com"):
+        assert len(_for(mails, rcpt, "全国")) == 1, rcpt
+    assert retry["unconfirmed"] == ["cmo@example.com"] and retry["sent"] == ["marketing-hq@example.com"]
+    assert rerun["status"] == "already_sent"
+    notice = _for(mails, "data-team@example.com", "投递状态未知")
+    assert notice and "cmo@example.com" in notice[0].get_body(("html",)).get_content()
+
+
+def test_temporary_smtp_failure_is_retried_once_accepted(report_env) -> None:
+    sink = report_env["sink"]
+    built = flow.build_job({"quarter": "2026Q3", "audience": "huadong"}, "run-4", resend=True)
+    assert built["issue"] == 2
+    sink.fail_next(1)
+    with pytest.raises(SendFailed, match="451"):
+        flow.send_job(built, "run-4")
+    assert SendLedger().get("2026Q3", "huadong", "huadong-marketing@example.com", 2).status == "failed"
+    # The task retry of the same run re-uses the issue it created (no second bump).
+    assert SendLedger().issue_for_run("2026Q3", "huadong", "run-4", resend=True) == 2
+    assert flow.send_job(built, "run-4")["sent"] == ["huadong-marketing@example.com"]
+    mails = _for(_mails(sink), "huadong-marketing@example.com")
+    assert len(mails) == 2  # issue 1 and the explicit re-issue 2
+    assert len({m["Message-ID"] for m in mails}) == 2
+    assert "第2期" in mails[-1]["Subject"] or "第2期" in sorted(m["Subject"] for m in mails)[-1]
+
+
+def test_quality_gate_blocks_and_notifies(tmp_path: Path, blocked_db: Path, monkeypatch) -> None:
+    from matrix_pulse.ops.smtp_sink import SmtpSink
+
+    from tests.report.conftest import make_home, smtp_conn_json
+
+    home = make_home(tmp_path, blocked_db)
+    monkeypatch.setenv("MP_HOME", str(home))
+    monkeypatch.setenv("MP_AUDIENCES_FILE", str(home / "audiences.yaml"))
+    monkeypatch.setenv("MP_ALERT_EMAILS", "data-team@example.com")
+    with SmtpSink(tmp_path / "mailbox") as sink:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn_json(sink.port))
+        result = flow.gate_quarters(["2026Q3"])
+        mails = _mails(sink)
+    assert result["jobs"] == [] and result["gates"]["2026Q3"]["passed"] is False
+    assert [m["X-Sink-Rcpt-To"] for m in mails] == ["data-team@example.com"]
+    body = mails[0].get_body(("html",)).get_content()
+    assert "质量门禁" in mails[0]["Subject"] and "douyin_posts 2026-08-20" in body

@@ -1,0 +1,57 @@
+"""### mp_transform: raw tables → dbt star schema and marts → published read-only copy
+
+Runs whenever the ingest updates any raw table (an Asset expression over every raw
+Asset), at most one run at a time:
+
+1. **dbt** — the `dbt/` project through astronomer-cosmos: one task per seed and model
+   (`dbt build --select <node>`, so each model's data and unit tests run with it), all in
+   the one-slot `duckdb_writer` pool because DuckDB has a single writer.
+2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
+   swaps it in atomically at the published path; analysts holding the old file open are
+   never blocked. Emits the `marts` and `published_marts` Assets (the report DAG's trigger).
+3. **generate_dbt_docs** — `dbt docs generate` into `<MP_HOME>/dbt_target/docs`.
+
+Configuration: `matrix_pulse.transform.cosmos_config`; publishing: `matrix_pulse.transform.publish`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import AssetAny, dag, task
+from cosmos import DbtTaskGroup
+from matrix_pulse.orchestration import DEFAULT_ARGS, MARTS_ASSET, PUBLISHED_ASSET, RAW_ASSETS, WRITER_POOL
+from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs
+
+
+@dag(
+    dag_id="mp_transform",
+    schedule=AssetAny(*RAW_ASSETS.values()),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["matrix_pulse", "transform", "dbt"],
+    doc_md=__doc__,
+)
+def mp_transform():
+    dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_kwargs())
+
+    @task(pool=WRITER_POOL, outlets=[MARTS_ASSET, PUBLISHED_ASSET])
+    def publish_marts() -> dict[str, int]:
+        from matrix_pulse.settings import get_settings
+        from matrix_pulse.transform.publish import publish_warehouse_copy
+
+        settings = get_settings()
+        return publish_warehouse_copy(settings.warehouse_path, settings.published_path)
+
+    @task(pool=WRITER_POOL)
+    def generate_dbt_docs() -> str:
+        from matrix_pulse.settings import get_settings
+        from matrix_pulse.transform.publish import generate_dbt_docs as generate
+
+        return str(generate(get_settings().dbt_target_dir / "docs"))
+
+    dbt >> publish_marts() >> generate_dbt_docs()
+
+
+mp_transform()

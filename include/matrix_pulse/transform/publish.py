@@ -1,0 +1,108 @@
+"""Publishing the read-only copy of the warehouse that analysts and the report read.
+
+The copy holds the ``marts`` and ``meta`` schemas. It is written to a temporary file next
+to the published path and moved into place with ``os.replace`` (atomic on POSIX): a reader
+that has the old file open keeps reading the old inode undisturbed, the next reader opens
+the new one, and nobody ever sees half a copy or waits on the writer.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_SCHEMAS = ("marts", "meta")
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def publish_warehouse_copy(
+    warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS
+) -> dict[str, int]:
+    """Copy ``schemas`` of ``warehouse`` into a fresh DuckDB file and swap it in at ``published``.
+
+    Returns rows per copied table (``schema.table``). Runs in the writer pool: it opens the
+    warehouse like any writer does (which, in a process where dbt already holds the
+    warehouse, reuses that same DuckDB instance instead of colliding with its lock) and
+    ATTACHes the new file to copy into.
+    """
+    warehouse, published = Path(warehouse), Path(published)
+    if not warehouse.exists():
+        raise FileNotFoundError(f"warehouse {warehouse} does not exist: run the ingest and dbt first")
+    published.parent.mkdir(parents=True, exist_ok=True)
+    tmp = published.with_name(f".{published.stem}.{uuid.uuid4().hex}.tmp.duckdb")
+    copied: dict[str, int] = {}
+    try:
+        con = duckdb.connect(str(warehouse))
+        try:
+            source_db = con.execute("select current_database()").fetchone()[0]
+            tables = con.execute(
+                "select schema_name, table_name from duckdb_tables() "
+                "where database_name = current_database() and schema_name in "
+                f"({', '.join('?' for _ in schemas)}) order by schema_name, table_name",
+                list(schemas),
+            ).fetchall()
+            con.execute(f"attach {_sql_literal(str(tmp))} as mp_published_copy")
+            try:
+                for schema in schemas:
+                    con.execute(f"create schema if not exists mp_published_copy.{_quote(schema)}")
+                for schema, table in tables:
+                    name = f"{_quote(schema)}.{_quote(table)}"
+                    con.execute(
+                        f"create table mp_published_copy.{name} as select * from {_quote(source_db)}.{name}"
+                    )
+                    copied[f"{schema}.{table}"] = con.execute(
+                        f"select count(*) from mp_published_copy.{name}"
+                    ).fetchone()[0]
+                con.execute("checkpoint mp_published_copy")
+            finally:
+                con.execute("detach mp_published_copy")
+        finally:
+            con.close()
+        os.replace(tmp, published)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    return copied
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def generate_dbt_docs(target_dir: Path) -> Path:
+    """``dbt docs generate`` into ``target_dir`` (index.html, manifest.json, catalog.json).
+
+    Invoked in-process with dbtRunner like the Cosmos tasks: in a process where dbt already
+    holds the warehouse (``dag.test()``), a dbt subprocess could not open it.
+    """
+    from dbt.cli.main import dbtRunner
+
+    from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, dbt_env
+
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update(dbt_env())
+    result = dbtRunner().invoke(
+        [
+            "docs",
+            "generate",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(target_dir),
+            "--log-path",
+            str(target_dir / "logs"),
+            "--quiet",
+        ]
+    )
+    if not result.success:
+        raise RuntimeError(f"dbt docs generate into {target_dir} failed: {result.exception}")
+    return target_dir / "index.html"

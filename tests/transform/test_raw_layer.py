@@ -1,0 +1,46 @@
+"""dbt's source declarations are generated from the source registry and must stay in sync."""
+
+from __future__ import annotations
+
+import duckdb
+from matrix_pulse.settings import REPO_ROOT
+from matrix_pulse.sources import SOURCES
+from matrix_pulse.transform.raw_layer import STAGING_GROUP, raw_columns, sources_yml
+
+
+def test_every_source_has_a_staging_group():
+    assert set(STAGING_GROUP) == set(SOURCES)
+
+
+def test_sources_yml_files_match_the_registry():
+    for group in sorted(set(STAGING_GROUP.values())):
+        path = REPO_ROOT / "dbt" / "models" / "staging" / group / f"_{group}__sources.yml"
+        assert path.read_text(encoding="utf-8") == sources_yml(group), (
+            f"{path} is out of date: run `python -m matrix_pulse.transform.raw_layer`"
+        )
+
+
+def test_every_raw_table_has_a_staging_model():
+    staging = REPO_ROOT / "dbt" / "models" / "staging"
+    sql = "\n".join(p.read_text(encoding="utf-8") for p in staging.rglob("stg_*.sql"))
+    for name, src in SOURCES.items():
+        assert f"source('{STAGING_GROUP[name]}', '{src.raw_table}')" in sql, name
+
+
+def test_fixture_warehouse_has_every_registry_column(fixture_home):
+    import os
+
+    con = duckdb.connect(os.environ["MP_WAREHOUSE"], read_only=True)
+    try:
+        for src in SOURCES.values():
+            got = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema = 'raw' "
+                    "and table_name = ? order by ordinal_position",
+                    [src.raw_table],
+                ).fetchall()
+            ]
+            assert got == [c for c, _, _ in raw_columns(src)], src.raw_table
+    finally:
+        con.close()

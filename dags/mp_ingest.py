@@ -1,0 +1,102 @@
+"""
+### mp_ingest: landed files -> DuckDB raw layer, checked by Great Expectations
+
+Daily at 06:00 Asia/Shanghai (files for D land on D+1 before 06:00, some days late).
+
+1. **load_landed_files** loads every landed file the ledger has not seen, whatever its
+   data date (late files, re-deliveries, a backlog), into `raw.*`; bad rows go to
+   `raw.quarantine`, unreadable files are set aside whole; `meta.load_ledger` says what
+   happened to each file.
+2. **check_quality** runs a GX suite per raw table on each newly loaded file; a failed
+   *critical* expectation quarantines that file's rows and fails the task (naming file and
+   expectation) after all files are checked. Data Docs: `$MP_HOME/gx/gx/uncommitted/data_docs`.
+3. **publish_raw** emits the `raw.*` Assets the dbt DAG is scheduled on (also after a GX
+   failure: the failing file is already out of `raw`).
+4. **check_freshness** rebuilds `meta.source_freshness` and fails (so the failure alert
+   fires) when a source-day of the last week is missing or rejected past its deadline.
+
+Every task that writes the warehouse runs in the one-slot writer pool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, task
+from airflow.sdk.definitions.param import Param
+from airflow.timetables.trigger import CronTriggerTimetable
+from matrix_pulse.orchestration import DEFAULT_ARGS, RAW_ASSETS, WRITER_POOL
+
+TIMEZONE = "Asia/Shanghai"
+
+
+@dag(
+    dag_id="mp_ingest",
+    schedule=CronTriggerTimetable("0 6 * * *", timezone=TIMEZONE),
+    start_date=datetime(2026, 7, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["matrix_pulse", "ingest", "raw"],
+    params={
+        "fail_on_overdue": Param(True, type="boolean", description="Fail when a recent source-day is overdue")
+    },
+)
+def mp_ingest() -> None:
+    @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))
+    def load_landed_files(run_id: str | None = None) -> dict:
+        from matrix_pulse.ingest import run_ingest
+        from matrix_pulse.settings import get_settings
+
+        summary = run_ingest(get_settings(), run_id=run_id)
+        print(summary.describe())
+        return {
+            "new_files": len(summary.files),
+            "loaded": len(summary.by_status("loaded")),
+            "rejected": [f"{f.file_name}: {f.reason}" for f in summary.rejected],
+            "ignored": [j.rel_path for j in summary.ignored],
+            "rows_per_second": summary.rows_per_second(),
+        }
+
+    @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))
+    def check_quality(loaded: dict, run_id: str | None = None) -> dict:
+        from matrix_pulse.ingest.quality import run_quality
+        from matrix_pulse.settings import get_settings
+
+        report = run_quality(get_settings(), run_id=run_id)
+        print(report.describe())
+        if report.critical_failures:
+            # All files were checked and the failing ones quarantined before failing.
+            raise RuntimeError("GX critical expectation(s) failed: " + "; ".join(report.critical_failures))
+        return {"files_checked": report.files_checked, "warnings": len(report.warnings)}
+
+    @task(trigger_rule="all_done", outlets=list(RAW_ASSETS.values()))
+    def publish_raw() -> None:
+        """Emit the raw Assets; dbt runs on them (bad files are already in quarantine)."""
+
+    @task(pool=WRITER_POOL, trigger_rule="all_done")
+    def check_freshness(data_interval_end: datetime | None = None, params: dict | None = None) -> dict:
+        from matrix_pulse.ingest.freshness import overdue_source_days, refresh_freshness
+        from matrix_pulse.settings import get_settings
+
+        settings = get_settings()
+        # The run at 06:00 on D+1 covers data date D.
+        through = (data_interval_end or datetime.now()).date() - timedelta(days=1)
+        report = refresh_freshness(settings, through=through)
+        print(report.describe())
+        overdue = overdue_source_days(settings, through)
+        if overdue and (params or {}).get("fail_on_overdue", True):
+            raise RuntimeError(
+                "Source-days overdue (not loaded past the deadline): "
+                + ", ".join(f"{s} {d} ({st})" for s, d, st in overdue)
+            )
+        return {"expected_source_days": report.rows, "missing": len(report.missing), "overdue": len(overdue)}
+
+    loaded = load_landed_files()
+    checked = check_quality(loaded)
+    checked >> publish_raw()
+    checked >> check_freshness()
+
+
+mp_ingest()

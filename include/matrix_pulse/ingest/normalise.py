@@ -1,0 +1,143 @@
+"""Value normalisation as DuckDB SQL macros over all-VARCHAR staging columns.
+
+Every landed value is read as text first and normalised here, in SQL, one statement per
+file: a Python loop per cell would cost minutes on a quarter of backlog. Each macro returns
+NULL both for "unknown" ('-' / empty) and for "unparseable"; ``mp_present`` tells the two
+apart so the loader can set unparseable rows aside instead of silently loading NULLs.
+
+Times are Asia/Shanghai local wall-clock (naive TIMESTAMP): China has had no DST since
+1991, so unix seconds + 8 h is exact and needs no time-zone database.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# Full-width digits/punctuation (Excel on a Chinese PC, copy-paste from WeChat) and the
+# ideographic / no-break spaces fold to ASCII before anything else looks at a value.
+_FULLWIDTH = "０１２３４５６７８９．，：％－＋／　\u00a0"
+_ASCII = "0123456789.,:%-+/  "
+
+# The *_f macros take text already folded by mp_fold (the loader materialises that once
+# per file): DuckDB inlines macros, so folding inside each of them would multiply the
+# expression tree and the bind time. The unsuffixed forms fold first, for ad-hoc use.
+MACROS: tuple[str, ...] = (
+    f"""CREATE OR REPLACE MACRO mp_fold(s) AS
+        nullif(trim(translate(CAST(s AS VARCHAR), '{_FULLWIDTH}', '{_ASCII}')), '')""",
+    # Tokens that mean "the platform does not know": NULL, never zero.
+    """CREATE OR REPLACE MACRO mp_unknown_f(t) AS
+        coalesce(lower(t) IN ('-', '--', '—', '/', 'null', 'none', 'nan', 'n/a', '无'), TRUE)""",
+    # Counts: 1.2万 / 3.4w / 1,234 / 10万+ (a lower bound) / 1.5亿.
+    """CREATE OR REPLACE MACRO mp_count_parts(t) AS
+        regexp_extract(replace(replace(t, ',', ''), ' ', ''),
+                       '^([0-9]+(?:\\.[0-9]+)?)(万|w|W|亿)?(\\+)?$', ['num', 'unit', 'plus'])""",
+    """CREATE OR REPLACE MACRO mp_count_scaled(p) AS CASE
+        WHEN p.num = '' THEN NULL
+        ELSE round(CAST(p.num AS DOUBLE)
+                   * CASE p.unit WHEN '' THEN 1 WHEN '亿' THEN 100000000 ELSE 10000 END)::BIGINT END""",
+    """CREATE OR REPLACE MACRO mp_count_f(t) AS
+        CASE WHEN mp_unknown_f(t) THEN NULL ELSE mp_count_scaled(mp_count_parts(t)) END""",
+    """CREATE OR REPLACE MACRO mp_lower_bound_f(t) AS coalesce(ends_with(t, '+'), FALSE)""",
+    # Rates: 23.5% / 0.235 / 23.5. A bare number above 1 is a percentage without its sign.
+    """CREATE OR REPLACE MACRO mp_rate_scaled(v, pct) AS CASE WHEN pct OR v > 1 THEN v / 100 ELSE v END""",
+    """CREATE OR REPLACE MACRO mp_rate_f(t) AS CASE WHEN mp_unknown_f(t) THEN NULL ELSE
+        mp_rate_scaled(TRY_CAST(replace(rtrim(t, '%'), ' ', '') AS DOUBLE), ends_with(t, '%')) END""",
+    # Durations: 00:01:35 / 01:35 / 95 / 95s / 1分35秒 / 1小时2分 -> seconds.
+    """CREATE OR REPLACE MACRO mp_hms(p) AS CASE
+        WHEN len(p) = 3 THEN TRY_CAST(p[1] AS DOUBLE) * 3600 + TRY_CAST(p[2] AS DOUBLE) * 60 + TRY_CAST(p[3] AS DOUBLE)
+        WHEN len(p) = 2 THEN TRY_CAST(p[1] AS DOUBLE) * 60 + TRY_CAST(p[2] AS DOUBLE) END""",
+    """CREATE OR REPLACE MACRO mp_cn_duration(p) AS CASE
+        WHEN p.h = '' AND p.m = '' AND p.s = '' THEN NULL
+        ELSE coalesce(TRY_CAST(p.h AS DOUBLE), 0) * 3600 + coalesce(TRY_CAST(p.m AS DOUBLE), 0) * 60
+             + coalesce(TRY_CAST(p.s AS DOUBLE), 0) END""",
+    """CREATE OR REPLACE MACRO mp_duration_f(t) AS CASE
+        WHEN mp_unknown_f(t) THEN NULL
+        WHEN regexp_full_match(t, '[0-9]+(:[0-9]{1,2}){1,2}(\\.[0-9]+)?') THEN mp_hms(string_split(t, ':'))
+        ELSE mp_cn_duration(regexp_extract(replace(t, ' ', ''),
+            '^(?:([0-9]+)(?:小时|时|h))?(?:([0-9]+)(?:分钟|分|m|min))?(?:([0-9.]+)(?:秒|s)?)?$', ['h', 'm', 's']))
+        END""",
+    # Times: ISO, 2026/7/1 9:05, 2026年7月1日 9:05, unix seconds (or ms), Excel serial days.
+    """CREATE OR REPLACE MACRO mp_time_from_number(v, t) AS CASE
+        WHEN v >= 1e11 THEN TIMESTAMP '1970-01-01 08:00:00' + to_milliseconds(round(v)::BIGINT)
+        WHEN v >= 1e8 THEN TIMESTAMP '1970-01-01 08:00:00' + to_seconds(round(v)::BIGINT)
+        WHEN v BETWEEN 20000 AND 80000 THEN TIMESTAMP '1899-12-30 00:00:00' + to_seconds(round(v * 86400)::BIGINT)
+        WHEN regexp_full_match(t, '(19|20)[0-9]{6}') THEN try_strptime(t, '%Y%m%d')
+        END""",
+    """CREATE OR REPLACE MACRO mp_time_f(t) AS CASE
+        WHEN mp_unknown_f(t) THEN NULL
+        WHEN TRY_CAST(t AS DOUBLE) IS NOT NULL THEN mp_time_from_number(TRY_CAST(t AS DOUBLE), t)
+        WHEN regexp_matches(t, '(Z|[+-][0-9]{2}:?[0-9]{2})$')
+            THEN timezone('Asia/Shanghai', TRY_CAST(t AS TIMESTAMPTZ))
+        ELSE try_strptime(regexp_replace(t, '\\s+', ' ', 'g'), [
+            '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S',
+            '%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M',
+            '%Y-%m-%d', '%Y/%m/%d', '%Y.%m.%d', '%Y.%m.%d %H:%M', '%Y.%m.%d %H:%M:%S',
+            '%Y年%m月%d日 %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日'])
+        END""",
+    "CREATE OR REPLACE MACRO mp_date_f(t) AS CAST(mp_time_f(t) AS DATE)",
+    # Money in yuan: 1,200.50 / ¥1200 / 1.2万 元.
+    """CREATE OR REPLACE MACRO mp_money_scaled(x) AS CASE
+        WHEN ends_with(x, '万') THEN TRY_CAST(rtrim(x, '万') AS DOUBLE) * 10000 ELSE TRY_CAST(x AS DOUBLE) END""",
+    """CREATE OR REPLACE MACRO mp_money_f(t) AS CASE WHEN mp_unknown_f(t) THEN NULL ELSE
+        mp_money_scaled(regexp_replace(replace(t, ',', ''), '[¥￥元\\s]', '', 'g')) END""",
+    # An ID that Excel turned into a float keeps its digits only ('123.0' -> '123').
+    """CREATE OR REPLACE MACRO mp_id_f(t) AS regexp_replace(t, '^([0-9]+)\\.0+$', '\\1')""",
+    # Phones: +86 138 1234 5678 / 138-1234-5678 / 0086... -> 11 digits; junk stays junk.
+    """CREATE OR REPLACE MACRO mp_phone_digits(s) AS
+        regexp_replace(regexp_replace(mp_fold(s), '[\\s\\-().（）]', '', 'g'), '^(\\+?86|0086)(1[0-9]{10})$', '\\2')""",
+    """CREATE OR REPLACE MACRO mp_phone_is_valid(s) AS
+        coalesce(regexp_full_match(mp_phone_digits(s), '1[3-9][0-9]{9}'), FALSE)""",
+    """CREATE OR REPLACE MACRO mp_phone_masked(s) AS CASE
+        WHEN mp_phone_is_valid(s) THEN substr(mp_phone_digits(s), 1, 3) || '****' || substr(mp_phone_digits(s), 8, 4)
+        END""",
+    # Unfolded conveniences (tests, ad-hoc SQL).
+    "CREATE OR REPLACE MACRO mp_present(s) AS NOT mp_unknown_f(mp_fold(s))",
+    "CREATE OR REPLACE MACRO mp_count(s) AS mp_count_f(mp_fold(s))",
+    "CREATE OR REPLACE MACRO mp_is_lower_bound(s) AS mp_lower_bound_f(mp_fold(s))",
+    "CREATE OR REPLACE MACRO mp_rate(s) AS mp_rate_f(mp_fold(s))",
+    "CREATE OR REPLACE MACRO mp_duration(s) AS mp_duration_f(mp_fold(s))",
+    "CREATE OR REPLACE MACRO mp_time(s) AS mp_time_f(mp_fold(s))",
+    "CREATE OR REPLACE MACRO mp_date(s) AS mp_date_f(mp_fold(s))",
+    "CREATE OR REPLACE MACRO mp_money(s) AS mp_money_f(mp_fold(s))",
+    "CREATE OR REPLACE MACRO mp_id(s) AS mp_id_f(mp_fold(s))",
+    # Single-quoted value for error details.
+    "CREATE OR REPLACE MACRO quote_text(s) AS '''' || CAST(s AS VARCHAR) || ''''",
+)
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the normalisation macros on this connection (temporary: not stored in the file)."""
+    for sql in MACROS:
+        con.execute(sql.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+
+
+def typed_expression(kind: str, folded: str) -> str:
+    """SQL turning the *folded* VARCHAR column ``folded`` into the raw type for ``kind``."""
+    return {
+        "id": f"mp_id_f({folded})",
+        "text": folded,
+        "code": folded,
+        "count": f"mp_count_f({folded})",
+        "count_lb": f"mp_count_f({folded})",
+        "rate": f"mp_rate_f({folded})",
+        "duration": f"mp_duration_f({folded})",
+        "time": f"mp_time_f({folded})",
+        "unix": f"mp_time_f({folded})",
+        "date": f"mp_date_f({folded})",
+        "money": f"mp_money_f({folded})",
+    }[kind]
+
+
+SQL_TYPES = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "code": "VARCHAR",
+    "count": "BIGINT",
+    "count_lb": "BIGINT",
+    "rate": "DOUBLE",
+    "duration": "DOUBLE",
+    "time": "TIMESTAMP",
+    "unix": "TIMESTAMP",
+    "date": "DATE",
+    "money": "DOUBLE",
+}

@@ -1,0 +1,91 @@
+"""DDL of the raw and meta tables the ingest owns (docs/interfaces.md section 3).
+
+Raw tables are derived from ``SOURCES`` so the registry stays the one description of a
+source; a column added to the registry later is added to an existing warehouse too.
+All timestamps are Asia/Shanghai wall-clock (naive TIMESTAMP), like the data.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from matrix_pulse.ingest.normalise import SQL_TYPES
+from matrix_pulse.sources import SOURCES, Source
+
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("data_date", "DATE"),
+    ("source_file", "VARCHAR"),
+    ("file_sha256", "VARCHAR"),
+    ("source_row", "BIGINT"),
+    ("loaded_at", "TIMESTAMP"),
+)
+
+
+def raw_columns(source: Source) -> list[tuple[str, str]]:
+    """(name, type) of raw.<raw_table>, in order."""
+    cols: list[tuple[str, str]] = []
+    for c in source.columns:
+        if c.kind == "pii_drop":
+            continue  # names never reach the warehouse
+        if c.kind == "phone":
+            cols += [
+                (f"{c.name}_hash", "VARCHAR"),
+                (f"{c.name}_masked", "VARCHAR"),
+                (f"{c.name}_is_valid", "BOOLEAN"),
+            ]
+        elif c.kind == "count_lb":
+            cols += [(c.name, "BIGINT"), (f"{c.name}_is_lower_bound", "BOOLEAN")]
+        else:
+            cols.append((c.name, SQL_TYPES[c.kind]))
+    return cols + list(LINEAGE_COLUMNS)
+
+
+META_DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS raw.quarantine (
+        source VARCHAR, raw_table VARCHAR, data_date DATE, source_file VARCHAR, file_sha256 VARCHAR,
+        source_row BIGINT, reason VARCHAR, detail VARCHAR, original JSON, set_aside_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS meta.load_ledger (
+        file_id VARCHAR, source VARCHAR, data_date DATE, file_name VARCHAR, archive_path VARCHAR,
+        size_bytes BIGINT, sha256 VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_set_aside BIGINT,
+        status VARCHAR, reason VARCHAR, extra_columns VARCHAR[], landed_at TIMESTAMP,
+        first_seen_at TIMESTAMP, loaded_at TIMESTAMP, replaced_by VARCHAR, file_mtime DOUBLE,
+        gx_checked_at TIMESTAMP, run_id VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS meta.load_ledger_tables (
+        file_id VARCHAR, raw_table VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_set_aside BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS meta.ignored_files (
+        run_id VARCHAR, file_name VARCHAR, reason VARCHAR, seen_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS meta.source_freshness (
+        source VARCHAR, data_date DATE, status VARCHAR, file_name VARCHAR, landed_at TIMESTAMP,
+        deadline TIMESTAMP, is_late BOOLEAN, checked_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS meta.gx_results (
+        run_id VARCHAR, source VARCHAR, raw_table VARCHAR, data_date DATE, file_name VARCHAR,
+        expectation VARCHAR, column_name VARCHAR, severity VARCHAR, success BOOLEAN,
+        unexpected_count BIGINT, details VARCHAR, checked_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS meta.ingest_runs (
+        run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, files_seen BIGINT,
+        files_loaded BIGINT, files_rejected BIGINT, files_duplicate BIGINT, files_replaced BIGINT,
+        files_ignored BIGINT, files_in_progress BIGINT, rows_read BIGINT, rows_loaded BIGINT,
+        rows_set_aside BIGINT)""",
+)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or extend) every raw and meta table; safe to run on every ingest."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    for ddl in META_DDL:
+        con.execute(ddl)
+    existing: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'raw'"
+    ).fetchall():
+        existing.setdefault(table, set()).add(column)
+    for src in SOURCES.values():
+        cols = raw_columns(src)
+        if src.raw_table not in existing:
+            body = ", ".join(f'"{n}" {t}' for n, t in cols)
+            con.execute(f"CREATE TABLE raw.{src.raw_table} ({body})")
+            continue
+        for name, typ in cols:
+            if name not in existing[src.raw_table]:
+                con.execute(f'ALTER TABLE raw.{src.raw_table} ADD COLUMN "{name}" {typ}')

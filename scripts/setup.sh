@@ -17,6 +17,9 @@ if [ ! -f .venv/.synced ] || [ requirements.txt -nt .venv/.synced ] || [ pyproje
   .venv/bin/python -m pip install -q "uv==$UV_VERSION"
   .venv/bin/uv pip sync --python .venv/bin/python --require-hashes -q requirements.txt
   .venv/bin/uv pip install --python .venv/bin/python --no-deps -q -e .
+  # Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every process would otherwise
+  # recompile pandas and Airflow from source (seconds per import).
+  .venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null 2>&1 || true
   touch .venv/.synced
 fi
 

@@ -1,0 +1,1 @@
+"""`make bench`: the national quarter through ingest, transform and report, against floors."""

@@ -11,7 +11,7 @@ sampled) and wall time are its own. Steps:
 5. daily    the last day landed on top: ingest + the mp_transform DAG
 6. report   every audience's pack for the quarter, built but not sent
 
-The generated landing is cached under data/bench/<scale>/generated between runs.
+The generated landing is cached under $MP_HOME/bench/<scale>/generated between runs.
 """
 
 from __future__ import annotations
@@ -29,9 +29,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from matrix_pulse.settings import REPO_ROOT
+from matrix_pulse.settings import REPO_ROOT, get_settings
 
-TARGETS = {"ingest_ratio": 1.5, "transform_ratio": 1.3, "quarter_seconds": 600, "daily_seconds": 60, "rss_gb": 4.0}
+TARGETS = {
+    "ingest_ratio": 1.5,
+    "transform_ratio": 1.3,
+    "quarter_seconds": 600,
+    "daily_seconds": 60,
+    "rss_gb": 4.0,
+}
 
 
 @dataclass
@@ -193,7 +199,9 @@ print(json.dumps({"packs": n}))
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", default=os.environ.get("MP_BENCH_SCALE", "national"), choices=["demo", "national"])
+    ap.add_argument(
+        "--scale", default=os.environ.get("MP_BENCH_SCALE", "national"), choices=["demo", "national"]
+    )
     ap.add_argument("--start", default="2026-07-01")
     ap.add_argument("--end", default="2026-09-30")
     ap.add_argument("--seed", type=int, default=7)
@@ -202,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
     quarter = f"{start.year}Q{(start.month - 1) // 3 + 1}"
 
-    root = REPO_ROOT / "data" / "bench" / args.scale
+    root = get_settings().home / "bench" / args.scale
     env = {**os.environ}
     generated = prepare_landing(args.scale, start, end, args.seed, root, env)
 
@@ -221,7 +229,9 @@ def main(argv: list[str] | None = None) -> None:
 
     floor: dict[str, dict] = {}
     for fmt in ("csv", "json", "xlsx"):
-        secs, rss, out = run_step(f"floor_{fmt}", _python(FLOOR_CODE) + [str(run_home / "landing"), fmt], env, logs)
+        secs, rss, out = run_step(
+            f"floor_{fmt}", _python(FLOOR_CODE) + [str(run_home / "landing"), fmt], env, logs
+        )
         floor[fmt] = {**json.loads(out.strip().splitlines()[-1]), "wall": secs, "rss": rss}
         results.append(StepResult(f"floor {fmt}", secs, rss, floor[fmt]["rows"]))
 
@@ -237,17 +247,23 @@ def main(argv: list[str] | None = None) -> None:
     results.append(StepResult("transform: bare dbt build", secs_dbt, rss))
 
     day_after = (end + dt.timedelta(days=1)).isoformat()
-    secs_dag, rss, _ = run_step("dag_transform", ["airflow", "dags", "test", "mp_transform", day_after], env, logs)
+    secs_dag, rss, _ = run_step(
+        "dag_transform", ["airflow", "dags", "test", "mp_transform", day_after], env, logs
+    )
     results.append(StepResult("transform: mp_transform DAG", secs_dag, rss))
 
     land(generated, run_home / "landing", {last_day}, None)
     secs_i, rss_i, _ = run_step("daily_ingest", _python(INGEST_CODE), env, logs)
-    secs_t, rss_t, _ = run_step("daily_transform", ["airflow", "dags", "test", "mp_transform", day_after], env, logs)
+    secs_t, rss_t, _ = run_step(
+        "daily_transform", ["airflow", "dags", "test", "mp_transform", day_after], env, logs
+    )
     results.append(StepResult("daily increment (ingest + DAG)", secs_i + secs_t, max(rss_i, rss_t),
                               detail={"ingest": secs_i, "transform": secs_t}))  # fmt: skip
 
     secs, rss, out = run_step("report", _python(REPORT_CODE) + [quarter], env, logs)
-    results.append(StepResult("report: build all packs", secs, rss, detail=json.loads(out.strip().splitlines()[-1])))
+    results.append(
+        StepResult("report: build all packs", secs, rss, detail=json.loads(out.strip().splitlines()[-1]))
+    )
 
     summary = summarise(results, floor, ingest, secs_dbt, secs_dag)
     print_table(results, summary)
@@ -269,7 +285,9 @@ def summarise(results: list[StepResult], floor: dict, ingest: dict, secs_dbt: fl
                        "rows_per_s": round(ours["rows"] / ours["seconds"]) if ours["seconds"] else None,
                        "ratio": round(ours["seconds"] / base, 2) if base else None}  # fmt: skip
     by_step = {r.step: r for r in results}
-    quarter_total = (by_step["ingest (all formats)"].seconds + secs_dag + by_step["report: build all packs"].seconds)
+    quarter_total = (
+        by_step["ingest (all formats)"].seconds + secs_dag + by_step["report: build all packs"].seconds
+    )
     return {
         "ingest": ratios,
         "transform_ratio": round(secs_dag / secs_dbt, 2) if secs_dbt else None,
@@ -288,7 +306,9 @@ def print_table(results: list[StepResult], summary: dict) -> None:
     for fmt, v in summary["ingest"].items():
         print(f"  {fmt:<6} ours {v['ours_s']:>8} s  floor {v['floor_s']:>8} s  ratio {v['ratio']}  "
               f"(target <= {TARGETS['ingest_ratio']})  {v['rows_per_s']} rows/s")  # fmt: skip
-    print(f"transform ratio DAG / bare dbt: {summary['transform_ratio']} (target <= {TARGETS['transform_ratio']})")
+    print(
+        f"transform ratio DAG / bare dbt: {summary['transform_ratio']} (target <= {TARGETS['transform_ratio']})"
+    )
     print(f"quarter ingest + transform + packs: {summary['quarter_total_seconds']} s "
           f"(target <= {TARGETS['quarter_seconds']})")  # fmt: skip
     print(f"daily increment: {summary['daily_increment_seconds']} s (target <= {TARGETS['daily_seconds']})")

@@ -27,6 +27,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
+from matrix_pulse.ops.notify import notify_data_team  # noqa: F401 (re-exported for the report flow)
 from matrix_pulse.report.ledger import SendLedger
 
 if TYPE_CHECKING:
@@ -140,28 +141,3 @@ def send_pack(files: PackFiles, recipients: list[str] | tuple[str, ...], *, run_
         raise SendFailed(f"{files.quarter}/{files.audience} issue {files.issue}: {len(report.failed)} recipient(s) "
                          f"failed: {report.failed}")  # fmt: skip
     return report
-
-
-def notify_data_team(subject: str, html_body: str, conn_id: str = CONN_ID) -> list[str]:
-    """A plain notice to MP_ALERT_EMAILS (gate blocked, unconfirmed sends, final send failure).
-
-    Notices are not ledgered: a duplicate notice to the data team is harmless, a lost one is not.
-    """
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    from matrix_pulse.ops.alerts import alert_recipients
-
-    recipients = alert_recipients()
-    if not recipients:
-        return []
-    with SmtpHook(smtp_conn_id=conn_id) as hook:
-        from_addr = hook.from_email or DEFAULT_FROM
-        msg = EmailMessage(policy=policy.SMTP)
-        msg["Subject"] = subject
-        msg["From"] = from_addr
-        msg["To"] = ", ".join(recipients)
-        msg["Date"] = formatdate(localtime=True)
-        msg.set_content("请使用支持 HTML 的邮件客户端查看。", cte="quoted-printable")
-        msg.add_alternative(html_body, subtype="html", cte="quoted-printable")
-        hook._smtp_client.sendmail(from_addr, recipients, msg.as_bytes())
-    return recipients

@@ -1,0 +1,36 @@
+"""`make bench` keeps working: the whole benchmark at demo scale over one week.
+
+No timing is asserted (speed lives in the benchmark's own table); this checks that every
+step runs and the JSON it writes has the figures the README promises.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_runs_at_demo_scale(tmp_path: Path) -> None:
+    env = {**os.environ, "MP_HOME": str(tmp_path / "home")}
+    for var in ("MP_WAREHOUSE", "MP_PUBLISHED", "MP_LANDING_DIR"):
+        env.pop(var, None)
+    out = tmp_path / "results"
+    cmd = [sys.executable, "-m", "matrix_pulse.bench", "--scale", "demo", "--start", "2026-07-01",
+           "--end", "2026-07-07", "--out", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads((out / "bench_demo.json").read_text())
+    steps = {s["step"] for s in result["steps"]}
+    assert {"ingest (all formats)", "transform: bare dbt build", "transform: mp_transform DAG",
+            "daily increment (ingest + DAG)", "report: build all packs"} <= steps  # fmt: skip
+    assert set(result["summary"]["ingest"]) == {"csv", "json", "xlsx"}
+    assert all(v["ratio"] and v["ratio"] > 0 for v in result["summary"]["ingest"].values())
+    assert result["summary"]["peak_rss_mb"] > 0
+    assert "ingest per format" in done.stdout

@@ -1,9 +1,22 @@
-"""Land -> archive -> stage -> normalise -> raw/quarantine/ledger, one file at a time.
+"""Land -> archive -> stage -> normalise -> raw/quarantine/ledger, a run's files at a time.
 
 ``run_ingest`` loads every landed file the ledger has not seen, whatever its data date
-(late files, re-deliveries, a quarter of backlog in one run). Per file, one DuckDB
-transaction swaps the source-day: delete that day's earlier delivery from raw and
-quarantine, insert the new rows, mark the earlier ledger row ``replaced``. For every file
+(late files, re-deliveries, a quarter of backlog in one run). The run works in chunks of
+whole source-days (all of a day's deliveries in one chunk):
+
+1. per file: read the bytes once (checksum, archive copy and parse all use those bytes),
+   stage every cell as text and append it to the chunk's staging table for its source
+   (``_fid`` + ``source_row`` + one column per contract column), or set the file aside
+   whole (unreadable, missing required column) or record it as a duplicate delivery;
+2. per source: normalise all staged rows in three set-based statements (the macros are
+   bound once per source per chunk, not once per file) and decide each row's fate;
+3. per landing folder: one DuckDB transaction swaps the source-days: delete the earlier
+   delivery's rows from raw and quarantine, insert each day's winning delivery, mark the
+   earlier ledger rows ``replaced`` and write the new ledger rows.
+
+Several deliveries of one day in one run are resolved in arrival order exactly as if they
+had been loaded one by one (the last good one holds the day, the earlier ones end
+``replaced``; a rejected file never displaces a good one). For every file
 rows_read = rows_loaded + rows_set_aside, and every set-aside row sits in raw.quarantine
 with its reason and its original values (PII replaced by hash/mask).
 """
@@ -14,7 +27,6 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import shutil
 import tempfile
 import time
 import uuid
@@ -22,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
+import numpy as np
 
 from matrix_pulse.ingest.discovery import JunkFile, LandedFile, scan_landing, sources_by_folder
 from matrix_pulse.ingest.normalise import install_macros, typed_expression
@@ -44,6 +56,7 @@ from matrix_pulse.sources import Source
 log = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = ("loaded", "gx_failed")  # the delivery that currently holds a source-day
+SAME_BYTES_STATUSES = ("loaded", "gx_failed", "rejected")  # a new file with these bytes is a duplicate
 
 
 def shanghai_now() -> dt.datetime:
@@ -54,6 +67,11 @@ def shanghai_now() -> dt.datetime:
 def stable_seconds() -> float:
     """Seconds between the two looks at a file's size (MP_STABLE_SECONDS; tests keep it short)."""
     return float(os.environ.get("MP_STABLE_SECONDS", "2"))
+
+
+def chunk_bytes() -> int:
+    """Landed bytes per chunk (MP_INGEST_CHUNK_MB): bounds memory on a large backlog."""
+    return int(float(os.environ.get("MP_INGEST_CHUNK_MB", "256")) * 1024 * 1024)
 
 
 @dataclass
@@ -95,7 +113,7 @@ class IngestSummary:
         return out
 
     def describe(self) -> str:
-        counts = {s: len(self.by_status(s)) for s in ("loaded", "rejected", "duplicate_delivery")}
+        counts = {s: len(self.by_status(s)) for s in ("loaded", "rejected", "duplicate_delivery", "replaced")}
         lines = [
             f"ingest run {self.run_id}: {len(self.files)} new file(s) {counts}, "
             f"{self.skipped_known} already loaded, {len(self.ignored)} ignored, {len(self.in_progress)} still being written"
@@ -123,27 +141,32 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def archive_file(settings: Settings, f: LandedFile, sha: str) -> Path:
-    """Copy the landed file byte for byte to archive/<folder>/<sha256>.<ext> (write-once)."""
+def archive_file(settings: Settings, f: LandedFile, sha: str, data: bytes | None = None) -> Path:
+    """Keep the landed file byte for byte as archive/<folder>/<sha256>.<ext> (write-once).
+
+    ``data`` are the bytes the checksum was computed from (the loader reads a file once);
+    without them the file is read again and must still match ``sha``.
+    """
     target = settings.archive_dir / f.folder / f"{sha}{f.path.suffix.lower()}"
     if target.exists():
         return target
+    if data is None:
+        data = f.path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise FileRejected(
+                f"{f.rel_path}: changed while being archived (checksum mismatch); retried next run"
+            )
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Copy to a temp name and rename, so a crash never leaves a half file under a checksum name.
+    # Write to a temp name and rename, so a crash never leaves a half file under a checksum name.
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    os.close(fd)
-    shutil.copyfile(f.path, tmp)
-    if sha256_of(Path(tmp)) != sha:
-        Path(tmp).unlink()
-        raise FileRejected(
-            f"{f.rel_path}: changed while being archived (checksum mismatch); retried next run"
-        )
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
     os.chmod(tmp, 0o440)
     os.replace(tmp, target)
     return target
 
 
-# --- per-table SQL ------------------------------------------------------------------------
+# --- column mapping -----------------------------------------------------------------------
 
 
 def _q(text: str) -> str:
@@ -152,8 +175,9 @@ def _q(text: str) -> str:
 
 @dataclass
 class ColumnMap:
-    mapped: dict[str, str]  # contract source_name -> staging column c<i>
+    mapped: dict[str, int]  # contract source_name -> position of the file's column
     extras: list[str]  # header text of columns the contract does not know
+    unmapped: list[int]  # positions of every column not mapped (extras and nameless ones)
 
 
 def map_columns(file_name: str, staged: StagedTable) -> ColumnMap:
@@ -162,7 +186,7 @@ def map_columns(file_name: str, staged: StagedTable) -> ColumnMap:
     position: dict[str, int] = {}
     for i, h in enumerate(folded):
         position.setdefault(h, i)
-    mapped: dict[str, str] = {}
+    mapped: dict[str, int] = {}
     missing: list[str] = []
     for c in staged.source.columns:
         i = position.get(fold_header(c.source_name))
@@ -170,7 +194,7 @@ def map_columns(file_name: str, staged: StagedTable) -> ColumnMap:
             if c.required:
                 missing.append(c.source_name)
             continue
-        mapped[c.source_name] = f"c{i}"
+        mapped[c.source_name] = i
     if missing:
         where = f" in '{staged.source.json_path}'" if staged.source.json_path else ""
         raise FileRejected(
@@ -178,10 +202,9 @@ def map_columns(file_name: str, staged: StagedTable) -> ColumnMap:
             f"found columns {staged.headers}"
         )
     used = set(mapped.values())
-    extras = [
-        staged.headers[i] for i in range(len(staged.headers)) if f"c{i}" not in used and staged.headers[i]
-    ]
-    return ColumnMap(mapped, extras)
+    unmapped = [i for i in range(len(staged.headers)) if i not in used]
+    extras = [staged.headers[i] for i in unmapped if staged.headers[i]]
+    return ColumnMap(mapped, extras, unmapped)
 
 
 def required_value_columns(source: Source) -> list[str]:
@@ -192,33 +215,77 @@ def required_value_columns(source: Source) -> list[str]:
     return names
 
 
-def build_normalise_sql(staged: StagedTable, cmap: ColumnMap, phone_table: str | None) -> list[str]:
-    """Three set-based statements that type every contract column and decide each row's fate.
+# --- per-source SQL -----------------------------------------------------------------------
+
+
+def union_table(src: Source) -> str:
+    return f"_u_{src.raw_table}"
+
+
+def norm_table(src: Source) -> str:
+    return f"_n_{src.raw_table}"
+
+
+def union_ddl(src: Source) -> str:
+    """The chunk's staging table of one source: contract column j of each file in k<j>."""
+    cols = ", ".join(f"k{j} VARCHAR" for j in range(len(src.columns)))
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {union_table(src)} (_fid INTEGER, source_row BIGINT, {cols}, "
+        "_xvals VARCHAR[], _xjson VARCHAR)"
+    )
+
+
+def union_insert_sql(fid: int, staged: StagedTable, cmap: ColumnMap) -> str:
+    """Append one staged file to its source's staging table (mapping its columns by name)."""
+    src = staged.source
+    cells = [
+        staged.column(cmap.mapped[c.source_name]) if c.source_name in cmap.mapped else "NULL"
+        for c in src.columns
+    ]
+    xvals = (
+        f"[{', '.join(staged.column(i) for i in cmap.unmapped)}]::VARCHAR[]"
+        if cmap.unmapped
+        else "NULL::VARCHAR[]"
+    )
+    named = [i for i in cmap.unmapped if staged.headers[i]]
+    xjson = (
+        f"json_object({', '.join(f'{_q(staged.headers[i])}, {staged.column(i)}' for i in named)})::VARCHAR"
+        if named
+        else "NULL::VARCHAR"
+    )
+    return (
+        f"INSERT INTO {union_table(src)} SELECT {fid}, {staged.row_expr}, {', '.join(cells)}, {xvals}, {xjson} "
+        f"FROM {staged.relation}"
+    )
+
+
+def build_normalise_sql(src: Source, phone_table: str | None) -> list[str]:
+    """Three set-based statements that type every contract column and decide each row's fate,
+    over every file of the chunk at once (``_fid`` tells the files apart).
 
     Staged in temp tables on purpose: DuckDB inlines macros, so folding once (stage 1) and
     judging rows on already-typed columns (stage 3) keeps every expression small.
-    Result: ``<stage>_norm`` with the raw columns plus _reason, _detail, _original.
+    Result: ``_n_<raw_table>`` with _fid, source_row, the raw columns, _reason, _detail, _original.
     """
-    src = staged.source
-    t = staged.table
-    n = len(staged.headers)
+    t = union_table(src)
+    n = len(src.columns)
     required = set(required_value_columns(src))
     phone_join = ""
     phone_hash = "NULL::VARCHAR"
 
-    # Stage 1: fold every cell once; find exact duplicates on the cells as delivered.
-    for c in src.columns:
-        if c.kind == "phone" and c.source_name in cmap.mapped and phone_table:
-            phone_join = (
-                f"LEFT JOIN {phone_table} pk ON pk.digits = mp_phone_digits(s.{cmap.mapped[c.source_name]})"
-            )
+    # Stage 1: fold every cell once; find exact duplicates (within a file) on the cells as delivered.
+    for j, c in enumerate(src.columns):
+        if c.kind == "phone" and phone_table:
+            phone_join = f"LEFT JOIN {phone_table} pk ON pk.digits = mp_phone_digits(s.k{j})"
             phone_hash = "pk.phone_hash"
-    folded = ", ".join(f"s.c{i}, mp_fold(s.c{i}) AS f{i}" for i in range(n))
-    partition = ", ".join(f"s.c{i}" for i in range(n)) or "1"
+    folded = ", ".join(f"s.k{j}, mp_fold(s.k{j}) AS f{j}" for j in range(n))
+    partition = ", ".join(["s._fid"] + [f"s.k{j}" for j in range(n)] + ["s._xvals"])
     stage1 = (
-        f"CREATE OR REPLACE TEMP TABLE {t}_f AS SELECT s.source_row, {folded}{',' if n else ''} "
+        f"CREATE OR REPLACE TEMP TABLE {t}_f AS SELECT s._fid, s.source_row, {folded}, s._xvals, s._xjson, "
         f"min(s.source_row) OVER (PARTITION BY {partition}) AS _dup_of, {phone_hash} AS _phone_hash "
-        f"FROM {t} s {phone_join}"
+        f"FROM (SELECT * EXCLUDE (source_row), "
+        f"coalesce(source_row, rowid - min(rowid) OVER (PARTITION BY _fid) + 1) AS source_row FROM {t}) s "
+        f"{phone_join}"
     )
 
     # Stage 2: typed columns, still next to the folded text they came from.
@@ -226,23 +293,10 @@ def build_normalise_sql(staged: StagedTable, cmap: ColumnMap, phone_table: str |
     problems: list[str] = []
     missing_checks: list[str] = []
     original_pairs: list[str] = []
-    for c in src.columns:
-        col = cmap.mapped.get(c.source_name)
+    for j, c in enumerate(src.columns):
+        col, fcol = f"k{j}", f"f{j}"
         if c.kind == "pii_drop":
             continue  # names never leave the staging table, not even into quarantine
-        if col is None:  # optional column absent from this file
-            if c.kind == "phone":
-                typed += [
-                    f"NULL::VARCHAR AS {c.name}_hash",
-                    f"NULL::VARCHAR AS {c.name}_masked",
-                    f"FALSE AS {c.name}_is_valid",
-                ]
-            else:
-                typed.append(f'NULL AS "{c.name}"')
-                if c.kind == "count_lb":
-                    typed.append(f'FALSE AS "{c.name}_is_lower_bound"')
-            continue
-        fcol = "f" + col[1:]
         if c.kind == "phone":
             typed += [
                 f"_phone_hash AS {c.name}_hash",
@@ -266,17 +320,19 @@ def build_normalise_sql(staged: StagedTable, cmap: ColumnMap, phone_table: str |
             )
         if c.name in required:
             missing_checks.append(f'CASE WHEN "{c.name}" IS NULL THEN {_q(c.source_name)} END')
-    for h in cmap.extras:
-        original_pairs.append(f"{_q(h)}, c{staged.headers.index(h)}")
     markers = ", ".join(_q(m) for m in TOTAL_MARKERS)
-    marker_cols = [
-        "f" + cmap.mapped[c.source_name][1:]
-        for c in src.columns
-        if c.kind in ("id", "text", "code") and c.source_name in cmap.mapped
-    ]
+    marker_cols = [f"f{j}" for j, c in enumerate(src.columns) if c.kind in ("id", "text", "code")]
     total_check = " OR ".join(f"coalesce({c} IN ({markers}), FALSE)" for c in marker_cols) or "FALSE"
-    blank_check = f"coalesce({', '.join(f'f{i}' for i in range(n))}) IS NULL" if n else "TRUE"
-    original_sql = f"json_object({', '.join(original_pairs)})" if original_pairs else "json_object()"
+    blank_check = (
+        f"coalesce({', '.join(f'f{j}' for j in range(n))}) IS NULL "
+        "AND coalesce(len(list_filter(_xvals, lambda x: mp_fold(x) IS NOT NULL)), 0) = 0"
+    )
+    base = f"json_object({', '.join(original_pairs)})::VARCHAR"
+    # Columns the contract does not know travel to quarantine too, appended to the object.
+    original_sql = (
+        f"(CASE WHEN _xjson IS NULL OR _xjson = '{{}}' THEN {base} "
+        f"ELSE rtrim({base}, '}}') || ',' || substr(_xjson, 2) END)::JSON"
+    )
     stage2 = (
         f"CREATE OR REPLACE TEMP TABLE {t}_t AS SELECT *, {', '.join(typed)}, "
         f"{blank_check} AS _blank, ({total_check}) AS _total, {original_sql} AS _original FROM {t}_f"
@@ -287,8 +343,8 @@ def build_normalise_sql(staged: StagedTable, cmap: ColumnMap, phone_table: str |
     problems_sql = f"concat_ws('; ', {', '.join(problems)})" if problems else "''"
     raw_names = ", ".join(f'"{name}"' for name, _ in raw_columns(src)[: -len(LINEAGE_COLUMNS)])
     stage3 = f"""
-        CREATE OR REPLACE TEMP TABLE {t}_norm AS
-        SELECT source_row, {raw_names}, _original,
+        CREATE OR REPLACE TEMP TABLE {norm_table(src)} AS
+        SELECT _fid, source_row, {raw_names}, _original,
             CASE
                 WHEN _blank THEN 'blank_row'
                 WHEN _total THEN 'total_row'
@@ -308,19 +364,58 @@ def build_normalise_sql(staged: StagedTable, cmap: ColumnMap, phone_table: str |
     return [stage1, stage2, stage3, f"DROP TABLE {t}_f", f"DROP TABLE {t}_t"]
 
 
-# --- per file -----------------------------------------------------------------------------
+# --- the files of a run -------------------------------------------------------------------
 
 
 @dataclass
-class TableLoad:
-    staged: StagedTable
-    norm_table: str
-    rows_loaded: int = 0
-    rows_set_aside: int = 0
+class RunFile:
+    """One new file of the run: what happened to it and what the ledger will say."""
+
+    f: LandedFile
+    sha: str
+    fmt: str
+    fid: int
+    outcome: FileOutcome
+    archive_path: Path | None = None
+    extras: list[str] = field(default_factory=list)
+    tables: dict[str, list[int]] = field(default_factory=dict)  # raw_table -> [read, loaded, set aside]
+    replaced_by: str | None = None
+
+    @property
+    def file_id(self) -> str:
+        return f"{self.f.rel_path}@{self.sha[:12]}"
+
+
+@dataclass
+class DayState:
+    """Replays a source-day's deliveries in arrival order, as one-by-one loads would."""
+
+    prev_active: bool  # an earlier run's delivery holds the day
+    prev_rejected_open: bool  # an earlier run's rejected delivery waits for a replacement
+    current: RunFile | None = None  # this run's delivery holding the day
+    replaces_prev: str | None = None  # file_id that displaces the earlier run's delivery
+    closes_prev_rejected: str | None = None
+    pending_rejected: list[RunFile] = field(default_factory=list)
+
+    def add(self, rf: RunFile) -> None:
+        if rf.outcome.status == "rejected":
+            self.pending_rejected.append(rf)
+            return
+        if self.current is not None:
+            self.current.outcome.status = "replaced"
+            self.current.replaced_by = rf.file_id
+        elif self.prev_active and self.replaces_prev is None:
+            self.replaces_prev = rf.file_id
+        if self.prev_rejected_open and self.closes_prev_rejected is None:
+            self.closes_prev_rejected = rf.file_id
+        for r in self.pending_rejected:
+            r.replaced_by = rf.file_id
+        self.pending_rejected = []
+        self.current = rf
 
 
 class IngestContext:
-    """State shared by the files of one run: connection, key, run id, scratch folder."""
+    """State shared by the files of one run: connection, key, run id, scratch folder, ledger."""
 
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection, run_id: str, scratch: Path):
         self.settings = settings
@@ -330,6 +425,26 @@ class IngestContext:
         self.now = shanghai_now()
         self._key: bytes | None = None
         self.by_folder = sources_by_folder()
+        # The ledger as it stood before the run (one query, not one per file).
+        rows = con.execute(
+            "SELECT file_name, size_bytes, file_mtime, sha256, source, data_date, status, file_id, replaced_by "
+            "FROM meta.load_ledger"
+        ).fetchall()
+        self.known_stat = {(r[0], r[1], r[2]) for r in rows}
+        self.known_sha = {(r[0], r[3]) for r in rows}
+        self.same_bytes: dict[tuple[str, dt.date, str], list[tuple[str, str]]] = {}
+        self.active_days: set[tuple[str, dt.date]] = set()
+        self.open_rejected_days: set[tuple[str, dt.date]] = set()
+        for r in rows:
+            if r[6] in SAME_BYTES_STATUSES:
+                self.same_bytes.setdefault((r[4], r[5], r[3]), []).append((r[7], r[6]))
+            if r[6] in ACTIVE_STATUSES:
+                self.active_days.add((r[4], r[5]))
+            if r[6] == "rejected" and r[8] is None:
+                self.open_rejected_days.add((r[4], r[5]))
+        self.days: dict[tuple[str, dt.date], DayState] = {}
+        self.run_bytes: dict[tuple[str, dt.date, str], RunFile] = {}
+        self.next_fid = 0
 
     @property
     def key(self) -> bytes:
@@ -337,179 +452,324 @@ class IngestContext:
             self._key = hmac_key(self.settings)
         return self._key
 
+    def day(self, f: LandedFile) -> DayState:
+        k = (f.folder, f.data_date)
+        if k not in self.days:
+            self.days[k] = DayState(k in self.active_days, k in self.open_rejected_days)
+        return self.days[k]
 
-def _stage(ctx: IngestContext, f: LandedFile) -> list[StagedTable]:
-    sources = ctx.by_folder[f.folder]
-    fmt = sources[0].fmt
-    if fmt == "xlsx":
-        return [read_xlsx(ctx.con, f.path, sources[0], "stg_0")]
-    if fmt == "csv":
-        return [read_csv(ctx.con, f.path, sources[0], "stg_0", ctx.scratch)]
-    document = load_json_document(f.path)
-    return [read_json_records(ctx.con, f.path, document, s, f"stg_{i}") for i, s in enumerate(sources)]
-
-
-def _phone_table(ctx: IngestContext, staged: StagedTable, cmap: ColumnMap) -> str | None:
-    """Hash the distinct valid phones of this file into a temp table joined by the SELECT."""
-    phone_cols = [
-        cmap.mapped[c.source_name]
-        for c in staged.source.columns
-        if c.kind == "phone" and c.source_name in cmap.mapped
-    ]
-    if not phone_cols:
+    def duplicate_of(self, f: LandedFile, sha: str) -> tuple[str, str] | None:
+        """(file_id, status) of a delivery with the same bytes for the same source-day."""
+        earlier = self.run_bytes.get((f.folder, f.data_date, sha))
+        if earlier is not None and earlier.outcome.status in ("loaded", "rejected"):
+            return earlier.file_id, earlier.outcome.status
+        state = self.days.get((f.folder, f.data_date))
+        for file_id, status in self.same_bytes.get((f.folder, f.data_date, sha), []):
+            if status in ACTIVE_STATUSES and state is not None and state.replaces_prev:
+                continue  # already displaced by a delivery earlier in this run
+            return file_id, status
         return None
-    col = phone_cols[0]
-    digits = [
-        r[0]
-        for r in ctx.con.execute(
-            f"SELECT DISTINCT mp_phone_digits({col}) FROM {staged.table} WHERE mp_phone_is_valid({col})"
-        ).fetchall()
-    ]
-    table = pa.table(
-        {
-            "digits": pa.array(digits, pa.string()),
-            "phone_hash": pa.array(hmac_sha256_hex(ctx.key, digits), pa.string()),
-        }
-    )
-    name = f"{staged.table}_phones"
-    ctx.con.register(name, table)
-    return name
 
 
-def process_file(ctx: IngestContext, f: LandedFile, sha: str, archive_path: Path) -> FileOutcome:
-    """Load one file (or set it aside whole); writes raw, quarantine and the ledger."""
+def _read_staged(ctx: IngestContext, rf: RunFile, data: bytes) -> list[StagedTable]:
+    """Stage the file's rows; all or nothing (a FileRejected leaves nothing staged)."""
+    f = rf.f
+    sources = ctx.by_folder[f.folder]
     con = ctx.con
-    fmt = ctx.by_folder[f.folder][0].fmt
-    file_id = f"{f.rel_path}@{sha[:12]}"
-    started = time.perf_counter()
-    outcome = FileOutcome(f.rel_path, f.folder, fmt, f.data_date, "loaded")
-    loads: list[TableLoad] = []
-    extras: list[str] = []
-    staged_tables: list[StagedTable] = []
+    if rf.fmt == "xlsx":
+        return [read_xlsx(con, f.path, sources[0], "_stg", read_from=rf.archive_path)]
+    if rf.fmt == "csv":
+        return [read_csv(f.path, sources[0], ctx.scratch, data=data, read_from=rf.archive_path)]
+    document = load_json_document(f.path, data)
+    return [read_json_records(con, f.path, document, s, "_stg") for s in sources]
+
+
+def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -> int:
+    """Append one staged file to its source's staging table; returns the rows appended."""
+    _stg = st.data  # noqa: F841  (numpy arrays, read by DuckDB's replacement scan as "_stg")
     try:
-        staged_tables = _stage(ctx, f)
-        for st in staged_tables:
-            cmap = map_columns(f.rel_path, st)
-            extras += [f"{st.source.json_path}.{e}" if st.source.json_path else e for e in cmap.extras]
-            phones = _phone_table(ctx, st, cmap)
-            norm = f"{st.table}_norm"
-            for sql in build_normalise_sql(st, cmap, phones):
-                con.execute(sql)
-            if phones:
-                con.unregister(phones)
-            loads.append(TableLoad(st, norm))
+        (rows,) = ctx.con.execute(union_insert_sql(rf.fid, st, cmap), st.params).fetchone()
+    except duckdb.Error as exc:
+        if st.kind != "csv":
+            raise
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FileRejected(f"{rf.f.path.name}: not a readable CSV ({first_line})") from exc
+    return rows
+
+
+def _count_rows(ctx: IngestContext, st: StagedTable) -> int:
+    if st.rows_read is not None:
+        return st.rows_read
+    try:
+        return ctx.con.execute(f"SELECT count(*) FROM {st.relation}", st.params).fetchone()[0]
+    except duckdb.Error:
+        return 0
+
+
+def _stage_file(ctx: IngestContext, f: LandedFile, staged_sources: set[str]) -> RunFile | None:
+    """Checksum, archive and stage one new file; None when the ledger already has it."""
+    fmt = ctx.by_folder[f.folder][0].fmt
+    data = f.path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if (f.rel_path, sha) in ctx.known_sha:
+        return None
+    ctx.known_sha.add((f.rel_path, sha))
+    rf = RunFile(f, sha, fmt, ctx.next_fid, FileOutcome(f.rel_path, f.folder, fmt, f.data_date, "loaded"))
+    ctx.next_fid += 1
+    if len(data) != f.size:  # changed under our feet: leave it for the next run
+        rf.outcome.status = "in_progress"
+        rf.outcome.reason = (
+            f"{f.rel_path}: changed while being read (size {f.size} -> {len(data)}); retried next run"
+        )
+        ctx.known_sha.discard((f.rel_path, sha))
+        return rf
+    rf.archive_path = archive_file(ctx.settings, f, sha, data)
+    same = ctx.duplicate_of(f, sha)
+    if same:
+        # The same bytes again under another name: loaded once, recorded as a duplicate.
+        rf.outcome.status = "duplicate_delivery"
+        rf.outcome.reason = f"identical (sha256) to {same[0]} ({same[1]})"
+        return rf
+    ctx.run_bytes[(f.folder, f.data_date, sha)] = rf
+    con = ctx.con
+    staged: list[StagedTable] = []
+    try:
+        staged = _read_staged(ctx, rf, data)
+        maps = [map_columns(f.rel_path, st) for st in staged]
     except FileRejected as exc:
-        outcome.status, outcome.reason = "rejected", str(exc)
+        rf.outcome.status, rf.outcome.reason = "rejected", str(exc)
         # The whole file is set aside: every row it has (0 when unreadable) counts as set aside.
-        outcome.rows_read = outcome.rows_set_aside = sum(st.rows_read for st in staged_tables)
-    if outcome.status == "rejected":
-        _drop_temp(con, staged_tables)
-        _write_ledger(ctx, f, sha, archive_path, file_id, outcome, extras, [])
-        outcome.seconds = time.perf_counter() - started
-        return outcome
+        rf.outcome.rows_read = rf.outcome.rows_set_aside = sum(_count_rows(ctx, st) for st in staged)
+        for st in staged:
+            st.drop()
+        log.warning("set aside %s: %s", f.rel_path, rf.outcome.reason)
+        ctx.day(f).add(rf)
+        return rf
+    try:
+        for st, cmap in zip(staged, maps, strict=True):
+            src = st.source
+            if src.raw_table not in staged_sources:
+                con.execute(union_ddl(src))
+                staged_sources.add(src.raw_table)
+            rows = _append(ctx, rf, st, cmap)
+            st.drop()  # the staged copy holds the file as read (PII included): gone at once
+            rf.extras += [f"{src.json_path}.{e}" if src.json_path else e for e in cmap.extras]
+            rf.tables[src.raw_table] = [rows, rows, 0]
+    except FileRejected as exc:  # only a CSV (one table) can fail here, before any row is appended
+        rf.outcome.status, rf.outcome.reason = "rejected", str(exc)
+        rf.tables, rf.extras = {}, []
+        for st in staged:
+            st.drop()
+        log.warning("set aside %s: %s", f.rel_path, rf.outcome.reason)
+        ctx.day(f).add(rf)
+        return rf
+    rf.outcome.rows_read = sum(t[0] for t in rf.tables.values())
+    ctx.day(f).add(rf)
+    return rf
 
-    for t in loads:
-        (t.rows_set_aside,) = con.execute(
-            f"SELECT count(*) FROM {t.norm_table} WHERE _reason IS NOT NULL"
-        ).fetchone()
-        t.rows_loaded = t.staged.rows_read - t.rows_set_aside
-    outcome.rows_read = sum(t.staged.rows_read for t in loads)
-    outcome.rows_loaded = sum(t.rows_loaded for t in loads)
-    outcome.rows_set_aside = sum(t.rows_set_aside for t in loads)
-    lineage = [f.data_date, f.rel_path, sha, ctx.now]
 
+def _hash_phones(ctx: IngestContext, sources: list[Source]) -> str | None:
+    """HMAC the distinct valid phones of the whole chunk (every CRM) into one temp table."""
+    selects = []
+    for src in sources:
+        for j, c in enumerate(src.columns):
+            if c.kind == "phone":
+                selects.append(
+                    f"SELECT DISTINCT mp_phone_digits(k{j}) AS d FROM {union_table(src)} "
+                    f"WHERE mp_phone_is_valid(k{j})"
+                )
+    if not selects:
+        return None
+    digits = [r[0] for r in ctx.con.execute(" UNION ".join(selects)).fetchall()]
+    table = {
+        "digits": np.array(digits, dtype=object),
+        "phone_hash": np.array(hmac_sha256_hex(ctx.key, digits), dtype=object),
+    }
+    ctx.con.register("_phones", table)
+    return "_phones"
+
+
+def _normalise(ctx: IngestContext, src: Source, phones: str | None, by_fid: dict[int, RunFile]) -> None:
+    con = ctx.con
+    for sql in build_normalise_sql(src, phones):
+        con.execute(sql)
+    con.execute(f"DROP TABLE {union_table(src)}")  # raw phones and names: gone once normalised
+    for fid, aside in con.execute(
+        f"SELECT _fid, count(*) FILTER (WHERE _reason IS NOT NULL) FROM {norm_table(src)} GROUP BY _fid"
+    ).fetchall():
+        counts = by_fid[fid].tables[src.raw_table]
+        counts[1], counts[2] = counts[0] - aside, aside
+    for rf in by_fid.values():
+        if src.raw_table in rf.tables:
+            rf.outcome.rows_loaded = sum(t[1] for t in rf.tables.values())
+            rf.outcome.rows_set_aside = sum(t[2] for t in rf.tables.values())
+
+
+def _ledger_row(ctx: IngestContext, rf: RunFile) -> list[object]:
+    o = rf.outcome
+    return [
+        rf.file_id, rf.f.folder, rf.f.data_date, rf.f.rel_path, str(rf.archive_path), rf.f.size, rf.sha,
+        o.rows_read, o.rows_loaded, o.rows_set_aside, o.status, o.reason, rf.extras, rf.f.landed_at,
+        ctx.now, ctx.now if o.status in ("loaded", "replaced") else None, rf.replaced_by, rf.f.mtime,
+        None, ctx.run_id,
+    ]  # fmt: skip
+
+
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, rows: list[list[object]], batch: int = 200
+) -> None:
+    """Multi-row INSERT ... VALUES (one statement per ``batch`` rows, not one per row)."""
+    for i in range(0, len(rows), batch):
+        part = rows[i : i + batch]
+        marks = "(" + ", ".join("?" * len(part[0])) + ")"
+        con.execute(
+            f"INSERT INTO {table} VALUES {', '.join([marks] * len(part))}", [v for r in part for v in r]
+        )
+
+
+def _apply_folder(ctx: IngestContext, folder: str, files: list[RunFile], staged_sources: set[str]) -> None:
+    """One transaction: swap this folder's source-days, write raw, quarantine and the ledger."""
+    con = ctx.con
+    days = {k: v for k, v in ctx.days.items() if k[0] == folder}
+    replace = [(d, s.replaces_prev) for (_, d), s in days.items() if s.replaces_prev]
+    close = [(d, s.closes_prev_rejected) for (_, d), s in days.items() if s.closes_prev_rejected]
+    winners = [
+        rf
+        for rf in files
+        if rf.outcome.status == "loaded" and rf.tables and days[(folder, rf.f.data_date)].current is rf
+    ]
+    day_pairs = "(SELECT unnest(?::DATE[]) AS data_date, unnest(?::VARCHAR[]) AS file_id) r"
     con.execute("BEGIN TRANSACTION")
     try:
-        previous = con.execute(
-            f"SELECT file_id FROM meta.load_ledger WHERE source = ? AND data_date = ? AND status IN {ACTIVE_STATUSES}",
-            [f.folder, f.data_date],
-        ).fetchall()
-        if previous:
+        if replace:
             # A re-delivery: the source-day holds exactly one delivery, swapped atomically.
-            for src in ctx.by_folder[f.folder]:
-                con.execute(f"DELETE FROM raw.{src.raw_table} WHERE data_date = ?", [f.data_date])
+            dates = [d for d, _ in replace]
+            for src in ctx.by_folder[folder]:
+                con.execute(
+                    f"DELETE FROM raw.{src.raw_table} WHERE data_date IN (SELECT unnest(?::DATE[]))", [dates]
+                )
             con.execute(
-                "DELETE FROM raw.quarantine WHERE source = ? AND data_date = ?", [f.folder, f.data_date]
+                "DELETE FROM raw.quarantine WHERE source = ? AND data_date IN (SELECT unnest(?::DATE[]))",
+                [folder, dates],
             )
             con.execute(
-                f"UPDATE meta.load_ledger SET status = 'replaced', replaced_by = ? "
-                f"WHERE source = ? AND data_date = ? AND status IN {ACTIVE_STATUSES}",
-                [file_id, f.folder, f.data_date],
+                f"UPDATE meta.load_ledger SET status = 'replaced', replaced_by = r.file_id FROM {day_pairs} "
+                "WHERE load_ledger.source = ? AND load_ledger.data_date = r.data_date "
+                f"AND load_ledger.status IN {ACTIVE_STATUSES}",
+                [dates, [i for _, i in replace], folder],
             )
-        con.execute(
-            "UPDATE meta.load_ledger SET replaced_by = ? WHERE source = ? AND data_date = ? "
-            "AND status = 'rejected' AND replaced_by IS NULL",
-            [file_id, f.folder, f.data_date],
-        )
-        for t in loads:
-            src = t.staged.source
-            names = [n for n, _ in raw_columns(src)[: -len(LINEAGE_COLUMNS)]]
-            cols = ", ".join(f'"{n}"' for n in names)
+        if close:
             con.execute(
-                f"INSERT INTO raw.{src.raw_table} ({cols}, data_date, source_file, file_sha256, source_row, loaded_at) "
-                f"SELECT {cols}, ?, ?, ?, source_row, ? FROM {t.norm_table} WHERE _reason IS NULL ORDER BY source_row",
-                lineage,
+                f"UPDATE meta.load_ledger SET replaced_by = r.file_id FROM {day_pairs} "
+                "WHERE load_ledger.source = ? AND load_ledger.data_date = r.data_date "
+                "AND load_ledger.status = 'rejected' AND load_ledger.replaced_by IS NULL",
+                [[d for d, _ in close], [i for _, i in close], folder],
             )
-            con.execute(
-                "INSERT INTO raw.quarantine SELECT ?, ?, ?, ?, ?, source_row, _reason, _detail, _original, ? "
-                f"FROM {t.norm_table} WHERE _reason IS NOT NULL ORDER BY source_row",
-                [f.folder, src.raw_table, f.data_date, f.rel_path, sha, ctx.now],
+        if winners:
+            win = (
+                "(SELECT unnest(?::INTEGER[]) AS _fid, unnest(?::DATE[]) AS data_date, "
+                "unnest(?::VARCHAR[]) AS source_file, unnest(?::VARCHAR[]) AS file_sha256) w"
             )
-        _write_ledger(ctx, f, sha, archive_path, file_id, outcome, extras, loads)
+            win_params = [
+                [rf.fid for rf in winners],
+                [rf.f.data_date for rf in winners],
+                [rf.f.rel_path for rf in winners],
+                [rf.sha for rf in winners],
+            ]
+            for src in ctx.by_folder[folder]:
+                if src.raw_table not in staged_sources:
+                    continue
+                names = [f'"{n}"' for n, _ in raw_columns(src)[: -len(LINEAGE_COLUMNS)]]
+                con.execute(
+                    f"INSERT INTO raw.{src.raw_table} ({', '.join(names)}, data_date, source_file, file_sha256, "
+                    f"source_row, loaded_at) SELECT {', '.join(f'n.{c}' for c in names)}, w.data_date, "
+                    f"w.source_file, w.file_sha256, n.source_row, ? FROM {norm_table(src)} n "
+                    f"JOIN {win} USING (_fid) WHERE n._reason IS NULL ORDER BY n._fid, n.source_row",
+                    [ctx.now, *win_params],
+                )
+                con.execute(
+                    "INSERT INTO raw.quarantine SELECT ?, ?, w.data_date, w.source_file, w.file_sha256, "
+                    f"n.source_row, n._reason, n._detail, n._original, ? FROM {norm_table(src)} n "
+                    f"JOIN {win} USING (_fid) WHERE n._reason IS NOT NULL ORDER BY n._fid, n.source_row",
+                    [folder, src.raw_table, ctx.now, *win_params],
+                )
+        _insert_rows(con, "meta.load_ledger", [_ledger_row(ctx, rf) for rf in files])
+        tables = [[rf.file_id, t, *c] for rf in files for t, c in rf.tables.items()]
+        if tables:
+            _insert_rows(con, "meta.load_ledger_tables", tables)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    _drop_temp(con, staged_tables)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
 
 
-def _drop_temp(con: duckdb.DuckDBPyConnection, staged_tables: list[StagedTable]) -> None:
-    # The staging tables hold the file as read (PII included): gone as soon as it is loaded.
-    for st in staged_tables:
-        con.execute(f"DROP TABLE IF EXISTS {st.table}_norm")
-        con.execute(f"DROP TABLE IF EXISTS {st.table}")
+def _share(seconds: float, files: list[RunFile], weight) -> None:
+    """Apportion a batched step's time across its files by rows (+1, so empty files pay a little)."""
+    weights = [weight(rf) + 1 for rf in files]
+    total = sum(weights)
+    if not total:
+        return
+    for rf, w in zip(files, weights, strict=True):
+        rf.outcome.seconds += seconds * w / total
 
 
-def _write_ledger(
-    ctx: IngestContext,
-    f: LandedFile,
-    sha: str,
-    archive_path: Path,
-    file_id: str,
-    outcome: FileOutcome,
-    extras: list[str],
-    loads: list[TableLoad],
-) -> None:
-    ctx.con.execute(
-        "INSERT INTO meta.load_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?)",
-        [
-            file_id,
-            f.folder,
-            f.data_date,
-            f.rel_path,
-            str(archive_path),
-            f.size,
-            sha,
-            outcome.rows_read,
-            outcome.rows_loaded,
-            outcome.rows_set_aside,
-            outcome.status,
-            outcome.reason,
-            extras,
-            f.landed_at,
-            ctx.now,
-            ctx.now if outcome.status == "loaded" else None,
-            f.mtime,
-            ctx.run_id,
-        ],
-    )
-    for t in loads:
-        ctx.con.execute(
-            "INSERT INTO meta.load_ledger_tables VALUES (?, ?, ?, ?, ?)",
-            [file_id, t.staged.source.raw_table, t.staged.rows_read, t.rows_loaded, t.rows_set_aside],
-        )
+def _run_chunk(ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary) -> list[RunFile]:
+    """Stage, normalise and apply one chunk of whole source-days."""
+    staged_sources: set[str] = set()
+    files: list[RunFile] = []
+    for f in chunk:
+        t0 = time.perf_counter()
+        rf = _stage_file(ctx, f, staged_sources)
+        if rf is None:
+            summary.skipped_known += 1
+            continue
+        rf.outcome.seconds += time.perf_counter() - t0
+        files.append(rf)
+    by_fid = {rf.fid: rf for rf in files if rf.tables}
+    sources = [s for srcs in ctx.by_folder.values() for s in srcs if s.raw_table in staged_sources]
+    t0 = time.perf_counter()
+    phones = _hash_phones(ctx, sources)
+    _share(time.perf_counter() - t0, [rf for rf in by_fid.values() if rf.f.folder.startswith("crm")],
+           lambda rf: rf.outcome.rows_read)  # fmt: skip
+    for src in sources:
+        t0 = time.perf_counter()
+        _normalise(ctx, src, phones, by_fid)
+        _share(time.perf_counter() - t0, [rf for rf in by_fid.values() if src.raw_table in rf.tables],
+               lambda rf, t=src.raw_table: rf.tables[t][0])  # fmt: skip
+    if phones:
+        ctx.con.unregister(phones)
+    for folder in dict.fromkeys(rf.f.folder for rf in files if rf.outcome.status != "in_progress"):
+        mine = [rf for rf in files if rf.f.folder == folder and rf.outcome.status != "in_progress"]
+        t0 = time.perf_counter()
+        _apply_folder(ctx, folder, mine, staged_sources)
+        _share(time.perf_counter() - t0, mine, lambda rf: rf.outcome.rows_read)
+    for src in sources:
+        ctx.con.execute(f"DROP TABLE IF EXISTS {norm_table(src)}")
+    # The day states of this chunk are settled (a chunk holds whole source-days).
+    for rf in files:
+        ctx.days.pop((rf.f.folder, rf.f.data_date), None)
+    return files
+
+
+def _chunks(files: list[LandedFile]) -> list[list[LandedFile]]:
+    """Consecutive groups of whole source-days of about ``chunk_bytes()`` landed bytes."""
+    limit = chunk_bytes()
+    out: list[list[LandedFile]] = []
+    current: list[LandedFile] = []
+    size = 0
+    for f in files:
+        if (
+            current
+            and size >= limit
+            and (current[-1].folder, current[-1].data_date) != (f.folder, f.data_date)
+        ):
+            out.append(current)
+            current, size = [], 0
+        current.append(f)
+        size += f.size
+    if current:
+        out.append(current)
+    return out
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -523,6 +783,9 @@ def run_ingest(
     ``sources`` limits the run to some landing folders (e.g. ``['wechat_oa']``); raw-table
     names are accepted too. Returns what happened to each new file; never raises for a bad
     file (those are set aside and reported), only for a broken warehouse.
+
+    ``FileOutcome.seconds`` add up to the run's wall time (after the landing scan): each
+    file's own reading and staging, plus its share (by rows) of the batched steps.
     """
     run_id = run_id or f"ingest_{shanghai_now():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
     folders = None
@@ -532,62 +795,36 @@ def run_ingest(
             {fo for fo, srcs in by_folder.items() for s in srcs if fo in sources or s.name in sources}
         )
     ready, junk, in_progress = scan_landing(settings.landing_dir, folders, stable_seconds())
+    started = time.perf_counter()
     summary = IngestSummary(run_id, ignored=junk, in_progress=in_progress)
     con = connect(settings)
     try:
-        known = con.execute(
-            "SELECT file_name, size_bytes, file_mtime, sha256 FROM meta.load_ledger"
-        ).fetchall()
-        known_stat = {(r[0], r[1], r[2]) for r in known}
-        known_sha = {(r[0], r[3]) for r in known}
-        # Replay deliveries in arrival order, so a later re-delivery replaces an earlier one.
-        ready.sort(key=lambda f: (f.folder, f.data_date, f.mtime, f.rel_path))
         with tempfile.TemporaryDirectory(prefix="mp_ingest_") as scratch:
             ctx = IngestContext(settings, con, run_id, Path(scratch))
+            new: list[LandedFile] = []
             for f in ready:
-                if (f.rel_path, f.size, f.mtime) in known_stat:
+                if (f.rel_path, f.size, f.mtime) in ctx.known_stat:
                     summary.skipped_known += 1
-                    continue
-                sha = sha256_of(f.path)
-                if (f.rel_path, sha) in known_sha:
-                    summary.skipped_known += 1
-                    continue
-                summary.files.append(_ingest_one(ctx, f, sha))
-                known_sha.add((f.rel_path, sha))
+                else:
+                    new.append(f)
+            # Replay deliveries in arrival order, so a later re-delivery replaces an earlier one.
+            new.sort(key=lambda f: (f.folder, f.data_date, f.mtime, f.rel_path))
+            run_files: list[RunFile] = []
+            for chunk in _chunks(new):
+                run_files += _run_chunk(ctx, chunk, summary)
+        summary.files = [rf.outcome for rf in run_files]
         _record_run(con, summary, ctx.now if ready else shanghai_now())
     finally:
         con.close()
+    # What no single step owns (connecting, the ledger, the run record) is shared by rows too.
+    overhead = time.perf_counter() - started - sum(o.seconds for o in summary.files)
+    if summary.files and overhead > 0:
+        weights = [o.rows_read + 1 for o in summary.files]
+        total = sum(weights)
+        for o, w in zip(summary.files, weights, strict=True):
+            o.seconds += overhead * w / total
     log.info(summary.describe())
     return summary
-
-
-def _ingest_one(ctx: IngestContext, f: LandedFile, sha: str) -> FileOutcome:
-    fmt = ctx.by_folder[f.folder][0].fmt
-    try:
-        archive_path = archive_file(ctx.settings, f, sha)
-    except FileRejected as exc:  # changed under our feet: leave it for the next run
-        return FileOutcome(f.rel_path, f.folder, fmt, f.data_date, "in_progress", str(exc))
-    same = ctx.con.execute(
-        "SELECT file_id, status FROM meta.load_ledger WHERE source = ? AND data_date = ? AND sha256 = ? "
-        "AND status IN ('loaded', 'gx_failed', 'rejected') LIMIT 1",
-        [f.folder, f.data_date, sha],
-    ).fetchone()
-    if same:
-        # The same bytes again under another name: loaded once, recorded as a duplicate.
-        outcome = FileOutcome(
-            f.rel_path,
-            f.folder,
-            fmt,
-            f.data_date,
-            "duplicate_delivery",
-            f"identical (sha256) to {same[0]} ({same[1]})",
-        )
-        _write_ledger(ctx, f, sha, archive_path, f"{f.rel_path}@{sha[:12]}", outcome, [], [])
-        return outcome
-    outcome = process_file(ctx, f, sha, archive_path)
-    if outcome.status == "rejected":
-        log.warning("set aside %s: %s", f.rel_path, outcome.reason)
-    return outcome
 
 
 def _record_run(con: duckdb.DuckDBPyConnection, s: IngestSummary, started: dt.datetime) -> None:

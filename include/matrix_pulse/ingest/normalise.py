@@ -22,8 +22,12 @@ _ASCII = "0123456789.,:%-+/  "
 # per file): DuckDB inlines macros, so folding inside each of them would multiply the
 # expression tree and the bind time. The unsuffixed forms fold first, for ad-hoc use.
 MACROS: tuple[str, ...] = (
+    # translate() is slow (it rebuilds its map per value): only values that hold a
+    # full-width character pay for it; the regex test is ~6x cheaper.
     f"""CREATE OR REPLACE MACRO mp_fold(s) AS
-        nullif(trim(translate(CAST(s AS VARCHAR), '{_FULLWIDTH}', '{_ASCII}')), '')""",
+        nullif(trim(CASE WHEN regexp_matches(CAST(s AS VARCHAR), '[{_FULLWIDTH}]')
+                         THEN translate(CAST(s AS VARCHAR), '{_FULLWIDTH}', '{_ASCII}')
+                         ELSE CAST(s AS VARCHAR) END), '')""",
     # Tokens that mean "the platform does not know": NULL, never zero.
     """CREATE OR REPLACE MACRO mp_unknown_f(t) AS
         coalesce(lower(t) IN ('-', '--', '—', '/', 'null', 'none', 'nan', 'n/a', '无'), TRUE)""",
@@ -35,8 +39,11 @@ MACROS: tuple[str, ...] = (
         WHEN p.num = '' THEN NULL
         ELSE round(CAST(p.num AS DOUBLE)
                    * CASE p.unit WHEN '' THEN 1 WHEN '亿' THEN 100000000 ELSE 10000 END)::BIGINT END""",
+    # Fast paths first: most cells are plain digits (or a plain timestamp), and one simple
+    # regex test is far cheaper than the general parse (same result for those cells).
     """CREATE OR REPLACE MACRO mp_count_f(t) AS
-        CASE WHEN mp_unknown_f(t) THEN NULL ELSE mp_count_scaled(mp_count_parts(t)) END""",
+        CASE WHEN regexp_full_match(t, '[0-9]{1,15}') THEN CAST(t AS BIGINT)
+             WHEN mp_unknown_f(t) THEN NULL ELSE mp_count_scaled(mp_count_parts(t)) END""",
     """CREATE OR REPLACE MACRO mp_lower_bound_f(t) AS coalesce(ends_with(t, '+'), FALSE)""",
     # Rates: 23.5% / 0.235 / 23.5. A bare number above 1 is a percentage without its sign.
     """CREATE OR REPLACE MACRO mp_rate_scaled(v, pct) AS CASE WHEN pct OR v > 1 THEN v / 100 ELSE v END""",
@@ -51,6 +58,7 @@ MACROS: tuple[str, ...] = (
         ELSE coalesce(TRY_CAST(p.h AS DOUBLE), 0) * 3600 + coalesce(TRY_CAST(p.m AS DOUBLE), 0) * 60
              + coalesce(TRY_CAST(p.s AS DOUBLE), 0) END""",
     """CREATE OR REPLACE MACRO mp_duration_f(t) AS CASE
+        WHEN regexp_full_match(t, '[0-9]{1,15}') THEN CAST(t AS DOUBLE)
         WHEN mp_unknown_f(t) THEN NULL
         WHEN regexp_full_match(t, '[0-9]+(:[0-9]{1,2}){1,2}(\\.[0-9]+)?') THEN mp_hms(string_split(t, ':'))
         ELSE mp_cn_duration(regexp_extract(replace(t, ' ', ''),
@@ -64,6 +72,7 @@ MACROS: tuple[str, ...] = (
         WHEN regexp_full_match(t, '(19|20)[0-9]{6}') THEN try_strptime(t, '%Y%m%d')
         END""",
     """CREATE OR REPLACE MACRO mp_time_f(t) AS CASE
+        WHEN regexp_full_match(t, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}') THEN TRY_CAST(t AS TIMESTAMP)
         WHEN mp_unknown_f(t) THEN NULL
         WHEN TRY_CAST(t AS DOUBLE) IS NOT NULL THEN mp_time_from_number(TRY_CAST(t AS DOUBLE), t)
         WHEN regexp_matches(t, '(Z|[+-][0-9]{2}:?[0-9]{2})$')

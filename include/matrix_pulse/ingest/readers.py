@@ -1,10 +1,13 @@
 """Readers: one landed file -> DuckDB staging table(s) of all-VARCHAR columns.
 
-Each staging table has ``source_row`` (1-based data row under the header, the numbering
-the simulator's manifest and ``raw.*.source_row`` use) and one column ``c<i>`` per header
-cell; the header texts come back separately, because real headers contain spaces, quotes
-and duplicates that make poor SQL identifiers. Nothing is normalised here: that happens
-in SQL (normalise.py), over the whole file at once.
+Each staging relation has a 1-based data row under the header (the numbering the
+simulator's manifest and ``raw.*.source_row`` use) and one VARCHAR column per header cell
+(``StagedTable.column(i)`` names it); the header texts come back separately, because real
+headers contain spaces, quotes and duplicates that make poor SQL identifiers. xlsx and
+JSON cells become text column-wise (numpy arrays, numbers formatted in SQL) and are
+registered as views; a CSV is read by DuckDB itself into a temp table. Nothing is
+normalised here: that happens in SQL (normalise.py), over all of a run's files of a
+source at once (loader.py).
 
 A file that cannot be read at all raises ``FileRejected`` with a reason that names the
 file and what was expected and found; the loader sets it aside whole.
@@ -12,13 +15,17 @@ file and what was expected and found; the loader sets it aside whole.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
-from dataclasses import dataclass
+import os
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
+import numpy as np
 
 from matrix_pulse.sources import Source
 
@@ -31,10 +38,32 @@ class FileRejected(Exception):
 
 @dataclass
 class StagedTable:
-    source: Source  # the raw table this staging table feeds
-    table: str  # DuckDB temp table: source_row, c0..cN VARCHAR
-    headers: list[str]  # header text of c0..cN as the file wrote it
-    rows_read: int
+    """One file's rows for one raw table, ready to be appended to the run's staging table.
+
+    ``kind`` 'arrays': the cells are numpy arrays in ``data`` (xlsx, JSON), scanned by DuckDB
+    under the name ``relation``; 'csv': ``relation`` is a ``read_csv(...)`` call (with
+    ``params``) that DuckDB runs straight into the staging table, rows in file order.
+    """
+
+    source: Source  # the raw table this file feeds
+    relation: str  # what the INSERT reads FROM
+    headers: list[str]  # header text of the file's columns as the file wrote it
+    rows_read: int | None  # None for a CSV until it is read
+    kind: str = "arrays"
+    columns: list[str] | None = None  # SQL for header cell i (default c<i>)
+    row_expr: str = "source_row"  # SQL for the 1-based data row (NULL: numbered from rowid later)
+    data: dict[str, np.ndarray] | None = None
+    params: list[object] = field(default_factory=list)
+    scratch_file: Path | None = None  # a UTF-8 copy of a GB18030 file, deleted by drop()
+
+    def column(self, i: int) -> str:
+        return self.columns[i] if self.columns is not None else f"c{i}"
+
+    def drop(self) -> None:
+        """Forget the staged copy (it holds the file as read, PII included)."""
+        self.data = None
+        if self.scratch_file is not None:
+            self.scratch_file.unlink(missing_ok=True)
 
 
 def fold_header(text: str) -> str:
@@ -68,20 +97,60 @@ def _cell_text(value: object) -> str | None:
     return text if text != "" else None
 
 
-def _register_rows(
-    con: duckdb.DuckDBPyConnection, table: str, headers: list[str], rows: list[list[object]]
-) -> None:
-    width = len(headers)
-    columns: dict[str, list] = {"source_row": list(range(1, len(rows) + 1))}
-    for i in range(width):
-        columns[f"c{i}"] = [_cell_text(r[i]) if i < len(r) else None for r in rows]
-    arrow = pa.table(
-        columns,
-        schema=pa.schema([("source_row", pa.int64())] + [(f"c{i}", pa.string()) for i in range(width)]),
+_NONE = type(None)
+_INT_SAFE = 10**15  # integers below this survive a trip through float64 and print without exponent
+
+
+def _number_text_sql(col: str) -> str:
+    """SQL writing a DOUBLE cell as ``_cell_text`` writes a Python number ('12000', '0.235')."""
+    return (
+        f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "
+        f"ELSE CAST({col} AS VARCHAR) END"
     )
-    con.register(f"{table}_arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_arrow")
-    con.unregister(f"{table}_arrow")
+
+
+def _split_column(i: int, col: list[object], data: dict[str, np.ndarray]) -> str:
+    """One column of Python cells -> numpy array(s) in ``data``; returns the SQL giving its text.
+
+    Vectorised for the shapes real exports have (text, numbers, numbers mixed with text
+    such as '1.2万' or '-'): text goes to ``c<i>`` (object array), numbers to ``d<i>``
+    (float64, formatted in SQL); only a column with other types goes cell by cell.
+    """
+    types = set(map(type, col))
+    if types <= {str, _NONE}:
+        arr = np.array(col, dtype=object)
+        if len(arr):
+            arr[arr == ""] = None
+        data[f"c{i}"] = arr
+        return f"c{i}"
+    numeric = {float, int} & types
+    if types <= {str, float, int, _NONE} and not (
+        int in types and any(abs(v) >= _INT_SAFE for v in col if type(v) is int)
+    ):
+        nan = float("nan")
+        data[f"d{i}"] = np.fromiter(
+            (v if type(v) in numeric else nan for v in col), dtype=np.float64, count=len(col)
+        )
+        number = _number_text_sql(f"d{i}")
+        if str not in types:
+            return number
+        data[f"c{i}"] = np.array([v if type(v) is str and v != "" else None for v in col], dtype=object)
+        return f"coalesce(c{i}, {number})"
+    data[f"c{i}"] = np.array([_cell_text(v) for v in col], dtype=object)
+    return f"c{i}"
+
+
+def columns_to_numpy(columns: list[list[object]], n_rows: int) -> tuple[dict[str, np.ndarray], list[str]]:
+    """source_row + the cells of each column, ready for DuckDB to scan (no pandas, no pyarrow)."""
+    data: dict[str, np.ndarray] = {"source_row": np.arange(1, n_rows + 1, dtype=np.int64)}
+    sql = [_split_column(i, col, data) for i, col in enumerate(columns)]
+    return data, sql
+
+
+def rows_to_columns(rows: list[list[object]], width: int) -> list[list[object]]:
+    if rows and all(len(r) >= width for r in rows):
+        return [list(c) for c in zip(*rows, strict=False)][:width] if width else []
+    return [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
 
 
 # --- xlsx -------------------------------------------------------------------------------
@@ -99,11 +168,13 @@ def _find_header_row(grid: list[list[object]], source: Source) -> int:
     return best
 
 
-def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> StagedTable:
+def read_xlsx(
+    con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str, read_from: Path | None = None
+) -> StagedTable:
     from python_calamine import CalamineWorkbook
 
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook = CalamineWorkbook.from_path(str(read_from or path))
         names = workbook.sheet_names
         if source.sheet and source.sheet in names:
             sheet = workbook.get_sheet_by_name(source.sheet)
@@ -126,8 +197,8 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     while headers and headers[-1] == "":
         headers.pop()
     rows = grid[header_idx + 1 :]
-    _register_rows(con, table, headers, rows)
-    return StagedTable(source, table, headers, len(rows))
+    data, sql = columns_to_numpy(rows_to_columns(rows, len(headers)), len(rows))
+    return StagedTable(source, table, headers, len(rows), "arrays", sql, data=data)
 
 
 # --- csv --------------------------------------------------------------------------------
@@ -157,40 +228,44 @@ def _decode_check(path: Path, raw: bytes, encoding: str) -> str:
 
 
 def read_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str, scratch_dir: Path
+    path: Path,
+    source: Source,
+    scratch_dir: Path,
+    data: bytes | None = None,
+    read_from: Path | None = None,
 ) -> StagedTable:
-    raw = path.read_bytes()
+    """Check and describe a CSV; DuckDB reads it when the loader appends it (one statement).
+
+    ``data`` are the file's bytes when already read (checksummed); DuckDB reads
+    ``read_from`` (the archived copy, byte-identical) when given, else ``path``. The header
+    is parsed here, from the strictly decoded text, so no sniffing pass is needed.
+    """
+    raw = path.read_bytes() if data is None else data
     encoding = source.encoding or "utf-8"
     text = _decode_check(path, raw, encoding)
-    read_path = path
+    read_path = read_from or path
+    scratch_file = None
     if encoding == "gb18030":
         # DuckDB has no GB18030 reader here (extensions cannot be downloaded): hand it UTF-8.
         scratch_dir.mkdir(parents=True, exist_ok=True)
-        read_path = scratch_dir / f"{table}.utf8.csv"
-        read_path.write_text(text, encoding="utf-8")
+        fd, name = tempfile.mkstemp(dir=scratch_dir, suffix=".utf8.csv")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        read_path = scratch_file = Path(name)
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table}_csv AS SELECT * FROM read_csv(?, header = true, "
-            "all_varchar = true, delim = ',', quote = '\"', escape = '\"', normalize_names = false, "
-            "sample_size = -1)",
-            [str(read_path)],
-        )
-    except duckdb.Error as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FileRejected(f"{path.name}: not a readable CSV ({first_line})") from exc
-    finally:
-        if read_path != path:
-            read_path.unlink(missing_ok=True)
-    headers = [r[0] for r in con.execute(f"DESCRIBE {table}_csv").fetchall()]
-    cols = ", ".join(f'"{h.replace(chr(34), chr(34) * 2)}" AS c{i}' for i, h in enumerate(headers))
-    # rowid is the insertion order of the scan, i.e. the file's row order.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + 1 AS source_row, {cols} FROM {table}_csv"
+        header = next(csv.reader(io.StringIO(text)))  # parses the first record only
+    except (StopIteration, csv.Error) as exc:
+        raise FileRejected(f"{path.name}: not a readable CSV (no header row)") from exc
+    names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+    relation = (
+        "read_csv(?, header = true, delim = ',', quote = '\"', escape = '\"', "
+        f"columns = {{{names}}}, auto_detect = false)"
     )
-    con.execute(f"DROP TABLE {table}_csv")
-    rows_read = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    # DuckDB drops a BOM and names header-less columns column<N>; keep what the file said.
-    return StagedTable(source, table, [fold_header(h) for h in headers], rows_read)
+    # The rows get their file order from the staging table's rowid (one INSERT per file).
+    return StagedTable(
+        source, relation, [fold_header(h) for h in header], None, "csv", None, "NULL",
+        params=[str(read_path)], scratch_file=scratch_file,
+    )  # fmt: skip
 
 
 # --- json -------------------------------------------------------------------------------
@@ -209,8 +284,8 @@ def _flatten(obj: object, prefix: str = "") -> dict[str, object]:
     return out
 
 
-def load_json_document(path: Path) -> object:
-    raw = path.read_bytes()
+def load_json_document(path: Path, data: bytes | None = None) -> object:
+    raw = path.read_bytes() if data is None else data
     try:
         return json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -248,6 +323,5 @@ def read_json_records(
         # is empty ({} rows); otherwise the column check below decides.
         if c.source_name not in headers and not flat:
             headers.append(c.source_name)
-    rows = [[r.get(h) for h in headers] for r in flat]
-    _register_rows(con, table, headers, rows)
-    return StagedTable(source, table, headers, len(rows))
+    data, sql = columns_to_numpy([[r.get(h) for r in flat] for h in headers], len(flat))
+    return StagedTable(source, table, headers, len(flat), "arrays", sql, data=data)

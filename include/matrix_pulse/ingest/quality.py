@@ -1,11 +1,23 @@
-"""Great Expectations (GX Core 1.x) suites on each newly loaded file.
+"""Great Expectations (GX Core 1.x) suites on the newly loaded files, one batch per raw table.
 
-One file context under ``settings.gx_dir`` per run; one suite per raw table, derived from
-``SOURCES``; each loaded file's rows are one pandas batch. Every expectation carries a
-severity: a failed *critical* one moves that file's rows to raw.quarantine (reason
-``gx_critical: <expectation> on <column>``) and marks the ledger row ``gx_failed``, so the
-marts never see them and rows still reconcile; *warnings* are only recorded. Results go to
-meta.gx_results and Data Docs (``<gx_dir>/uncommitted/data_docs/local_site``).
+One file context under ``settings.gx_dir``; one suite per raw table, derived from
+``SOURCES``. A run validates ONE pandas batch per raw table: the rows of every file waiting
+for checks, read from DuckDB with only the columns the suite needs. Results come back
+with ``result_format`` COMPLETE and ``unexpected_index_column_names`` (source_file,
+file_sha256), so every unexpected row is attributed to its file and each file gets its own
+outcome, exactly as if it had been validated alone:
+
+- "IDs unique within a file" is a compound uniqueness over (source_file, file_sha256, key);
+- "times within a window of the data date" checks a column derived in DuckDB
+  (``<time column>__days_from_data_date``, fractional days from the file's data date);
+- ``mostly`` is applied per file (non-null rows of that file).
+
+Every expectation carries a severity: a failed *critical* one moves that file's rows to
+raw.quarantine (reason ``gx_critical: <expectation> on <column>``) and marks the ledger row
+``gx_failed``, so the marts never see them and rows still reconcile; *warnings* are only
+recorded. meta.gx_results gets one row per file x raw table x expectation; Data Docs
+(``<gx_dir>/gx/uncommitted/data_docs/local_site``) are built once per run, for this run's
+validation results (the index lists the latest ``DOCS_INDEX_LIMIT`` of them).
 
 GX costs ~10 s to import: it is imported inside ``run_quality`` only, and not at all when
 no file is waiting for checks.
@@ -14,6 +26,7 @@ no file is waiting for checks.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -33,35 +46,52 @@ CRITICAL, WARNING = "critical", "warning"
 # Times in a file may reach back this far before its data date (old posts, long-open leads).
 TIME_WINDOW_DAYS_BEFORE = 400
 TIME_WINDOW_DAYS_AFTER = 2
+# Columns that tell which file a row came from (also what GX reports unexpected rows by).
+FILE_COLUMNS = ("source_file", "file_sha256")
+DAYS_SUFFIX = "__days_from_data_date"
+BATCH_DEFINITION = "pending_files"
+# Validation results the Data Docs index lists (newest first): keeps each docs build cheap
+# however long the store's history grows (each run adds one result per raw table checked).
+DOCS_INDEX_LIMIT = 500
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": list(FILE_COLUMNS),
+    "return_unexpected_index_query": False,
+    "partial_unexpected_count": 20,
+}
 
 
 @dataclass(frozen=True)
 class Check:
     expectation: str  # GX expectation class name
-    column: str | None
+    column: str | None  # the column the rule is about (gx_results.column_name, quarantine reason)
     severity: str
-    kwargs: dict[str, Any]
+    kwargs: dict[str, Any]  # GX kwargs, over the columns of the batch frame
 
 
 def checks_for(source: Source) -> list[Check]:
-    """The data-quality rules of one raw table (also what Data Docs shows)."""
+    """The data-quality rules of one raw table (also what Data Docs shows).
+
+    The kwargs address the batch frame of ``batch_sql``, which holds the rows of many files:
+    per-file rules are expressed over the file columns or a derived column.
+    """
     checks: list[Check] = []
     cols = {c.name: c for c in source.columns}
     for key in source.key:
         checks.append(Check("ExpectColumnValuesToNotBeNull", key, CRITICAL, {"column": key}))
-    if len(source.key) == 1:
-        checks.append(
-            Check("ExpectColumnValuesToBeUnique", source.key[0], CRITICAL, {"column": source.key[0]})
+    # Unique within one file: the file columns join the key (a NULL key is the not-null rule's
+    # business, as with a single-column uniqueness rule).
+    checks.append(
+        Check(
+            "ExpectCompoundColumnsToBeUnique",
+            ",".join(source.key),
+            CRITICAL,
+            {
+                "column_list": [*FILE_COLUMNS, *source.key],
+                "ignore_row_if": "any_value_is_missing" if len(source.key) == 1 else "all_values_are_missing",
+            },
         )
-    else:
-        checks.append(
-            Check(
-                "ExpectCompoundColumnsToBeUnique",
-                ",".join(source.key),
-                CRITICAL,
-                {"column_list": list(source.key)},
-            )
-        )
+    )
     for c in source.columns:
         if c.kind in ("count", "count_lb"):
             checks.append(
@@ -87,9 +117,9 @@ def checks_for(source: Source) -> list[Check]:
                     c.name,
                     WARNING,
                     {
-                        "column": c.name,
-                        "min_value": {"$PARAMETER": "earliest_time"},
-                        "max_value": {"$PARAMETER": "latest_time"},
+                        "column": c.name + DAYS_SUFFIX,
+                        "min_value": -TIME_WINDOW_DAYS_BEFORE,
+                        "max_value": TIME_WINDOW_DAYS_AFTER,
                     },
                 )
             )
@@ -134,6 +164,38 @@ def checks_for(source: Source) -> list[Check]:
     return checks
 
 
+def _check_columns(chk: Check) -> list[str]:
+    """Batch-frame columns an expectation reads."""
+    if "column" in chk.kwargs:
+        return [chk.kwargs["column"]]
+    return list(chk.kwargs.get("column_list", []))
+
+
+def batch_sql(source: Source) -> str:
+    """The batch of one raw table: the rows of every pending file, only the columns the suite reads.
+
+    Expects the temp table ``_mp_gx_pending(file_id, source, file_name, sha256, data_date)``.
+    """
+    stored = {n for n, _ in raw_columns(source)}
+    select = [f"r.{c}" for c in FILE_COLUMNS]
+    for chk in checks_for(source):
+        for col in _check_columns(chk):
+            if col in FILE_COLUMNS or any(s.endswith(f'"{col}"') for s in select):
+                continue
+            if col.endswith(DAYS_SUFFIX) and col.removesuffix(DAYS_SUFFIX) in stored:
+                t = col.removesuffix(DAYS_SUFFIX)
+                select.append(
+                    f'(epoch(r."{t}") - epoch(CAST(r.data_date AS TIMESTAMP))) / 86400.0 AS "{col}"'
+                )
+            elif col in stored:
+                select.append(f'r."{col}"')
+    return (
+        f"SELECT {', '.join(select)} FROM raw.{source.raw_table} r "
+        "JOIN _mp_gx_pending p ON r.source_file = p.file_name AND r.file_sha256 = p.sha256 "
+        "ORDER BY r.source_file, r.file_sha256, r.source_row"
+    )
+
+
 @dataclass
 class QualityReport:
     run_id: str
@@ -152,33 +214,66 @@ class QualityReport:
         return "\n".join(lines)
 
 
-def _gx_objects(context: Any, sources: list[Source]) -> dict[str, Any]:
-    """Data source, assets, suites and validation definitions (idempotent across runs)."""
+def _fingerprint(source: Source) -> str:
+    """Changes whenever the suite of a raw table (or the batch it runs on) would change."""
+    spec = [BATCH_DEFINITION, *[(c.expectation, c.column, c.severity, c.kwargs) for c in checks_for(source)]]
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _gx_objects(context: Any, sources: list[Source]) -> tuple[dict[str, Any], list[str]]:
+    """Validation definitions per raw table, and the suites (re)written by this call.
+
+    The data source, assets, suites and validation definitions are created or updated only
+    when missing or when the rules changed (a fingerprint kept in the suite's meta): every
+    write of a file context rewrites YAML/JSON config, which is most of a small run's cost.
+    """
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    datasource = context.data_sources.add_or_update_pandas("matrix_pulse_raw")
     out: dict[str, Any] = {}
+    todo: list[Source] = []
     for src in sources:
+        try:
+            vd = context.validation_definitions.get(f"raw.{src.raw_table}.{BATCH_DEFINITION}")
+            if (vd.suite.meta or {}).get("mp_fingerprint") == _fingerprint(src):
+                out[src.raw_table] = vd
+                continue
+        except Exception:  # noqa: BLE001  (missing or unreadable: (re)create it below)
+            pass
+        todo.append(src)
+    if not todo:
+        return out, []
+    try:
+        datasource = context.data_sources.get("matrix_pulse_raw")
+    except (KeyError, LookupError, ValueError):
+        datasource = context.data_sources.add_pandas("matrix_pulse_raw")
+    for src in todo:
         try:
             asset = datasource.get_asset(src.raw_table)
         except LookupError:
             asset = datasource.add_dataframe_asset(src.raw_table)
         try:
-            batch_def = asset.get_batch_definition("one_file")
+            batch_def = asset.get_batch_definition(BATCH_DEFINITION)
         except (LookupError, KeyError):
-            batch_def = asset.add_batch_definition_whole_dataframe("one_file")
+            batch_def = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
         expectations = []
         for chk in checks_for(src):
             cls = getattr(gxe, chk.expectation)
-            expectations.append(cls(**chk.kwargs, severity=chk.severity, meta={"severity": chk.severity}))
+            meta = {"severity": chk.severity, "column": chk.column}
+            expectations.append(cls(**chk.kwargs, severity=chk.severity, meta=meta))
         suite = context.suites.add_or_update(
-            gx.ExpectationSuite(name=f"raw.{src.raw_table}", expectations=expectations)
+            gx.ExpectationSuite(
+                name=f"raw.{src.raw_table}",
+                expectations=expectations,
+                meta={"mp_fingerprint": _fingerprint(src)},
+            )
         )
         out[src.raw_table] = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=f"raw.{src.raw_table}.one_file", data=batch_def, suite=suite)
+            gx.ValidationDefinition(
+                name=f"raw.{src.raw_table}.{BATCH_DEFINITION}", data=batch_def, suite=suite
+            )
         )
-    return out
+    return out, [f"raw.{s.raw_table}" for s in todo]
 
 
 def _quarantine_file(
@@ -220,13 +315,72 @@ def _quarantine_file(
         raise
 
 
-def _quiet_progress_bars(context: Any) -> None:
-    # Task logs should hold results, not thousands of tqdm lines.
+def _configure_context(context: Any) -> None:
+    """Quiet progress bars (task logs should hold results, not tqdm lines) and a bounded docs index."""
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    changed = False
     if getattr(context.variables, "progress_bars", None) != ProgressBarsConfig(globally=False):
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        changed = True
+    sites = context.variables.data_docs_sites or {}
+    for site in sites.values():
+        index = site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})
+        if index.get("validation_results_limit") != DOCS_INDEX_LIMIT:
+            index["validation_results_limit"] = DOCS_INDEX_LIMIT
+            changed = True
+    if changed:
+        context.variables.data_docs_sites = sites
         context.variables.save()
+
+
+@dataclass
+class _Outcome:
+    """One expectation on one file (a row of meta.gx_results)."""
+
+    success: bool
+    unexpected: int | None
+    details: str
+
+
+def _file_outcomes(
+    r: Any, files: list[tuple[str, str]], row_counts: dict, nonnull: dict, domain: list[str]
+) -> dict[tuple[str, str], _Outcome]:
+    """Split one batch-level expectation result into per-file outcomes via the unexpected indices."""
+    cfg = r.expectation_config
+    res = r.result or {}
+    if (r.exception_info and r.exception_info.get("raised_exception")) or (
+        not r.success and "unexpected_index_list" not in res
+    ):
+        # The rule could not be evaluated on the batch: no file passes it.
+        msg = (r.exception_info or {}).get("exception_message") or "no unexpected index list returned"
+        return {f: _Outcome(False, None, msg) for f in files}
+    unexpected: dict[tuple[str, str], int] = {}
+    samples: dict[tuple[str, str], list[Any]] = {}
+    value_cols = [c for c in domain if c not in FILE_COLUMNS]
+    for idx in res.get("unexpected_index_list") or []:
+        f = (idx["source_file"], idx["file_sha256"])
+        unexpected[f] = unexpected.get(f, 0) + 1
+        sample = samples.setdefault(f, [])
+        if len(sample) < 10:
+            vals = [idx.get(c) for c in value_cols]
+            sample.append(vals[0] if len(vals) == 1 else vals)
+    mostly = cfg.kwargs.get("mostly")
+    out: dict[tuple[str, str], _Outcome] = {}
+    for f in files:
+        n_bad = unexpected.get(f, 0)
+        if mostly is None or n_bad == 0:
+            ok = n_bad == 0
+        else:
+            n = nonnull.get(f, 0)
+            ok = n == 0 or (n - n_bad) / n >= mostly
+        details = json.dumps(
+            {"partial_unexpected": samples.get(f, []), "element_count": row_counts.get(f, 0)},
+            ensure_ascii=False,
+            default=str,
+        )
+        out[f] = _Outcome(ok, n_bad, details)
+    return out
 
 
 def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
@@ -235,64 +389,76 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
     report = QualityReport(run_id)
     con = connect(settings)
     try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _mp_gx_pending AS SELECT file_id, source, file_name, sha256, "
+            "data_date, first_seen_at FROM meta.load_ledger WHERE status = 'loaded' AND gx_checked_at IS NULL"
+        )
         pending = con.execute(
-            "SELECT file_id, source, file_name, sha256, data_date FROM meta.load_ledger "
-            "WHERE status = 'loaded' AND gx_checked_at IS NULL ORDER BY source, data_date, first_seen_at"
+            "SELECT file_id, source, file_name, sha256, data_date FROM _mp_gx_pending "
+            "ORDER BY source, data_date, first_seen_at"
         ).fetchall()
         if not pending:
             return report
         import great_expectations as gx  # noqa: F401  (lazy: ~10 s, never at DAG parse time)
+        import pandas as pd
         from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
 
         settings.gx_dir.mkdir(parents=True, exist_ok=True)
         context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
-        _quiet_progress_bars(context)
+        _configure_context(context)
         folders = sources_by_folder()
-        validations = _gx_objects(context, [s for f in {p[1] for p in pending} for s in folders[f]])
+        tables = [s for f in sorted({p[1] for p in pending}) for s in folders[f]]
+        validations, new_suites = _gx_objects(context, tables)
+        # Suite pages are rendered when a suite changed (or its page is missing), result pages once.
+        docs_dir = settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+        docs_ids: list[Any] = [
+            ExpectationSuiteIdentifier(name=name)
+            for name in sorted({f"raw.{s.raw_table}" for s in tables})
+            if name in new_suites or not (docs_dir / "expectations" / "raw" / f"{name[4:]}.html").exists()
+        ]
         now = shanghai_now()
+        # GX file stores refuse '/' in keys; one run identifier for all of this run's batches.
+        gx_run = RunIdentifier(run_name=run_id.replace("/", "_"), run_time=dt.datetime.now(dt.UTC))
+        files_of: dict[str, list[tuple[str, str]]] = {}
+        for _, folder, file_name, sha, _ in pending:
+            files_of.setdefault(folder, []).append((file_name, sha))
+        # (file, raw_table) -> [(column, severity, expectation type, outcome)] in suite order
+        outcomes: dict[tuple[tuple[str, str], str], list[tuple[str, str, str, _Outcome]]] = {}
+        for src in tables:
+            files = files_of[next(f for f, ss in folders.items() if src in ss)]
+            df = con.execute(batch_sql(src)).df()
+            grouped = df.groupby(list(FILE_COLUMNS), sort=False)
+            row_counts = grouped.size().to_dict()
+            nonnull_all = grouped.count()
+            result = validations[src.raw_table].run(
+                batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT, run_id=gx_run
+            )
+            del df
+            suite_id = ExpectationSuiteIdentifier(name=f"raw.{src.raw_table}")
+            docs_ids.append(
+                ValidationResultIdentifier(suite_id, run_id=gx_run, batch_identifier=result.batch_id)
+            )
+            for r in result.results:
+                cfg = r.expectation_config
+                severity = str(
+                    getattr(cfg.severity, "value", cfg.severity) or (cfg.meta or {}).get("severity", CRITICAL)
+                )
+                domain = [cfg.kwargs["column"]] if "column" in cfg.kwargs else list(cfg.kwargs["column_list"])
+                column = (cfg.meta or {}).get("column") or ",".join(domain)
+                nonnull = nonnull_all[domain[0]].to_dict() if domain[0] in nonnull_all else {}
+                for f, o in _file_outcomes(r, files, row_counts, nonnull, domain).items():
+                    outcomes.setdefault((f, src.raw_table), []).append((column, severity, cfg.type, o))
+
         rows_out: list[list[Any]] = []
+        passed: list[str] = []
         for file_id, folder, file_name, sha, data_date in pending:
             failed_critical: list[str] = []
-            day = dt.datetime.combine(data_date, dt.time())
-            params = {
-                "earliest_time": day - dt.timedelta(days=TIME_WINDOW_DAYS_BEFORE),
-                "latest_time": day + dt.timedelta(days=TIME_WINDOW_DAYS_AFTER),
-            }
             for src in folders[folder]:
-                df = con.execute(
-                    f"SELECT * FROM raw.{src.raw_table} WHERE source_file = ? AND file_sha256 = ?",
-                    [file_name, sha],
-                ).df()
-                result = validations[src.raw_table].run(
-                    batch_parameters={"dataframe": df},
-                    expectation_parameters=params,
-                    result_format="SUMMARY",
-                    run_id=RunIdentifier(
-                        # GX file stores refuse '/' in keys: the run name carries the file name only.
-                        run_name=f"{run_id}__{file_name.split('/')[-1]}",
-                        run_time=dt.datetime.now(dt.UTC),
-                    ),
-                )
-                for r in result.results:
-                    cfg = r.expectation_config
-                    severity = str(
-                        getattr(cfg.severity, "value", cfg.severity) or cfg.meta.get("severity", CRITICAL)
-                    )
-                    kwargs = cfg.kwargs
-                    column = kwargs.get("column") or ",".join(kwargs.get("column_list", []) or [])
-                    res = r.result or {}
-                    unexpected = res.get("unexpected_count")
-                    if r.exception_info and r.exception_info.get("raised_exception"):
-                        details = r.exception_info.get("exception_message")
-                    else:
-                        details = json.dumps(
-                            {
-                                "partial_unexpected": res.get("partial_unexpected_list", [])[:10],
-                                "element_count": res.get("element_count"),
-                            },
-                            ensure_ascii=False,
-                            default=str,
-                        )
+                for column, severity, gx_type, o in outcomes.get(((file_name, sha), src.raw_table), []):
                     rows_out.append(
                         [
                             run_id,
@@ -300,38 +466,63 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
                             src.raw_table,
                             data_date,
                             file_name,
-                            cfg.type,
+                            gx_type,
                             column,
                             severity,
-                            bool(r.success),
-                            unexpected,
-                            details,
+                            o.success,
+                            o.unexpected,
+                            o.details,
                             now,
                         ]
                     )
-                    if not r.success:
-                        msg = f"{cfg.type} on {column}"
-                        if severity == CRITICAL:
-                            failed_critical.append(msg)
-                        else:
-                            report.warnings.append(
-                                f"{file_name} ({src.raw_table}): {msg} ({unexpected} unexpected)"
-                            )
+                    if o.success:
+                        continue
+                    msg = f"{gx_type} on {column}"
+                    if severity == CRITICAL:
+                        failed_critical.append(msg)
+                    else:
+                        report.warnings.append(
+                            f"{file_name} ({src.raw_table}): {msg} ({o.unexpected} unexpected)"
+                        )
             report.files_checked += 1
             if failed_critical:
                 reason = "gx_critical: " + "; ".join(failed_critical)
                 _quarantine_file(con, file_id, folder, file_name, sha, data_date, reason, now)
                 report.critical_failures += [f"{file_name}: {m}" for m in failed_critical]
             else:
-                con.execute("UPDATE meta.load_ledger SET gx_checked_at = ? WHERE file_id = ?", [now, file_id])
-        if rows_out:
-            con.executemany(
-                "INSERT INTO meta.gx_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows_out
-            )
-        context.build_data_docs()
-        report.data_docs = str(
-            settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+                passed.append(file_id)
+        results_df = pd.DataFrame(
+            rows_out,
+            columns=[
+                "run_id",
+                "source",
+                "raw_table",
+                "data_date",
+                "file_name",
+                "expectation",
+                "column_name",
+                "severity",
+                "success",
+                "unexpected_count",
+                "details",
+                "checked_at",
+            ],
         )
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("_mp_gx_rows", results_df)
+            con.execute("INSERT INTO meta.gx_results SELECT * FROM _mp_gx_rows")
+            con.unregister("_mp_gx_rows")
+            con.execute(
+                "UPDATE meta.load_ledger SET gx_checked_at = ? WHERE file_id IN (SELECT unnest(?::VARCHAR[]))",
+                [now, passed],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        context.build_data_docs(resource_identifiers=docs_ids)
+        report.data_docs = str(docs_dir / "index.html")
     finally:
         con.close()
     log.info(report.describe())

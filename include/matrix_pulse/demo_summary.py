@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     _line("archive (files as arrived)", s.archive_dir)
     _line("warehouse (pipeline writes)", s.warehouse_path)
     _line("published copy (analysts)", s.published_path, _ledger_detail(s.published_path))
-    _line("GX Data Docs", s.gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html")
+    _line("GX Data Docs", s.gx_data_docs_dir / "index.html")
     _line("dbt docs", s.dbt_target_dir / "index.html")
     packs = s.outputs_dir / "packs" / args.quarter
     _line(f"packs {args.quarter}", packs)

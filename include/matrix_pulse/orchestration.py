@@ -38,5 +38,6 @@ RAW_ASSETS: dict[str, Asset] = {
     for name, src in SOURCES.items()
 }
 MARTS_ASSET = Asset(name="marts", uri="duckdb://matrix_pulse/marts", group="marts")
-PUBLISHED_ASSET = Asset(name="published_marts", uri="file://matrix_pulse/published/marts.duckdb", group="marts")
-
+PUBLISHED_ASSET = Asset(
+    name="published_marts", uri="file://matrix_pulse/published/marts.duckdb", group="marts"
+)

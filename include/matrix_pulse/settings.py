@@ -55,6 +55,11 @@ class Settings:
         return self.home / "gx"
 
     @property
+    def gx_data_docs_dir(self) -> Path:
+        """Where GX renders Data Docs (a file context at gx_dir keeps its project in gx_dir/gx)."""
+        return self.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+    @property
     def dbt_project_dir(self) -> Path:
         return REPO_ROOT / "dbt"
 

@@ -45,8 +45,8 @@ FRESHNESS_STATUSES = ("loaded", "missing", "rejected", "gx_failed")
 
 
 def gx_site_dir(settings: Settings) -> Path:
-    """GX 1.x file context default: <gx root>/uncommitted/data_docs/local_site."""
-    return settings.gx_dir / "uncommitted" / "data_docs" / "local_site"
+    """Where the ingest's GX file context renders Data Docs (one definition, in settings)."""
+    return settings.gx_data_docs_dir
 
 
 def packs_dir(settings: Settings) -> Path:

@@ -32,4 +32,4 @@ def test_mp_ingest_dag_runs_end_to_end(settings, monkeypatch: pytest.MonkeyPatch
     assert query(settings, "SELECT count(*) FROM meta.load_ledger WHERE status = 'loaded'")[0][0] == 14
     assert query(settings, "SELECT count(DISTINCT file_name) FROM meta.gx_results")[0][0] == 14
     assert query(settings, "SELECT count(*) FROM meta.source_freshness WHERE status = 'loaded'")[0][0] == 10
-    assert os.path.exists(settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html")
+    assert os.path.exists(settings.gx_data_docs_dir / "index.html")

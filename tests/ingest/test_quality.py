@@ -128,7 +128,7 @@ def test_critical_failure_quarantines_only_that_file(settings: Settings) -> None
         )
     }
     assert len(tables) == 2
-    assert report.data_docs and (settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site").is_dir()
+    assert report.data_docs and settings.gx_data_docs_dir.is_dir()
 
 
 def test_warnings_are_recorded_without_quarantine(settings: Settings) -> None:

@@ -121,7 +121,7 @@ def test_dbt_docs_are_served_as_is(client, mp_home: Path) -> None:
 
 
 def test_gx_data_docs_are_served_from_the_local_site(client, mp_home: Path) -> None:
-    site = mp_home / "gx" / "uncommitted" / "data_docs" / "local_site"
+    site = mp_home / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site"
     (site / "validations").mkdir(parents=True)
     (site / "index.html").write_text("<html>GX index</html>")
     (site / "validations" / "run.html").write_text("<html>one run</html>")

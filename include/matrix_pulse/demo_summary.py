@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     _line("warehouse (pipeline writes)", s.warehouse_path)
     _line("published copy (analysts)", s.published_path, _ledger_detail(s.published_path))
     _line("GX Data Docs", s.gx_data_docs_dir / "index.html")
-    _line("dbt docs", s.dbt_target_dir / "index.html")
+    _line("dbt docs", s.dbt_docs_dir / "index.html")
     packs = s.outputs_dir / "packs" / args.quarter
     _line(f"packs {args.quarter}", packs)
     if packs.exists():

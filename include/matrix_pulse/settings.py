@@ -67,6 +67,11 @@ class Settings:
     def dbt_target_dir(self) -> Path:
         return self.home / "dbt_target"
 
+    @property
+    def dbt_docs_dir(self) -> Path:
+        """`dbt docs generate` output after each build (index.html, manifest, catalog)."""
+        return self.dbt_target_dir / "docs"
+
     # --- outputs --------------------------------------------------------------------
     @property
     def outputs_dir(self) -> Path:

@@ -128,7 +128,7 @@ def overview(request: Request) -> HTMLResponse:
         (
             "dbt docs",
             root + "/dbt-docs/",
-            "built" if (s.dbt_target_dir / "index.html").exists() else "not generated yet 尚未生成",
+            "built" if (s.dbt_docs_dir / "index.html").exists() else "not generated yet 尚未生成",
         ),
         (
             "GX Data Docs",
@@ -279,16 +279,16 @@ def pack_file(quarter: str, audience: str, name: str) -> FileResponse:
 def dbt_docs(request: Request, name: str = "") -> Any:
     s = get_settings()
     if name == "":
-        if not (s.dbt_target_dir / "index.html").exists():
+        if not (s.dbt_docs_dir / "index.html").exists():
             body = r.notice(
                 "dbt docs are not generated yet 尚未生成. The dbt DAG runs <code>dbt docs generate</code> "
-                f"into <code>{r.esc(s.dbt_target_dir)}</code>."
+                f"into <code>{r.esc(s.dbt_docs_dir)}</code>."
             )
             return HTMLResponse(r.page("dbt docs", body, _root(request)), status_code=404)
         name = "index.html"
     if name not in DBT_DOCS_FILES:  # the target dir also holds compiled SQL and run results
         raise HTTPException(status_code=404, detail=f"not served: {name}")
-    return FileResponse(_safe_file(s.dbt_target_dir, name))
+    return FileResponse(_safe_file(s.dbt_docs_dir, name))
 
 
 def gx_docs(request: Request, path: str = "") -> Any:

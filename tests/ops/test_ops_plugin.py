@@ -103,8 +103,8 @@ def test_packs_are_listed_and_downloadable(client, mp_home: Path) -> None:
 
 def test_dbt_docs_are_served_as_is(client, mp_home: Path) -> None:
     assert client.get("/matrix-pulse/dbt-docs/").status_code == 404  # not generated: a clear page
-    target = mp_home / "dbt_target"
-    target.mkdir()
+    target = mp_home / "dbt_target" / "docs"
+    target.mkdir(parents=True)
     (target / "index.html").write_text("<html>dbt docs index</html>")
     manifest = json.dumps({"nodes": {"model.matrix_pulse.fct_leads": {}}})
     (target / "manifest.json").write_text(manifest)

@@ -3,9 +3,12 @@
 Runs whenever the ingest updates any raw table (an Asset expression over every raw
 Asset), at most one run at a time:
 
-1. **dbt** — the `dbt/` project through astronomer-cosmos: one task per seed and model
-   (`dbt build --select <node>`, so each model's data and unit tests run with it), all in
-   the one-slot `duckdb_writer` pool because DuckDB has a single writer.
+1. **dbt** — the `dbt/` project through astronomer-cosmos in watcher mode: the
+   `dbt_producer_watcher` task runs ONE `dbt build` (seeds, models, data and unit tests);
+   then a sensor per seed and per model (`<model>.run`) and per tested model
+   (`<model>.test`) reports that node's result, so a failed model or test fails its own
+   task. All of them run in the one-slot `duckdb_writer` pool: DuckDB has a single writer,
+   and a consumer's retry re-runs dbt for its node.
 2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are
    never blocked. Emits the `marts` and `published_marts` Assets (the report DAG's trigger).
@@ -20,7 +23,7 @@ import pendulum
 from airflow.sdk import AssetAny, dag, task
 from cosmos import DbtTaskGroup
 from matrix_pulse.orchestration import DEFAULT_ARGS, MARTS_ASSET, PUBLISHED_ASSET, RAW_ASSETS, WRITER_POOL
-from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs
+from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_consumers_after_producer
 
 
 @dag(
@@ -35,6 +38,7 @@ from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs
 )
 def mp_transform():
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_kwargs())
+    wire_consumers_after_producer(dbt)
 
     @task(pool=WRITER_POOL, outlets=[MARTS_ASSET, PUBLISHED_ASSET])
     def publish_marts() -> dict[str, int]:
@@ -49,7 +53,7 @@ def mp_transform():
         from matrix_pulse.settings import get_settings
         from matrix_pulse.transform.publish import generate_dbt_docs as generate
 
-        return str(generate(get_settings().dbt_target_dir / "docs"))
+        return str(generate(get_settings().dbt_docs_dir))
 
     dbt >> publish_marts() >> generate_dbt_docs()
 

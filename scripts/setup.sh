@@ -43,3 +43,7 @@ fi
 
 # 3. the embedded Airflow home (SQLite metadata DB, LocalExecutor, the writer pool)
 scripts/bootstrap_airflow.sh
+
+# 4. the dbt manifest Cosmos renders the transform DAG from (dbt parse; a no-op when fresh),
+#    built here so that parsing the DAG never runs dbt
+(source scripts/env.sh && python -m matrix_pulse.transform.cosmos_config >/dev/null)

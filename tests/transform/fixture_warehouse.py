@@ -512,8 +512,8 @@ if __name__ == "__main__":
 PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision"}
 
 
-def load_fixture_into_postgres(dsn: str, scratch: Path | str) -> None:
-    """The same raw layer in PostgreSQL (schema raw), for building the project on the
+def load_fixture_into_postgres(dsn: str, scratch: Path | str, schema: str = "raw") -> None:
+    """The same raw layer in PostgreSQL (``schema``, replaced), for building the project on the
     `postgres` target: built in DuckDB at ``scratch`` first, then copied row by row."""
     import psycopg2
 
@@ -521,16 +521,18 @@ def load_fixture_into_postgres(dsn: str, scratch: Path | str) -> None:
     pg = psycopg2.connect(dsn)
     try:
         with pg, pg.cursor() as cur:
-            cur.execute("drop schema if exists raw cascade; create schema raw")
+            cur.execute(f'drop schema if exists "{schema}" cascade; create schema "{schema}"')
             for src in SOURCES.values():
                 cols = raw_columns(src)
                 body = ", ".join(f"{c} {PG_TYPES.get(t, t.lower())}" for c, t, _ in cols)
-                cur.execute(f"create table raw.{src.raw_table} ({body})")
+                cur.execute(f'create table "{schema}".{src.raw_table} ({body})')
                 names = ", ".join(c for c, _, _ in cols)
                 rows = duck.execute(f"select {names} from raw.{src.raw_table}").fetchall()
                 if rows:
                     marks = ", ".join(["%s"] * len(cols))
-                    cur.executemany(f"insert into raw.{src.raw_table} ({names}) values ({marks})", rows)
+                    cur.executemany(
+                        f'insert into "{schema}".{src.raw_table} ({names}) values ({marks})', rows
+                    )
     finally:
         pg.close()
         duck.close()

@@ -4,49 +4,20 @@ on realistic rows."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import time
 
 import duckdb
 import pytest
 from matrix_pulse.settings import REPO_ROOT
-from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built_warehouse(tmp_path_factory):
-    from .fixture_warehouse import build_fixture_warehouse
-
-    root = tmp_path_factory.mktemp("dbt_build")
-    warehouse = build_fixture_warehouse(root / "matrix_pulse.duckdb")
-    env = {**os.environ, "MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
-    started = time.monotonic()
-    result = subprocess.run(
-        [
-            str(DBT_EXECUTABLE),
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(root / "target"),
-            "--log-path",
-            str(root / "logs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    print(f"dbt build on the fixture: {time.monotonic() - started:.1f}s")
+def built_warehouse(duckdb_build):
+    warehouse, stdout = duckdb_build
     con = duckdb.connect(str(warehouse), read_only=True)
-    yield con, result.stdout
+    yield con, stdout
     con.close()
 
 

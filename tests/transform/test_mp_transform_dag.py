@@ -1,6 +1,7 @@
-"""The transform DAG: its shape (Cosmos task per node, writer pool, Asset schedule) and an
-end-to-end `dag.test()` run on the fixture warehouse while an analyst holds the previously
-published copy open."""
+"""The transform DAG: its shape (one Cosmos watcher producer, a consumer per seed and model
+plus one per tested node, writer pool, Asset schedule), an end-to-end `dag.test()` run on the
+fixture warehouse while an analyst holds the previously published copy open, and a run where
+a data test fails: its task and the run fail, and nothing is published."""
 
 from __future__ import annotations
 
@@ -21,10 +22,21 @@ def _load_dag():
     return bag.dags["mp_transform"]
 
 
+def _node_of(task_id: str) -> tuple[str, str]:
+    """``dbt.<node>.run`` / ``dbt.<node>.test`` / ``dbt.<node>_seed`` -> (node, kind)."""
+    name = task_id.split(".", 1)[1]
+    if "." in name:
+        node, kind = name.split(".", 1)
+        return node, kind
+    node, kind = name.rsplit("_", 1)
+    return node, kind
+
+
 def test_dag_shape(fixture_home):
     import json
 
     from airflow.sdk import AssetAny
+    from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
     from matrix_pulse.orchestration import MARTS_ASSET, PUBLISHED_ASSET, RAW_ASSETS, WRITER_POOL
     from matrix_pulse.transform.cosmos_config import MANIFEST_PATH
 
@@ -35,17 +47,37 @@ def test_dag_shape(fixture_home):
     assert set(condition.objects) == set(RAW_ASSETS.values())
 
     manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
-    nodes = {
-        n["name"]
-        for n in manifest["nodes"].values()
-        if n["resource_type"] in ("model", "seed") and n["package_name"] == "matrix_pulse"
+    ours = {k: n for k, n in manifest["nodes"].items() if n["package_name"] == "matrix_pulse"}
+    nodes = {n["name"] for n in ours.values() if n["resource_type"] in ("model", "seed")}
+    tested = {
+        ours[parent]["name"]
+        for n in ours.values()
+        if n["resource_type"] == "test"
+        for parent in n["depends_on"]["nodes"]
+        if parent in ours
     }
-    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
-    assert {t.split(".", 1)[1].rsplit("_", 2)[0] for t in dbt_tasks} == nodes  # one build task per node
+    producer = dag.get_task(f"dbt.{PRODUCER_WATCHER_TASK_ID}")
+    gate = f"dbt.{PRODUCER_WATCHER_DONE_TASK_ID}"
+    consumers = [
+        t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id not in (producer.task_id, gate)
+    ]
+    kinds = {}
+    for t in consumers:
+        node, kind = _node_of(t.task_id)
+        kinds.setdefault(node, set()).add(kind)
+    assert set(kinds) == nodes  # a consumer per seed and model ...
+    assert {n for n, k in kinds.items() if "test" in k} == tested & nodes  # ... and one for its tests
+    for t in consumers:  # every consumer reports after the one `dbt build`, whatever its outcome
+        assert producer.task_id in t.get_flat_relative_ids(upstream=True), t.task_id
+        if not (t.upstream_task_ids - {producer.task_id}):
+            assert t.trigger_rule == "all_done", t.task_id
+    assert producer.retries == 0
     for t in dag.tasks:
-        assert t.pool == WRITER_POOL, t.task_id
+        if t.task_id != gate:  # the gate is an EmptyOperator: it never runs in a worker
+            assert t.pool == WRITER_POOL, t.task_id
     publish = dag.get_task("publish_marts")
     assert {MARTS_ASSET, PUBLISHED_ASSET} <= set(publish.outlets)
+    assert publish.upstream_task_ids >= {gate}
 
 
 def _count_in_another_process(path, sql: str) -> int:
@@ -95,3 +127,30 @@ def test_dag_runs_end_to_end_while_an_analyst_reads(fixture_home):
     assert (settings.dbt_target_dir / "docs" / "index.html").exists()
     leftovers = [p.name for p in settings.published_path.parent.iterdir() if p.name.endswith(".tmp.duckdb")]
     assert leftovers == []
+
+
+@pytest.mark.slow
+def test_a_failed_data_test_fails_its_task_and_nothing_is_published(fixture_home):
+    from matrix_pulse.transform.publish import publish_warehouse_copy
+
+    settings = get_settings()
+    publish_warehouse_copy(settings.warehouse_path, settings.published_path)  # yesterday's copy
+    published_before = settings.published_path.stat().st_mtime_ns
+    con = duckdb.connect(str(settings.warehouse_path))
+    # not a matrix tier: the (error-severity) accepted_values test of the roster's staging model fails
+    con.execute("update raw.matrix_roster set matrix_tier = '路人' where account_id = 'dy_official'")
+    con.close()
+
+    dag = _load_dag()
+    for t in dag.tasks:  # the failure itself, without retries and without alert e-mails
+        t.retries = 0
+        t.on_failure_callback = None
+    run = dag.test()
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "failed"
+    assert states["dbt.stg_reference__roster_accounts.test"] == "failed"
+    assert states["dbt.stg_reference__roster_accounts.run"] == "success"  # the model itself was built
+    assert states["dbt.int_account_versions_derived.run"] == "upstream_failed"  # dbt skipped it too
+    assert states["dbt.stg_douyin__posts.run"] == "success"  # unrelated models still report
+    assert states["publish_marts"] == "upstream_failed"
+    assert settings.published_path.stat().st_mtime_ns == published_before

@@ -2,21 +2,42 @@
 
 One place for the Cosmos configuration, so the DAG file stays thin:
 
+- ``ExecutionMode.WATCHER``: ONE producer task runs a single ``dbt build`` of the whole
+  project (seeds, models, data and unit tests, dbt's own threads). Per-model consumer sensors
+  (``<model>.run``, ``<model>.test``, one per seed) read each node's result from the
+  producer's XComs, so every model and its tests stay visible in the Airflow UI while dbt pays
+  its start-up and parse cost once instead of once per node. ``wire_consumers_after_producer``
+  makes the producer upstream of the root consumers (``all_done``): consumers report after
+  the build instead of polling during it, which ``dag.test()`` needs (it runs one task at a
+  time) and the one-slot pool forces anyway.
+- The producer runs dbt as a subprocess (``InvocationMode.SUBPROCESS``): Cosmos then reads
+  dbt's JSON log lines, one XCom per finished node, while dbt keeps running. With dbtRunner
+  Cosmos pushes an XCom for every node event from inside dbt's threads, which made the same
+  build twice as slow, and the in-process dbt would keep the warehouse open in the worker.
+- A failed model or test fails its consumer task and its downstream consumers never run, so
+  the DAG run fails and nothing after the group (publish) runs. The producer never retries
+  (Cosmos would skip the retry anyway); a consumer's retry, or a clear in the UI, re-runs dbt
+  for that one node (Cosmos' fallback), which is why consumers stay in the writer pool too:
+  DuckDB allows one writing process, and every dbt task may write.
+- Environment (scripts/env.sh): ``AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False``.
+  Its default re-writes a compressed copy of ALL the producer's XComs to an Airflow Variable
+  on every push (quadratic; tripled the build time here) so that a producer retry could
+  restore them; our producer does not retry, and the copy is still written when it fails.
 - ``LoadMode.DBT_MANIFEST``: the DAG is rendered from ``dbt/target/manifest.json`` without
   running dbt at parse time. ``ensure_manifest()`` (re)builds it with ``dbt parse`` when it is
   missing or older than any file of the dbt project; set-up and CI call
-  ``python -m matrix_pulse.transform.cosmos_config`` so the scheduler never has to.
-- ``TestBehavior.BUILD``: one ``dbt build --select <node>`` task per model / seed, running
-  the node's data and unit tests with it; ``TestIndirectSelection.BUILDABLE`` so a test that
-  also reads another model (relationships) runs with the model built last, never before
-  its other parent exists.
-- ``ExecutionMode.LOCAL`` with the venv's dbt, invoked in-process (dbtRunner).
-- Every dbt task runs in the one-slot writer pool: DuckDB allows one writing process.
+  ``python -m matrix_pulse.transform.cosmos_config``. DAG parsing never runs dbt: a missing
+  manifest is an import error naming that command, a stale one a warning.
+- OpenLineage: Cosmos turns dbt's artifacts into OpenLineage events after every dbt
+  invocation whenever ``openlineage-integration-common`` is importable; no setting turns that
+  off (``AIRFLOW__OPENLINEAGE__DISABLED`` governs only the provider, which we do not install).
+  In watcher mode that is once per run (about 2 s), not once per model.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 import subprocess
@@ -25,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from matrix_pulse.settings import get_settings
+
+logger = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = get_settings().dbt_project_dir
 PROFILES_YML = DBT_PROJECT_DIR / "profiles.yml"
@@ -98,38 +121,75 @@ def ensure_manifest(manifest: Path = MANIFEST_PATH) -> Path:
     return manifest
 
 
+def _manifest_for_rendering(manifest: Path = MANIFEST_PATH) -> Path:
+    """The manifest the DAG is rendered from, as set-up left it: parsing the DAG never runs dbt."""
+    if not manifest.exists():
+        raise FileNotFoundError(
+            f"{manifest} is missing: run `python -m matrix_pulse.transform.cosmos_config` "
+            "(scripts/setup.sh does) to build it with dbt parse"
+        )
+    if manifest_is_stale(manifest):
+        logger.warning(
+            "%s is older than the dbt project: the DAG shows the previous set of models until "
+            "`python -m matrix_pulse.transform.cosmos_config` rebuilds it",
+            manifest,
+        )
+    return manifest
+
+
 def dbt_task_group_kwargs() -> dict[str, Any]:
     """Keyword arguments for ``cosmos.DbtTaskGroup`` running the Matrix Pulse project."""
     from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
     from matrix_pulse.orchestration import WRITER_POOL
 
-    manifest = ensure_manifest()
     return {
         "project_config": ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
-            manifest_path=manifest,
-            install_dbt_deps=False,
+            manifest_path=_manifest_for_rendering(),
+            install_dbt_deps=False,  # no packages.yml: nothing to install
             env_vars=dbt_env(),
         ),
         "profile_config": ProfileConfig(
             profile_name=PROFILE_NAME, target_name="duckdb", profiles_yml_filepath=PROFILES_YML
         ),
         "execution_config": ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            invocation_mode=InvocationMode.DBT_RUNNER,
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=str(DBT_EXECUTABLE),
-            # a relationships test (fct -> dim) runs with the fct model, once the dim exists
-            test_indirect_selection=TestIndirectSelection.BUILDABLE,
+            # the producer's retry would only be skipped by Cosmos: a failed build is reported
+            # by the consumers, whose own retries re-run dbt for their node
+            setup_operator_args={"retries": 0},
         ),
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
+            # watcher mode: the producer's `dbt build` runs every test; one `<model>.test`
+            # sensor per tested model reports the aggregate of that model's tests
+            test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
         ),
         "operator_args": {"pool": WRITER_POOL, "append_env": True},
     }
+
+
+def wire_consumers_after_producer(task_group: Any) -> None:
+    """Make the watcher producer upstream of the root consumer sensors of ``task_group``.
+
+    Cosmos leaves them unconnected in a ``DbtTaskGroup`` so that they poll while the build
+    runs. Here they share the one-slot writer pool with it, and ``dag.test()`` runs one task
+    at a time: a consumer picked before the producer would wait for it forever. ``all_done`` keeps the per-model report when the build fails: the consumers of
+    the nodes that failed fail, those of the nodes that succeeded succeed.
+    """
+    from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
+
+    producer = task_group.get_child_by_label(PRODUCER_WATCHER_TASK_ID)
+    gate_id = task_group.child_id(PRODUCER_WATCHER_DONE_TASK_ID)
+    for task in list(task_group.get_roots()):
+        if task.task_id in (producer.task_id, gate_id):
+            continue
+        producer >> task
+        task.trigger_rule = "all_done"
 
 
 if __name__ == "__main__":

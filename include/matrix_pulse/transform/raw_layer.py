@@ -96,7 +96,8 @@ def sources_yml(group: str) -> str:
         "",
         "sources:",
         f"  - name: {group}",
-        "    schema: raw",
+        # MP_DBT_SCHEMA_PREFIX (empty in production) isolates a test build: see generate_schema_name
+        "    schema: \"{{ env_var('MP_DBT_SCHEMA_PREFIX', '') }}raw\"",
         f"    description: Raw tables loaded by the ingest for the {group} source group (one delivery per source-day).",
         "    config:",
         "      loaded_at_field: loaded_at",

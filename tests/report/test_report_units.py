@@ -65,3 +65,14 @@ def test_cjk_font_is_found() -> None:
     font = find_cjk_font()
     assert "CJK" in font.family or "SC" in font.family
     assert font.path.exists()
+
+
+def test_unknown_values_are_blank_not_zero_or_a_crash() -> None:
+    """A week with no dealer follow-up yields NaT/NA cells: the XLSX and the text show them as unknown."""
+    import pandas as pd
+    from matrix_pulse.report.render import _xlsx_value
+
+    for unknown in (None, float("nan"), pd.NaT, pd.NA):
+        assert fmt.count(unknown) == fmt.DASH
+        assert _xlsx_value(unknown, "datetime") is None
+    assert _xlsx_value(pd.Timestamp("2026-07-01 10:00"), "datetime") == "2026-07-01 10:00"

@@ -8,7 +8,6 @@ direction and the colour the verdict.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 GOOD = "#1a7f37"
@@ -17,13 +16,19 @@ NEUTRAL = "#6b7280"
 DASH = "—"
 
 
-def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
+def is_missing(x: Any) -> bool:
+    """None, NaN, pandas NaT and pd.NA: a value nobody knows, shown as a dash, never as 0."""
+    if x is None:
+        return True
+    try:
+        return bool(x != x)  # NaN and NaT are the only values unequal to themselves
+    except TypeError:  # pd.NA refuses to be a bool
+        return True
 
 
 def count(x: Any) -> str:
     """12,345 -> 1.2万; 123,456,789 -> 1.23亿; below 10,000 with thousands separators."""
-    if _missing(x):
+    if is_missing(x):
         return DASH
     v = float(x)
     if abs(v) >= 1e8:
@@ -34,12 +39,12 @@ def count(x: Any) -> str:
 
 
 def pct(x: Any) -> str:
-    return DASH if _missing(x) else f"{float(x) * 100:.1f}%"
+    return DASH if is_missing(x) else f"{float(x) * 100:.1f}%"
 
 
 def yuan(x: Any) -> str:
     """Money: ¥1.2万 for large sums, ¥123 for hundreds, ¥0.78 for unit costs like CPE."""
-    if _missing(x):
+    if is_missing(x):
         return DASH
     v = float(x)
     if abs(v) >= 1e4:
@@ -50,19 +55,19 @@ def yuan(x: Any) -> str:
 
 
 def minutes(x: Any) -> str:
-    if _missing(x):
+    if is_missing(x):
         return DASH
     v = float(x)
     return f"{v:.0f} 分钟" if v < 60 else f"{v / 60:.1f} 小时"
 
 
 def number(x: Any, digits: int = 1) -> str:
-    return DASH if _missing(x) else f"{float(x):,.{digits}f}"
+    return DASH if is_missing(x) else f"{float(x):,.{digits}f}"
 
 
 def text(x: Any) -> str:
     """Text cells; dates (date, datetime, pandas.Timestamp) without a midnight time part."""
-    if _missing(x) or (hasattr(x, "isoformat") and str(x) == "NaT"):
+    if is_missing(x):
         return DASH
     if hasattr(x, "strftime"):
         has_time = hasattr(x, "hour") and (x.hour, x.minute) != (0, 0)
@@ -71,7 +76,7 @@ def text(x: Any) -> str:
 
 
 def hours(seconds: Any) -> str:
-    return DASH if _missing(seconds) else count(float(seconds) / 3600) + " 小时"
+    return DASH if is_missing(seconds) else count(float(seconds) / 3600) + " 小时"
 
 
 FORMATTERS = {"count": count, "pct": pct, "yuan": yuan, "minutes": minutes, "number": number,
@@ -88,7 +93,7 @@ def change(current: Any, previous: Any, kind: str, better: str = "up") -> tuple[
     Rates change in percentage points (a rate going from 3.0% to 3.3% is +0.3 个百分点,
     not +10%); counts, money and durations in per cent.
     """
-    if _missing(current) or _missing(previous):
+    if is_missing(current) or is_missing(previous):
         return DASH, NEUTRAL
     cur, prev = float(current), float(previous)
     if kind == "pct":

@@ -103,9 +103,10 @@ def render_pdf(
 
 
 def _xlsx_value(value, kind: str):
-    import math
+    from matrix_pulse.report.fmt import is_missing
 
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    # None, NaN, pandas NaT and NA are all "unknown": an empty cell, never 0.
+    if is_missing(value):
         return None
     if kind == "hours":
         return float(value) / 3600

@@ -50,7 +50,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     published = home / "published" / "matrix_pulse_marts.duckdb"
     with duckdb.connect(str(home / "warehouse" / "matrix_pulse.duckdb"), read_only=True) as con:
         raw_before = _raw_fingerprint(con)
-    mails_before = sorted(p.name for p in (home / "outputs" / "mailbox").glob("*.eml"))
+    mails_before = _pack_mails(home)
     second = _run_demo(home, port)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     with duckdb.connect(str(home / "warehouse" / "matrix_pulse.duckdb"), read_only=True) as con:
@@ -58,6 +58,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     manifest = json.loads((home / "landing" / "_manifest.json").read_text())
     return {"home": home, "published": published, "manifest": manifest, "out": first.stdout,
             "raw_before": raw_before, "raw_after": raw_after, "mails_before": mails_before}  # fmt: skip
+
+
+def _pack_mails(home: Path) -> list[str]:
+    alerts = os.environ.get("MP_ALERT_EMAILS", "data-team@example.com").split(",")
+    mails = sorted(p.name for p in (home / "outputs" / "mailbox").glob("*.eml"))
+    return [m for m in mails if not any(a.strip() in m for a in alerts)]
 
 
 def _raw_fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
@@ -89,7 +95,9 @@ def test_every_file_reconciles(demo: dict) -> None:
     assert bad == []
     final = [f for f in demo["manifest"]["files"] if f["final"]]
     assert statuses.get("rejected", 0) == sum(f["rejected"] for f in final)
-    assert statuses.get("replaced", 0) == sum(1 for f in demo["manifest"]["files"] if not f["final"])
+    # make demo lands final deliveries only; re-deliveries replacing a day are covered by
+    # tests/ingest/test_simulator_reconciliation.py, which replays the first deliveries too.
+    assert statuses.get("loaded", 0) == sum(not f["rejected"] for f in final)
 
 
 def test_marts_equal_the_ground_truth(demo: dict) -> None:
@@ -144,8 +152,8 @@ def test_each_recipient_gets_exactly_one_pack(demo: dict) -> None:
 
 def test_second_run_changes_nothing(demo: dict) -> None:
     assert demo["raw_after"] == demo["raw_before"]
-    mails_after = sorted(p.name for p in (demo["home"] / "outputs" / "mailbox").glob("*.eml"))
-    assert mails_after == demo["mails_before"]
+    # Packs are sent once; notices to the data team (overdue sources) are repeated by design.
+    assert _pack_mails(demo["home"]) == demo["mails_before"]
 
 
 def _landing_pii(landing: Path) -> tuple[set[str], set[str]]:

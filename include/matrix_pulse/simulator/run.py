@@ -568,15 +568,19 @@ def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
     created = leads.created[lead]
     hashable = ~leads.phone_is_junk[lead]
     series_code = np.unique(series, return_inverse=True)[1]
-    o = np.lexsort((created, series_code, person))
+    # "Earlier" is the order (created time, CRM system, clue id), as the warehouse breaks ties:
+    # two leads of one person for one series in the same minute are one lead and a duplicate.
+    clue_rank = np.unique(leads.clue_id[lead].astype(str), return_inverse=True)[1]
+    o = np.lexsort((clue_rank, leads.is_legacy[lead], created, series_code, person))
     dup_sorted = np.zeros(len(o), bool)
     same = (person[o][1:] == person[o][:-1]) & (series_code[o][1:] == series_code[o][:-1])
     close = (created[o][1:] - created[o][:-1]) <= 30 * 86_400
-    later = created[o][1:] > created[o][:-1]
-    dup_sorted[1:] = same & close & later & hashable[o][1:]
+    dup_sorted[1:] = same & close & hashable[o][1:]
     duplicate = np.zeros(len(o), bool)
     duplicate[o] = dup_sorted
-    valid = ~invalid & ~duplicate
+    # A lead whose phone is not a real mobile number cannot be called back: not a valid lead,
+    # even before its CRM marks it invalid (the warehouse's rule too).
+    valid = ~invalid & ~duplicate & hashable
     start_day = (world.start - date(1970, 1, 1)).days
     cday = np.clip(created // 86_400 - start_day, 0, len(world.days) - 1)
     acc = leads.source_account_idx[lead]

@@ -144,7 +144,8 @@ def recompute_truth(root: Path, manifest: dict) -> dict:
     for row in crm_rows:
         if row["key"] not in latest or row["updated"] >= latest[row["key"]]["updated"]:
             latest[row["key"]] = row
-    leads = sorted(latest.values(), key=lambda r: (r["phone"] or "", r["series"], r["created"]))
+    # "Earlier" is (created, CRM system, clue id): a same-minute repeat is a duplicate too.
+    leads = sorted(latest.values(), key=lambda r: (r["phone"] or "", r["series"], r["created"], r["key"]))
     previous: dict[tuple, datetime] = {}
     result: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for lead in leads:
@@ -152,15 +153,11 @@ def recompute_truth(root: Path, manifest: dict) -> dict:
         if lead["phone"]:
             key = (lead["phone"], lead["series"])
             before = previous.get(key)
-            dup = (
-                before is not None
-                and lead["created"] > before
-                and lead["created"] - before <= timedelta(days=30)
-            )
+            dup = before is not None and lead["created"] - before <= timedelta(days=30)
             previous[key] = lead["created"]
         platform = PLATFORM_BY_NAME.get(lead["channel"], "other")
         tier = _tier_on(versions, lead["created"].date(), lead["account"]) if lead["account"] else "none"
-        valid = not lead["invalid"] and not dup
+        valid = not lead["invalid"] and not dup and bool(lead["phone"])  # a junk phone is never valid
         counter = result[platform][tier]
         counter["leads"] += 1
         counter["valid_leads"] += valid

@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
+from matrix_pulse.ops.notify import DEFAULT_FROM
 from matrix_pulse.settings import TIMEZONE
 
 ALERT_EMAILS_ENV = "MP_ALERT_EMAILS"
-DEFAULT_FROM = "matrix-pulse@example.com"
 # A traceback can be long and may quote data; the log link has the whole story.
 _MAX_ERROR_CHARS = 2000
 

@@ -27,14 +27,12 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
-from matrix_pulse.ops.notify import notify_data_team  # noqa: F401 (re-exported for the report flow)
+from matrix_pulse.ops.notify import CONN_ID, DEFAULT_FROM, notify_data_team  # noqa: F401 (re-exported)
 from matrix_pulse.report.ledger import SendLedger
 
 if TYPE_CHECKING:
     from matrix_pulse.report.render import PackFiles
 
-DEFAULT_FROM = "matrix-pulse@example.com"
-CONN_ID = "smtp_default"
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

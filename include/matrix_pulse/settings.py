@@ -96,6 +96,25 @@ class Settings:
         return int(os.environ.get("MP_LATE_AFTER_HOURS", "30"))
 
     @property
+    def duckdb_memory_limit(self) -> str:
+        """DuckDB's memory_limit for the pipeline's writing connections (MP_DUCKDB_MEMORY_LIMIT).
+
+        DuckDB's own default is 80% of RAM, far above the 4 GB a step may use; past the
+        limit it spills to disk (``<warehouse>.tmp``) instead of growing. The limit covers
+        DuckDB's buffers only, so it leaves room for Python and the file readers.
+        """
+        return os.environ.get("MP_DUCKDB_MEMORY_LIMIT", "2GB")
+
+    @property
+    def duckdb_threads(self) -> int:
+        """DuckDB worker threads (MP_DUCKDB_THREADS; default one per CPU this process may use)."""
+        return int(os.environ.get("MP_DUCKDB_THREADS", 0)) or len(os.sched_getaffinity(0))
+
+    def duckdb_config(self) -> dict[str, str | int]:
+        """The ``config`` for ``duckdb.connect`` (one place for every writing connection)."""
+        return {"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads}
+
+    @property
     def writer_pool(self) -> str:
         """The one-slot Airflow pool every warehouse-writing task runs in."""
         return "duckdb_writer"

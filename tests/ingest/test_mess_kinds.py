@@ -450,3 +450,18 @@ def test_file_still_being_written_waits(settings: Settings, monkeypatch: pytest.
 
     time.sleep(0.05)
     assert [f.status for f in run_ingest(settings).files] == ["loaded"]
+
+
+def test_numbers_beyond_range_are_set_aside_not_fatal(settings: Settings) -> None:
+    """A 20-digit count or time overflowed BIGINT inside the normalise statement and failed the
+    whole chunk; such a cell is unparseable: its row is set aside, the others load."""
+    rows = good_rows("douyin_posts", D, 3)
+    rows[1]["播放量"] = "12345678901234567890"
+    rows[2]["发布时间"] = "12345678901234567890"
+    write_xlsx(settings.landing_dir, "douyin_posts", D, rows)
+    run_ingest(settings)
+    q = quarantine(settings)
+    assert [(r, why) for r, why, _ in q] == [(2, "unparseable_value"), (3, "unparseable_value")]
+    assert "播放量" in q[0][2] and "发布时间" in q[1][2]
+    assert len(raw_column(settings, "douyin_posts", "views")) == 1
+    assert_reconciles(settings)

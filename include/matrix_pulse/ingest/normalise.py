@@ -23,9 +23,11 @@ _ASCII = "0123456789.,:%-+/  "
 # expression tree and the bind time. The unsuffixed forms fold first, for ad-hoc use.
 MACROS: tuple[str, ...] = (
     # translate() is slow (it rebuilds its map per value): only values that hold a
-    # full-width character pay for it; the regex test is ~6x cheaper.
+    # full-width character pay for it; the regex test is ~6x cheaper, and cheaper still is
+    # skipping it for pure-ASCII text (bytes = characters), which has no full-width ones.
     f"""CREATE OR REPLACE MACRO mp_fold(s) AS
-        nullif(trim(CASE WHEN regexp_matches(CAST(s AS VARCHAR), '[{_FULLWIDTH}]')
+        nullif(trim(CASE WHEN strlen(CAST(s AS VARCHAR)) <> length(CAST(s AS VARCHAR))
+                              AND regexp_matches(CAST(s AS VARCHAR), '[{_FULLWIDTH}]')
                          THEN translate(CAST(s AS VARCHAR), '{_FULLWIDTH}', '{_ASCII}')
                          ELSE CAST(s AS VARCHAR) END), '')""",
     # Tokens that mean "the platform does not know": NULL, never zero.
@@ -37,8 +39,10 @@ MACROS: tuple[str, ...] = (
                        '^([0-9]+(?:\\.[0-9]+)?)(万|w|W|亿)?(\\+)?$', ['num', 'unit', 'plus'])""",
     """CREATE OR REPLACE MACRO mp_count_scaled(p) AS CASE
         WHEN p.num = '' THEN NULL
-        ELSE round(CAST(p.num AS DOUBLE)
-                   * CASE p.unit WHEN '' THEN 1 WHEN '亿' THEN 100000000 ELSE 10000 END)::BIGINT END""",
+        -- TRY_CAST: a count beyond BIGINT (a 20-digit cell) is unparseable and set aside with
+        -- its row, instead of failing the whole chunk's statement
+        ELSE TRY_CAST(round(CAST(p.num AS DOUBLE)
+                   * CASE p.unit WHEN '' THEN 1 WHEN '亿' THEN 100000000 ELSE 10000 END) AS BIGINT) END""",
     # Fast paths first: most cells are plain digits (or a plain timestamp), and one simple
     # regex test is far cheaper than the general parse (same result for those cells).
     """CREATE OR REPLACE MACRO mp_count_f(t) AS
@@ -66,6 +70,8 @@ MACROS: tuple[str, ...] = (
         END""",
     # Times: ISO, 2026/7/1 9:05, 2026年7月1日 9:05, unix seconds (or ms), Excel serial days.
     """CREATE OR REPLACE MACRO mp_time_from_number(v, t) AS CASE
+        -- beyond ~year 5000 in ms it is no time at all: NULL (set aside), never an overflow error
+        WHEN v >= 1e14 THEN NULL
         WHEN v >= 1e11 THEN TIMESTAMP '1970-01-01 08:00:00' + to_milliseconds(round(v)::BIGINT)
         WHEN v >= 1e8 THEN TIMESTAMP '1970-01-01 08:00:00' + to_seconds(round(v)::BIGINT)
         WHEN v BETWEEN 20000 AND 80000 THEN TIMESTAMP '1899-12-30 00:00:00' + to_seconds(round(v * 86400)::BIGINT)
@@ -94,11 +100,13 @@ MACROS: tuple[str, ...] = (
     # Phones: +86 138 1234 5678 / 138-1234-5678 / 0086... -> 11 digits; junk stays junk.
     """CREATE OR REPLACE MACRO mp_phone_digits(s) AS
         regexp_replace(regexp_replace(mp_fold(s), '[\\s\\-().（）]', '', 'g'), '^(\\+?86|0086)(1[0-9]{10})$', '\\2')""",
-    """CREATE OR REPLACE MACRO mp_phone_is_valid(s) AS
-        coalesce(regexp_full_match(mp_phone_digits(s), '1[3-9][0-9]{9}'), FALSE)""",
-    """CREATE OR REPLACE MACRO mp_phone_masked(s) AS CASE
-        WHEN mp_phone_is_valid(s) THEN substr(mp_phone_digits(s), 1, 3) || '****' || substr(mp_phone_digits(s), 8, 4)
-        END""",
+    # The *_d forms take the digits already extracted (the loader extracts them once per
+    # cell: inlined, each use of mp_phone_digits repeats its two regex replaces).
+    """CREATE OR REPLACE MACRO mp_phone_valid_d(d) AS coalesce(regexp_full_match(d, '1[3-9][0-9]{9}'), FALSE)""",
+    """CREATE OR REPLACE MACRO mp_phone_masked_d(d) AS CASE
+        WHEN mp_phone_valid_d(d) THEN substr(d, 1, 3) || '****' || substr(d, 8, 4) END""",
+    "CREATE OR REPLACE MACRO mp_phone_is_valid(s) AS mp_phone_valid_d(mp_phone_digits(s))",
+    "CREATE OR REPLACE MACRO mp_phone_masked(s) AS mp_phone_masked_d(mp_phone_digits(s))",
     # Unfolded conveniences (tests, ad-hoc SQL).
     "CREATE OR REPLACE MACRO mp_present(s) AS NOT mp_unknown_f(mp_fold(s))",
     "CREATE OR REPLACE MACRO mp_count(s) AS mp_count_f(mp_fold(s))",

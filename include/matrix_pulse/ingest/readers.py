@@ -3,9 +3,10 @@
 Each staging relation has a 1-based data row under the header (the numbering the
 simulator's manifest and ``raw.*.source_row`` use) and one VARCHAR column per header cell
 (``StagedTable.column(i)`` names it); the header texts come back separately, because real
-headers contain spaces, quotes and duplicates that make poor SQL identifiers. xlsx and
-JSON cells become text column-wise (numpy arrays, numbers formatted in SQL) and are
-registered as views; a CSV is read by DuckDB itself into a temp table. Nothing is
+headers contain spaces, quotes and duplicates that make poor SQL identifiers. An xlsx
+sheet is read into Arrow text columns; JSON cells become text column-wise (numpy arrays,
+numbers formatted in SQL); DuckDB scans either in place. A CSV is read by DuckDB itself
+into the staging table. Nothing is
 normalised here: that happens in SQL (normalise.py), over all of a run's files of a
 source at once (loader.py).
 
@@ -52,7 +53,7 @@ class StagedTable:
     kind: str = "arrays"
     columns: list[str] | None = None  # SQL for header cell i (default c<i>)
     row_expr: str = "source_row"  # SQL for the 1-based data row (NULL: numbered from rowid later)
-    data: dict[str, np.ndarray] | None = None
+    data: object = None  # numpy arrays by column name (JSON) or an Arrow table (xlsx)
     params: list[object] = field(default_factory=list)
     scratch_file: Path | None = None  # a UTF-8 copy of a GB18030 file, deleted by drop()
 
@@ -171,34 +172,47 @@ def _find_header_row(grid: list[list[object]], source: Source) -> int:
 def read_xlsx(
     con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str, read_from: Path | None = None
 ) -> StagedTable:
-    from python_calamine import CalamineWorkbook
+    """Read the sheet as Arrow text columns (fastexcel, calamine underneath): no Python object
+    per cell, and DuckDB scans the Arrow table directly.
+
+    Every cell comes back as fastexcel writes it as text: a number as its shortest form
+    ('12000', '0.235'; at most 9 decimals, finer than any export here carries), a date or
+    time cell as 'YYYY-MM-DD HH:MM:SS', a boolean as 'true'/'false'.
+    """
+    import fastexcel
+    import pyarrow as pa
 
     try:
-        workbook = CalamineWorkbook.from_path(str(read_from or path))
-        names = workbook.sheet_names
-        if source.sheet and source.sheet in names:
-            sheet = workbook.get_sheet_by_name(source.sheet)
-        elif source.sheet:
+        reader = fastexcel.read_excel(str(read_from or path))
+        names = reader.sheet_names
+        if source.sheet and source.sheet not in names:
             raise FileRejected(f"{path.name}: sheet '{source.sheet}' not found; the workbook has {names}")
-        else:
-            sheet = workbook.get_sheet_by_index(0)
-        grid = sheet.to_python(skip_empty_area=False)
+        # header_row=None: the sheet's rows as they are (the header is found below, under
+        # any title line); one text type for every column, whatever the cells hold.
+        grid = reader.load_sheet(source.sheet or 0, header_row=None, dtypes="string").to_arrow()
     except FileRejected:
         raise
-    except Exception as exc:  # calamine raises its own types for zip/xml damage
+    except Exception as exc:  # fastexcel raises its own types for zip/xml damage
         raise FileRejected(
             f"{path.name}: not a readable xlsx workbook ({type(exc).__name__}: {exc})"
         ) from exc
-    if not grid:
+    if grid.num_rows == 0 or grid.num_columns == 0:
         raise FileRejected(f"{path.name}: the sheet is empty; expected a header row")
-    header_idx = _find_header_row(grid, source)
-    headers = [str(_cell_text(v) or "") for v in grid[header_idx]]
+    top = [list(r.values()) for r in grid.slice(0, 10).to_pylist()]
+    header_idx = _find_header_row(top, source)
+    headers = [str(v or "") for v in top[header_idx]] if header_idx < len(top) else []
     # Trailing empty header cells are the sheet's used range, not columns.
     while headers and headers[-1] == "":
         headers.pop()
-    rows = grid[header_idx + 1 :]
-    data, sql = columns_to_numpy(rows_to_columns(rows, len(headers)), len(rows))
-    return StagedTable(source, table, headers, len(rows), "arrays", sql, data=data)
+    rows = grid.slice(min(header_idx + 1, grid.num_rows))
+    n = rows.num_rows
+    data = pa.table(
+        [pa.array(np.arange(1, n + 1, dtype=np.int64)), *(rows.column(i) for i in range(len(headers)))],
+        names=["source_row", *(f"c{i}" for i in range(len(headers)))],
+    )
+    # An empty text cell is no value, as for every other format.
+    sql = [f"nullif(c{i}, '')" for i in range(len(headers))]
+    return StagedTable(source, table, headers, n, "arrays", sql, data=data)
 
 
 # --- csv --------------------------------------------------------------------------------
@@ -316,7 +330,11 @@ def read_json_records(
     if not isinstance(records, list):
         where = f"'{source.json_path}'" if source.json_path else "the top level"
         raise FileRejected(f"{path.name}: expected a JSON array at {where}, found {type(records).__name__}")
-    flat = [_flatten(r) for r in records]
+    # Most API records are flat already: only those holding an object pay for flattening.
+    flat = [
+        r if type(r) is dict and not any(type(v) is dict for v in r.values()) else _flatten(r)
+        for r in records
+    ]
     headers: list[str] = list(dict.fromkeys(k for r in flat for k in r))
     for c in source.columns:
         # A key no record carries is treated as present-but-empty only when some record

@@ -1,0 +1,76 @@
+"""The ingest's DuckDB engine: bounded memory from settings, and exact-duplicate marks
+that stay exact although stage 1 groups rows by a hash of their cells."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from matrix_pulse.ingest.loader import (
+    build_normalise_sql,
+    connect,
+    hash_collision_sql,
+    union_ddl,
+    union_table,
+)
+from matrix_pulse.ingest.normalise import install_macros
+from matrix_pulse.settings import Settings
+from matrix_pulse.sources import SOURCES
+
+
+def test_ingest_connection_takes_memory_limit_and_threads_from_settings(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MP_DUCKDB_MEMORY_LIMIT", "300MB")
+    monkeypatch.setenv("MP_DUCKDB_THREADS", "1")
+    con = connect(settings)
+    try:
+        limit, threads = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads')"
+        ).fetchone()
+    finally:
+        con.close()
+    assert limit in ("286.1 MiB", "300.0 MB")  # DuckDB reports the limit in its own unit
+    assert threads == 1
+
+
+def _staged(con: duckdb.DuckDBPyConnection) -> str:
+    """Kuaishou rows of two files: row 3 repeats row 1, row 2 differs only by a NULL cell."""
+    src = SOURCES["kuaishou_posts"]
+    con.execute(union_ddl(src))
+    n = len(src.columns)
+    rows = [
+        (0, 1, ["a", "1"]),
+        (0, 2, ["a", None]),
+        (0, 3, ["a", "1"]),
+        (0, 4, [None, None]),
+        (0, 5, [None, None]),
+        (1, 1, ["a", "1"]),  # the same cells in another file are no duplicate
+    ]
+    for fid, row, cells in rows:
+        values = cells + [None] * (n - len(cells))
+        con.execute(
+            f"INSERT INTO {union_table(src)} VALUES (?, ?, {', '.join('?' * n)}, NULL, NULL)",
+            [fid, row, *values],
+        )
+    return union_table(src)
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_exact_duplicates_are_marked_within_a_file_only(exact: bool) -> None:
+    con = duckdb.connect()
+    install_macros(con)
+    t = _staged(con)
+    con.execute(build_normalise_sql(SOURCES["kuaishou_posts"], None, exact_duplicates=exact)[0])
+    marks = con.execute(f"SELECT _fid, source_row, _dup_of FROM {t}_f ORDER BY 1, 2").fetchall()
+    assert marks == [(0, 1, 1), (0, 2, 2), (0, 3, 1), (0, 4, 4), (0, 5, 4), (1, 1, 1)]
+    assert con.execute(hash_collision_sql(SOURCES["kuaishou_posts"])).fetchone()[0] == 0
+
+
+def test_collision_check_catches_a_duplicate_mark_on_different_cells() -> None:
+    con = duckdb.connect()
+    install_macros(con)
+    t = _staged(con)
+    con.execute(build_normalise_sql(SOURCES["kuaishou_posts"], None)[0])
+    # What a 64-bit hash collision would do: row 2 grouped with row 1 although its cells differ.
+    con.execute(f"UPDATE {t}_f SET _dup_of = 1 WHERE _fid = 0 AND source_row = 2")
+    assert con.execute(hash_collision_sql(SOURCES["kuaishou_posts"])).fetchone()[0] == 1

@@ -12,7 +12,9 @@ Asset), at most one run at a time:
 2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are
    never blocked. Emits the `marts` and `published_marts` Assets (the report DAG's trigger).
-3. **generate_dbt_docs** — `dbt docs generate` into `<MP_HOME>/dbt_target/docs`.
+3. **generate_dbt_docs** — `dbt docs generate` into `<MP_HOME>/dbt_target/docs`, only when the
+   dbt project or the warehouse's columns changed since the last docs (a daily run that only
+   brings data keeps them; trigger with `{"regenerate_docs": true}` to force).
 
 Configuration: `matrix_pulse.transform.cosmos_config`; publishing: `matrix_pulse.transform.publish`.
 """
@@ -33,6 +35,7 @@ from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_con
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    params={"regenerate_docs": False},
     tags=["matrix_pulse", "transform", "dbt"],
     doc_md=__doc__,
 )
@@ -49,11 +52,13 @@ def mp_transform():
         return publish_warehouse_copy(settings.warehouse_path, settings.published_path)
 
     @task(pool=WRITER_POOL)
-    def generate_dbt_docs() -> str:
+    def generate_dbt_docs(params: dict | None = None) -> str:
         from matrix_pulse.settings import get_settings
         from matrix_pulse.transform.publish import generate_dbt_docs as generate
 
-        return str(generate(get_settings().dbt_docs_dir))
+        settings = get_settings()
+        force = bool((params or {}).get("regenerate_docs", False))
+        return str(generate(settings.dbt_docs_dir, warehouse=settings.warehouse_path, force=force))
 
     dbt >> publish_marts() >> generate_dbt_docs()
 

@@ -65,3 +65,30 @@ def test_open_reader_keeps_old_copy_and_new_reader_sees_new(tmp_path):
 def test_missing_warehouse_is_reported(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         publish_warehouse_copy(tmp_path / "nope.duckdb", tmp_path / "pub.duckdb")
+
+
+def test_docs_fingerprint_changes_with_columns_not_with_data(tmp_path):
+    """The daily run keeps the dbt docs unless the project or the warehouse's columns changed."""
+    from matrix_pulse.transform.publish import docs_fingerprint
+
+    wh = _warehouse(tmp_path / "wh.duckdb", 1)
+    first = docs_fingerprint(wh)
+    _warehouse(wh, 2)  # new data, same columns
+    assert docs_fingerprint(wh) == first
+    con = duckdb.connect(str(wh))
+    con.execute("alter table marts.mart_x add column w integer")
+    con.close()
+    assert docs_fingerprint(wh) != first
+
+
+def test_docs_are_not_regenerated_when_nothing_they_show_changed(tmp_path):
+    from matrix_pulse.transform.publish import DOCS_FINGERPRINT_FILE, docs_fingerprint, generate_dbt_docs
+
+    wh = _warehouse(tmp_path / "wh.duckdb", 1)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("index.html", "catalog.json"):
+        (docs / name).write_text("previous docs", encoding="utf-8")
+    (docs / DOCS_FINGERPRINT_FILE).write_text(docs_fingerprint(wh), encoding="utf-8")
+    assert generate_dbt_docs(docs, warehouse=wh) == docs / "index.html"
+    assert (docs / "index.html").read_text(encoding="utf-8") == "previous docs"  # dbt would rewrite it

@@ -2,6 +2,8 @@
 -- asked about the same series within {{ var('duplicate_window_days') }} days after an earlier
 -- lead (any earlier lead, itself a duplicate or not; ties broken by CRM and clue id).
 -- Leads without a valid phone or series cannot be matched and are never duplicates.
+-- A table, not a view: fct_leads and two data tests read it (national bench: ~90 s of tests on the view).
+{{ config(materialized='table') }}
 with leads as (
     select * from {{ ref('int_leads_unioned') }}
 ),

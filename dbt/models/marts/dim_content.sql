@@ -23,11 +23,25 @@ with snapshots as (
     from {{ ref('stg_wechat__oa_articles') }}
 ),
 
-latest as (
+-- the latest snapshot per item by max() and a join back on the unique (platform, post_id,
+-- data_date): hash aggregates, where row_number() sorted ~10 M snapshot rows
+latest_day as (
     select
-        *,
-        row_number() over (partition by platform, post_id order by data_date desc) as recency_rank
+        platform,
+        post_id,
+        max(data_date) as data_date
     from snapshots
+    group by platform, post_id
+),
+
+latest as (
+    select snapshots.*
+    from snapshots
+    inner join latest_day
+        on
+            snapshots.platform = latest_day.platform
+            and snapshots.post_id = latest_day.post_id
+            and snapshots.data_date = latest_day.data_date
 ),
 
 deals as (
@@ -56,7 +70,6 @@ final as (
             latest.platform = deals.platform
             and latest.account_id = deals.account_id
             and cast(latest.published_at as date) = deals.published_on
-    where latest.recency_rank = 1
 )
 
 select * from final

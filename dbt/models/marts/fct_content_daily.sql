@@ -1,7 +1,40 @@
 -- One row per content item and day it was reported: the day's own figures (differences of
 -- the cumulative exports, see int_content_deltas_computed; WeChat OA daily values as they
 -- are), attributed to the tier, dealer and region the account had THAT day (SCD2 join).
-with cumulative_platforms as (
+-- Incremental by post like int_content_deltas_computed (see macros/incremental.sql), plus every
+-- post with a day on or after the first day a new roster version or dealer list can re-attribute.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'post_id'],
+    post_hook=[
+        "{{ mp_delete_vanished_rows('date_day', mp_content_daily_keys(), 'date_day', mp_content_sources(include_wechat_oa=true)) }}",
+        "{{ mp_record_watermark(mp_content_sources(include_wechat_oa=true) + [('roster', source('reference', 'matrix_roster'), 'matrix_roster'), ('dealers', source('reference', 'dealers'), 'dealers')]) }}",
+    ],
+) }}
+{%- if is_incremental() %}
+{%- set since = mp_watermark() %}
+{%- set changed_days = mp_changed_days(mp_content_sources(include_wechat_oa=true), since) %}
+{%- set attribution_from = mp_attribution_change_start(since) %}
+{%- endif %}
+with
+{%- if is_incremental() %}
+affected_posts as (
+    select platform, post_id from {{ ref('int_content_deltas_computed') }}
+    where {{ mp_in_days('platform', 'date_day', changed_days) }}
+    union
+    select platform, post_id from {{ ref('stg_wechat__oa_articles') }}
+    where {{ mp_in_days("'wechat_oa'", 'data_date', changed_days) }}
+    union
+    select platform, post_id from {{ this }}
+    where {{ mp_in_days('platform', 'date_day', changed_days) }}
+    {%- if attribution_from is not none %}
+        or date_day >= cast('{{ attribution_from }}' as date)
+    {%- endif %}
+),
+{%- endif %}
+
+cumulative_platforms as (
     select
         date_day,
         platform,
@@ -18,6 +51,9 @@ with cumulative_platforms as (
         cast(null as bigint) as zaikan,
         is_counter_corrected
     from {{ ref('int_content_deltas_computed') }}
+    {%- if is_incremental() %}
+    where (platform, post_id) in (select platform, post_id from affected_posts)
+    {%- endif %}
 ),
 
 wechat_oa as (
@@ -37,6 +73,9 @@ wechat_oa as (
         zaikan,
         false as is_counter_corrected
     from {{ ref('stg_wechat__oa_articles') }}
+    {%- if is_incremental() %}
+    where post_id in (select post_id from affected_posts where platform = 'wechat_oa')
+    {%- endif %}
 ),
 
 daily as (

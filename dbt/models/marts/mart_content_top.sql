@@ -11,21 +11,21 @@ with dates as (
 facts as (
     select
         dates.quarter_label,
-        daily.*,
-        row_number() over (
-            partition by dates.quarter_label, daily.platform, daily.post_id order by daily.date_day desc
-        ) as recency_rank
+        daily.*
     from {{ ref('fct_content_daily') }} as daily
     inner join dates on daily.date_day = dates.date_day
 ),
 
+-- the item's last reported day of the quarter by max() and a join back on the unique
+-- (date_day, platform, post_id): hash aggregates, where row_number() sorted ~10 M rows
 totals as (
     select
         quarter_label,
         platform,
         post_id,
         sum(views) as views,
-        sum(engagements) as engagements
+        sum(engagements) as engagements,
+        max(date_day) as last_day
     from facts
     group by quarter_label, platform, post_id
 ),
@@ -44,12 +44,11 @@ final as (
         cast(coalesce(totals.engagements, 0) as bigint) as engagements,
         {{ safe_divide('totals.engagements', 'totals.views') }} as interaction_rate
     from totals
-    inner join facts as last_day
+    inner join {{ ref('fct_content_daily') }} as last_day
         on
-            totals.quarter_label = last_day.quarter_label
-            and totals.platform = last_day.platform
+            totals.platform = last_day.platform
             and totals.post_id = last_day.post_id
-            and last_day.recency_rank = 1
+            and totals.last_day = last_day.date_day
     left join {{ ref('dim_content') }} as items
         on totals.platform = items.platform and totals.post_id = items.post_id
 )

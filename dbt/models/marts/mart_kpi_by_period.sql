@@ -35,13 +35,30 @@ periods as (
     from dates
 ),
 
+-- content sums first to the day (~10 M rows -> one per day and grain), then to the periods:
+-- joining every content row to its three periods tripled ~10 M rows before aggregating
+content_days as (
+    select
+        date_day,
+        platform,
+        matrix_tier,
+        matrix_group,
+        region,
+        dealer_code,
+        sum(exposure) as exposure,
+        sum(views) as views,
+        sum(engagements) as engagements
+    from {{ ref('fct_content_daily') }}
+    group by date_day, platform, matrix_tier, matrix_group, region, dealer_code
+),
+
 content as (
     select
         {{ fact_grain | join(', ') }},
         sum(facts.exposure) as exposure,
         sum(facts.views) as views,
         sum(facts.engagements) as engagements
-    from {{ ref('fct_content_daily') }} as facts
+    from content_days as facts
     inner join periods on facts.date_day = periods.date_day
     group by {{ fact_grain | join(', ') }}
 ),

@@ -8,6 +8,7 @@ the new one, and nobody ever sees half a copy or waits on the writer.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -75,8 +76,49 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def generate_dbt_docs(target_dir: Path) -> Path:
+DOCS_FINGERPRINT_FILE = ".docs_fingerprint"
+
+
+def docs_fingerprint(warehouse: Path) -> str:
+    """What the dbt docs show: every file of the dbt project and every column of the warehouse.
+
+    The docs (manifest: models, descriptions, SQL; catalog: relations and column types) change
+    only when one of these does; new data alone changes neither. The warehouse is opened like
+    the publish step does (in a process where dbt holds it, DuckDB hands out the same instance).
+    """
+    from matrix_pulse.transform.cosmos_config import _PROJECT_INPUTS, DBT_PROJECT_DIR
+
+    digest = hashlib.sha256()
+    for name in _PROJECT_INPUTS:
+        path = DBT_PROJECT_DIR / name
+        files = (
+            [path]
+            if path.is_file()
+            else sorted(f for f in path.rglob("*") if f.is_file())
+            if path.is_dir()
+            else []
+        )
+        for f in files:
+            digest.update(str(f.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + f.read_bytes() + b"\0")
+    con = duckdb.connect(str(warehouse))
+    try:
+        columns = con.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "where table_catalog = current_database() order by 1, 2, ordinal_position"
+        ).fetchall()
+    finally:
+        con.close()
+    digest.update(repr(columns).encode())
+    return digest.hexdigest()
+
+
+def generate_dbt_docs(target_dir: Path, warehouse: Path | None = None, force: bool = False) -> Path:
     """``dbt docs generate`` into ``target_dir`` (index.html, manifest.json, catalog.json).
+
+    Skipped (the existing docs are returned) when neither the dbt project nor the warehouse's
+    columns changed since the docs were generated (``docs_fingerprint``): on a daily run only
+    data changed, and regenerating compiles every node and reads the catalog for nothing.
+    ``force`` regenerates anyway.
 
     Invoked in-process with dbtRunner like the Cosmos tasks: in a process where dbt already
     holds the warehouse (``dag.test()``), a dbt subprocess could not open it.
@@ -87,6 +129,18 @@ def generate_dbt_docs(target_dir: Path) -> Path:
 
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
+    index, stamp = target_dir / "index.html", target_dir / DOCS_FINGERPRINT_FILE
+    fingerprint = docs_fingerprint(Path(warehouse)) if warehouse is not None else None
+    if (
+        not force
+        and fingerprint is not None
+        and index.exists()
+        and (target_dir / "catalog.json").exists()
+        and stamp.exists()
+        and stamp.read_text(encoding="utf-8").strip() == fingerprint
+    ):
+        return index
+    stamp.unlink(missing_ok=True)
     os.environ.update(dbt_env())
     result = dbtRunner().invoke(
         [
@@ -105,4 +159,6 @@ def generate_dbt_docs(target_dir: Path) -> Path:
     )
     if not result.success:
         raise RuntimeError(f"dbt docs generate into {target_dir} failed: {result.exception}")
-    return target_dir / "index.html"
+    if fingerprint is not None:
+        stamp.write_text(fingerprint + "\n", encoding="utf-8")
+    return index

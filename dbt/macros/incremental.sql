@@ -1,0 +1,275 @@
+{#- Incremental builds driven by what the ingest changed since a model's last build.
+
+    The ingest replaces a whole source-day on every (re-)delivery and stamps the new rows with
+    a fresh loaded_at; one writer at a time means every row loaded after a build has a loaded_at
+    later than every row that build saw. But raw rows alone miss changes that leave NO new row:
+    a re-delivery whose rows all go to quarantine (the day is deleted, nothing inserted) or a GX
+    failure that moves an already loaded file's rows out. Every such change writes or stamps a
+    row of meta.load_ledger (matrix_pulse.ingest.loader / quality), so the changed source-days
+    are those holding raw rows loaded after the model's raw watermark PLUS those of ledger rows
+    changed after its ledger watermark. Each incremental model records both (the highest raw
+    loaded_at and the latest ledger change it has processed, in
+    <intermediate>.mp_increment_state, written by a post-hook only when the model built
+    successfully). Two watermarks, not one, so each side is only compared with its own clock.
+    Models recompute WHOLE affected
+    entities from those days (every day of an affected post), so a late or re-delivered old day
+    gives the same rows as a full rebuild. `dbt build --full-refresh` rebuilds everything and
+    resets the watermarks. -#}
+
+{% macro mp_state_relation() -%}
+    {{ generate_schema_name('intermediate', none) }}.mp_increment_state
+{%- endmacro %}
+
+{#- on-run-start: the watermark table exists before any model reads it (a table of an earlier
+    version of the project gets the ledger column; its models' first run is then a full one). -#}
+{% macro mp_create_increment_state() -%}
+    create schema if not exists {{ generate_schema_name('intermediate', none) }};
+    create table if not exists {{ mp_state_relation() }} (
+        model_name varchar(200),
+        raw_loaded_at timestamp,
+        built_at timestamp,
+        ledger_changed_at timestamp
+    );
+    alter table {{ mp_state_relation() }} add column if not exists ledger_changed_at timestamp
+{%- endmacro %}
+
+{#- The ledger's statuses whose rows changed raw: 'loaded' (a delivery inserted, and deleted
+    the earlier delivery of the day; also when every row went to quarantine), 'replaced' (a
+    delivery loaded and displaced within one run) and 'gx_failed' (rows moved out of raw after
+    the load). 'rejected' and 'duplicate_delivery' never touch raw (a rejected file does not
+    displace the day's delivery). The earlier delivery's row that a re-delivery marks
+    'replaced' keeps its old timestamps: the new delivery's row carries the change. -#}
+{% macro mp_ledger_raw_statuses() -%}
+    {{ return(['loaded', 'replaced', 'gx_failed']) }}
+{%- endmacro %}
+
+{#- meta.load_ledger next to the raw tables of `sources` (a dict: relation, and the SQL of the
+    moment a row last changed raw), or none where there is no ledger (e.g. a raw layer loaded
+    by other means): then only raw rows count. The moment is the latest of first_seen_at (a
+    new delivery: the run's clock, the same as its raw rows' loaded_at), loaded_at and
+    gx_checked_at (a GX failure, possibly after the delivery's load), whichever exist. -#}
+{% macro mp_ledger(sources) -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set relation = adapter.get_relation(
+        database=sources[0][1].database,
+        schema=env_var('MP_DBT_SCHEMA_PREFIX', '') ~ 'meta',
+        identifier='load_ledger',
+    ) -%}
+    {%- if relation is none -%}{{ return(none) }}{%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set moments = [] -%}
+    {%- for column in ['first_seen_at', 'loaded_at', 'gx_checked_at'] if column in names -%}
+        {%- do moments.append("coalesce(" ~ column ~ ", cast('1900-01-01' as timestamp))") -%}
+    {%- endfor -%}
+    {{ return({'relation': relation, 'changed_at': 'greatest(' ~ moments | join(', ') ~ ')'}) }}
+{%- endmacro %}
+
+{#- The raw tables of the posts of every platform whose content lands in the content facts,
+    as (platform code, relation, ledger source = landing folder, sources.landing_folder).
+    Calling source() here records them as the model's parents. -#}
+{% macro mp_content_sources(include_wechat_oa=false) -%}
+    {%- set sources = [
+        ('douyin', source('douyin', 'douyin_posts'), 'douyin_posts'),
+        ('kuaishou', source('kuaishou', 'kuaishou_posts'), 'kuaishou_posts'),
+        ('xiaohongshu', source('xiaohongshu', 'xiaohongshu_notes'), 'xiaohongshu_notes'),
+        ('weibo', source('weibo', 'weibo_posts'), 'weibo_posts'),
+        ('bilibili', source('bilibili', 'bilibili_videos'), 'bilibili_videos'),
+        ('wechat_channels', source('wechat', 'wechat_channels_posts'), 'wechat_channels'),
+    ] -%}
+    {%- if include_wechat_oa -%}
+        {%- do sources.append(('wechat_oa', source('wechat', 'wechat_oa_articles'), 'wechat_oa')) -%}
+    {%- endif -%}
+    {{ return(sources) }}
+{%- endmacro %}
+
+{#- The watermarks of the model being built, {'raw': timestamp text, 'ledger': timestamp text},
+    or none when there are none (first build, or a table an earlier version of the project
+    built, which recorded no ledger watermark): then EVERY day counts as changed, including
+    days no longer in raw, so the run equals a full rebuild. -#}
+{% macro mp_watermark() -%}
+    {%- set since = none -%}
+    {%- if execute and is_incremental() -%}
+        {%- set result = run_query(
+            "select cast(max(raw_loaded_at) as varchar), cast(max(ledger_changed_at) as varchar) from "
+            ~ mp_state_relation() ~ " where model_name = '" ~ this.identifier ~ "'"
+        ) -%}
+        {%- set raw, ledger = result.columns[0].values()[0], result.columns[1].values()[0] -%}
+        {%- if raw is not none and ledger is not none -%}
+            {%- set since = {'raw': raw, 'ledger': ledger} -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(since) }}
+{%- endmacro %}
+
+{#- SQL: the (ledger source, data_date) of the ledger rows of `folders` that changed raw after
+    `since`, or none without a ledger. -#}
+{% macro mp_ledger_changes(ledger, folders, since) -%}
+    {%- if ledger is none -%}{{ return(none) }}{%- endif -%}
+    {{ return(
+        "select source, data_date from " ~ ledger.relation
+        ~ " where source in ('" ~ folders | join("', '") ~ "')"
+        ~ " and status in ('" ~ mp_ledger_raw_statuses() | join("', '") ~ "')"
+        ~ " and " ~ ledger.changed_at ~ " > cast('" ~ since.ledger ~ "' as timestamp)"
+    ) }}
+{%- endmacro %}
+
+{#- The (platform, 'YYYY-MM-DD') source-days of `sources` holding rows loaded after the raw
+    watermark or named by ledger rows changed after the ledger watermark; none (meaning every
+    day, see mp_in_days) when `since` is none. -#}
+{% macro mp_changed_days(sources, since) -%}
+    {%- if since is none -%}{{ return(none) }}{%- endif -%}
+    {%- set days = [] -%}
+    {%- if execute -%}
+        {%- set parts = [] -%}
+        {%- for platform, relation, _folder in sources -%}
+            {%- do parts.append(
+                "select distinct '" ~ platform ~ "' as platform, cast(data_date as varchar) as day from "
+                ~ relation ~ " where loaded_at > cast('" ~ since.raw ~ "' as timestamp)"
+            ) -%}
+        {%- endfor -%}
+        {%- set ledger_changes = mp_ledger_changes(mp_ledger(sources), sources | map(attribute=2) | list, since) -%}
+        {%- if ledger_changes is not none -%}
+            {%- set platform_of = [] -%}
+            {%- for platform, _relation, folder in sources -%}
+                {%- do platform_of.append("when '" ~ folder ~ "' then '" ~ platform ~ "'") -%}
+            {%- endfor -%}
+            {%- do parts.append(
+                "select distinct case source " ~ platform_of | join(' ') ~ " end as platform,"
+                ~ " cast(data_date as varchar) as day from (" ~ ledger_changes ~ ") as ledger_changes"
+            ) -%}
+        {%- endif -%}
+        {%- for row in run_query(parts | join(' union ') ~ ' order by 1, 2') -%}
+            {%- do days.append((row[0], row[1])) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(days) }}
+{%- endmacro %}
+
+{#- SQL condition: (platform_col, date_col) is one of `days` (FALSE when there are none, TRUE
+    when `days` is none: every day), one
+    plain `date in (...)` per platform so DuckDB can push it into scans and day-partitioned windows. -#}
+{% macro mp_in_days(platform_col, date_col, days) -%}
+    {%- if days is none -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- set by_platform = {} -%}
+    {%- for platform, day in days -%}
+        {%- do by_platform.setdefault(platform, []).append(day) -%}
+    {%- endfor -%}
+    {%- if by_platform | length == 0 -%}
+        (1 = 0)
+    {%- else -%}
+        (
+        {%- for platform, platform_days in by_platform.items() %}
+            ({{ platform_col }} = '{{ platform }}' and {{ date_col }} in (
+                {%- for day in platform_days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
+            )){% if not loop.last %} or{% endif %}
+        {%- endfor %}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- First day whose account attribution (roster SCD2, dealer regions) may have changed since
+    `since`, as 'YYYY-MM-DD', or none. The roster version in force on a day is the latest one
+    on or before it (the first version also holds before it), so a new or replaced version V
+    changes days >= V only, unless it is (now) the first version; a new dealer list can change
+    any day. -#}
+{% macro mp_attribution_change_start(since) -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- if since is none -%}{{ return('1900-01-01') }}{%- endif -%}
+    {%- set roster = source('reference', 'matrix_roster') -%}
+    {%- set dealers = source('reference', 'dealers') -%}
+    {#- a roster version or dealer list emptied without a new raw row shows in the ledger only -#}
+    {%- set ledger_changes = mp_ledger_changes(
+        mp_ledger([('roster', roster, 'matrix_roster')]), ['matrix_roster', 'dealers'], since
+    ) -%}
+    {%- set roster_days = [
+        "select data_date from " ~ roster ~ " where loaded_at > cast('" ~ since.raw ~ "' as timestamp)"
+    ] -%}
+    {%- set dealer_rows = [
+        "select 1 as changed from " ~ dealers ~ " where loaded_at > cast('" ~ since.raw ~ "' as timestamp)"
+    ] -%}
+    {%- if ledger_changes is not none -%}
+        {%- do roster_days.append(
+            "select data_date from (" ~ ledger_changes ~ ") as ledger_changes where source = 'matrix_roster'"
+        ) -%}
+        {%- do dealer_rows.append(
+            "select 1 as changed from (" ~ ledger_changes ~ ") as ledger_changes where source = 'dealers'"
+        ) -%}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select cast(min(data_date) as varchar), (select cast(min(data_date) as varchar) from " ~ roster ~ ")"
+        ~ " from (" ~ roster_days | join(' union all ') ~ ") as changed_versions"
+    ) -%}
+    {%- set changed_from, first_version = result.columns[0].values()[0], result.columns[1].values()[0] -%}
+    {%- set dealers_changed = run_query(
+        "select count(*) from (" ~ dealer_rows | join(' union all ') ~ ") as changed_dealers"
+    ).columns[0].values()[0] -%}
+    {#- no roster left: every day loses its attribution -#}
+    {%- if dealers_changed > 0 or (changed_from is not none and (first_version is none or changed_from <= first_version)) -%}
+        {{ return('1900-01-01') }}
+    {%- endif -%}
+    {{ return(changed_from) }}
+{%- endmacro %}
+
+{#- post-hooks: record the highest raw loaded_at of `sources` and the latest change of the
+    whole ledger (1900-01-01 when it is empty or missing: every later row counts) as the
+    model's watermarks. Raw and the ledger cannot change during the build (one writer), so
+    this is what the build saw. -#}
+{% macro mp_record_watermark(sources) -%}
+    {%- set ledger = mp_ledger(sources) -%}
+    delete from {{ mp_state_relation() }} where model_name = '{{ this.identifier }}';
+    insert into {{ mp_state_relation() }} (model_name, raw_loaded_at, built_at, ledger_changed_at)
+    select
+        '{{ this.identifier }}',
+        max(loaded_at),
+        current_timestamp,
+        {% if ledger is not none -%}
+        (select coalesce(max({{ ledger.changed_at }}), cast('1900-01-01' as timestamp)) from {{ ledger.relation }})
+        {%- else -%}
+        cast('1900-01-01' as timestamp)
+        {%- endif %}
+    from (
+        {%- for source in sources %}
+        select max(loaded_at) as loaded_at from {{ source[1] }}
+        {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+    ) as high_water
+{%- endmacro %}
+
+{#- pre-hook of a model incremental by source-day: delete the changed days (all their rows,
+    also those a re-delivery no longer has); the model then appends them again. -#}
+{% macro mp_delete_changed_days(platform_col, date_col, sources) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ mp_in_days(platform_col, date_col, mp_changed_days(sources, mp_watermark())) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post-hook of a model incremental by post (platform, post_id): delete its rows on the changed
+    days that `upstream` no longer has for the same post and day (a re-delivery that dropped a
+    post). Rows of posts still present were already replaced by delete+insert. -#}
+{% macro mp_delete_vanished_rows(date_col, upstream, upstream_date_col, sources) -%}
+    {%- if is_incremental() -%}
+        {%- set days = mp_changed_days(sources, mp_watermark()) -%}
+        delete from {{ this }} as target_rows
+        where {{ mp_in_days('target_rows.platform', 'target_rows.' ~ date_col, days) }}
+            and not exists (
+                select 1 from {{ upstream }} as upstream_rows
+                where upstream_rows.platform = target_rows.platform
+                    and upstream_rows.post_id = target_rows.post_id
+                    and upstream_rows.{{ upstream_date_col }} = target_rows.{{ date_col }}
+            )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- (platform, post_id, date_day) of every row fct_content_daily should hold, for its post-hook. -#}
+{% macro mp_content_daily_keys() -%}
+    (
+        select platform, post_id, date_day from {{ ref('int_content_deltas_computed') }}
+        union all
+        select platform, post_id, data_date as date_day from {{ ref('stg_wechat__oa_articles') }}
+    )
+{%- endmacro %}

@@ -1,0 +1,303 @@
+"""The incremental dbt build gives exactly the marts of a full rebuild.
+
+On real DuckDB with the real dbt project: the fixture quarter is built without its last day
+(and without the second roster version), then the ingest's effects are replayed the way
+``matrix_pulse.ingest.loader`` writes them (a source-day's rows deleted and inserted again
+with a new loaded_at): the held-back day arrives, and an OLD day is re-delivered with other
+counters and one post fewer (which changes the day-over-day deltas of the days after it).
+A plain ``dbt build`` (incremental) must then equal ``dbt build --full-refresh`` of a copy
+of the same warehouse, table by table, over every column (marts and intermediate tables).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from .conftest import run_dbt_build
+from .fixture_warehouse import build_fixture_warehouse
+
+pytestmark = pytest.mark.slow
+
+LATER_LOAD = "2026-07-06 06:00:00"  # after every fixture load (the ingest's clock moves on)
+HELD_BACK = (
+    "data_date >= date '2026-07-04' or (source_file like '%roster%' and data_date = date '2026-07-03')"
+)
+COMPARED_SCHEMAS = ("marts", "intermediate")
+
+
+def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'raw' and table_name <> 'quarantine' "
+            "order by 1"
+        ).fetchall()
+    ]
+
+
+def _hold_back_last_day(warehouse) -> None:
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema held_back")
+    for table in _raw_tables(con):
+        con.execute(f"create table held_back.{table} as select * from raw.{table} where {HELD_BACK}")
+        con.execute(f"delete from raw.{table} where {HELD_BACK}")
+    con.close()
+
+
+def _deliver_new_day_and_redeliver_an_old_one(warehouse) -> dict[str, int]:
+    con = duckdb.connect(str(warehouse))
+    changed = {}
+    # the held-back day (and roster version) arrives
+    for table in _raw_tables(con):
+        con.execute(
+            f"insert into raw.{table} select * replace (timestamp '{LATER_LOAD}' as loaded_at) from held_back.{table}"
+        )
+        changed[table] = con.execute(f"select count(*) from held_back.{table}").fetchone()[0]
+    con.execute("drop schema held_back cascade")
+    # a corrected re-delivery of 07-02 replaces that source-day: other counters, one post fewer
+    dropped = con.execute(
+        "select min(post_id) from raw.douyin_posts where data_date = date '2026-07-02'"
+    ).fetchone()[0]
+    con.execute(
+        "create temp table redelivered as select * replace (views + 5000 as views, likes + 3 as likes, "
+        f"timestamp '{LATER_LOAD}' + interval 1 hour as loaded_at) "
+        "from raw.douyin_posts where data_date = date '2026-07-02' and post_id <> ?",
+        [dropped],
+    )
+    con.execute("delete from raw.douyin_posts where data_date = date '2026-07-02'")
+    con.execute("insert into raw.douyin_posts select * from redelivered")
+    con.execute(
+        "update raw.wechat_oa_articles set views = views + 10, "
+        f"loaded_at = timestamp '{LATER_LOAD}' + interval 1 hour where data_date = date '2026-07-02'"
+    )
+    con.close()
+    changed["dropped_post"] = dropped
+    return changed
+
+
+def _table_differences(left, right) -> dict[str, tuple[int, int, int, int]]:
+    """Per table of COMPARED_SCHEMAS: (rows left, rows right, left-only rows, right-only rows)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{left}' as l (read_only)")
+    con.execute(f"attach '{right}' as r (read_only)")
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = 'r' and schema_name in "
+        f"({', '.join(repr(s) for s in COMPARED_SCHEMAS)}) and table_name <> 'mp_increment_state' order by 1, 2"
+    ).fetchall()
+    out = {}
+    for schema, table in tables:
+        name = f"{schema}.{table}"
+        out[name] = con.execute(
+            f"select (select count(*) from l.{name}), (select count(*) from r.{name}), "
+            f"(select count(*) from (select * from l.{name} except all select * from r.{name})), "
+            f"(select count(*) from (select * from r.{name} except all select * from l.{name}))"
+        ).fetchone()
+    con.close()
+    return out
+
+
+def test_incremental_build_equals_full_refresh(tmp_path):
+    warehouse = build_fixture_warehouse(tmp_path / "incremental.duckdb")
+    env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
+    _hold_back_last_day(warehouse)
+    run_dbt_build(tmp_path / "first", env)
+
+    changed = _deliver_new_day_and_redeliver_an_old_one(warehouse)
+    assert changed["douyin_posts"] > 0 and changed["matrix_roster"] > 0 and changed["dropped_post"]
+    before = duckdb.connect(str(warehouse), read_only=True)
+    dropped_rows_before = before.execute(
+        "select count(*) from marts.fct_content_daily where post_id = ? and date_day = date '2026-07-02'",
+        [changed["dropped_post"]],
+    ).fetchone()[0]
+    before.close()
+    assert dropped_rows_before == 1  # the re-delivery must remove it
+
+    # a table without a watermark (built by an earlier version of the project) is rebuilt in full,
+    # including the removal of its rows for days that are no longer in raw
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "delete from intermediate.mp_increment_state where model_name = 'int_content_deltas_computed'"
+    )
+    con.close()
+
+    run_dbt_build(tmp_path / "incremental", env)
+    full = tmp_path / "full_refresh.duckdb"
+    shutil.copyfile(warehouse, full)
+    run_dbt_build(tmp_path / "full", {**env, "MP_WAREHOUSE": str(full)}, "--full-refresh")
+
+    differences = _table_differences(warehouse, full)
+    assert "marts.fct_content_daily" in differences and len(differences) >= 16
+    unequal = {name: d for name, d in differences.items() if d[0] != d[1] or d[2] or d[3]}
+    assert unequal == {}
+    # the new day and the re-delivered values are really there (not two equally stale builds)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert (
+        con.execute("select max(date_day) from marts.fct_content_daily").fetchone()[0].isoformat()
+        == "2026-07-04"
+    )
+    assert (
+        con.execute(
+            "select count(*) from marts.fct_content_daily where post_id = ? and date_day = date '2026-07-02'",
+            [changed["dropped_post"]],
+        ).fetchone()[0]
+        == 0
+    )
+    state = dict(
+        con.execute("select model_name, raw_loaded_at from intermediate.mp_increment_state").fetchall()
+    )
+    con.close()
+    assert str(state["fct_content_daily"]) == "2026-07-06 07:00:00"
+
+
+def test_incremental_build_without_changes_keeps_the_marts(tmp_path):
+    """A second build with nothing new re-reads no source-day and leaves every table as it was."""
+    warehouse = build_fixture_warehouse(tmp_path / "again.duckdb")
+    env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
+    run_dbt_build(tmp_path / "first", env)
+    first = tmp_path / "first.duckdb"
+    shutil.copyfile(warehouse, first)
+    run_dbt_build(tmp_path / "second", env)
+    differences = _table_differences(warehouse, first)
+    assert {name: d for name, d in differences.items() if d[0] != d[1] or d[2] or d[3]} == {}
+
+
+# --- changes only the load ledger shows --------------------------------------------------
+
+EMPTY_DAY = ("kuaishou_posts", "2026-07-02")  # re-delivered; every row of the new file set aside
+GX_FAILED_DAY = ("bilibili_videos", "2026-07-03")  # loaded before the build, GX-failed after it
+REDELIVERY_AT = "2026-07-06 08:00:00"
+GX_CHECK_AT = "2026-07-06 08:30:00"
+
+
+def _seed_ledger(warehouse) -> None:
+    """One 'loaded' ledger row per source-day of the fixture's raw layer, as the ingest writes
+    them (``source`` = landing folder), plus the ingest's gx_checked_at column."""
+    from matrix_pulse.sources import SOURCES, landing_folder
+
+    con = duckdb.connect(str(warehouse))
+    con.execute("alter table meta.load_ledger add column if not exists gx_checked_at timestamp")
+    for table in _raw_tables(con):
+        folder = landing_folder(SOURCES[table])
+        con.execute(
+            "insert into meta.load_ledger (file_id, source, data_date, file_name, sha256, rows_read, rows_loaded, "
+            "rows_set_aside, status, first_seen_at, loaded_at) "
+            "select ? || '/' || source_file || '@' || file_sha256, ?, data_date, ? || '/' || source_file, "
+            "file_sha256, count(*), count(*), 0, 'loaded', min(loaded_at), min(loaded_at) "
+            f"from raw.{table} where (?, data_date) not in (select source, data_date from meta.load_ledger) "
+            "group by source_file, file_sha256, data_date",
+            [folder, folder, folder, folder],
+        )
+    con.close()
+
+
+def _redeliver_with_every_row_set_aside(warehouse) -> int:
+    """Replays ``loader._apply_folder`` for a re-delivery whose rows ALL went to quarantine: one
+    transaction deletes the day from raw and quarantine, marks the earlier delivery 'replaced',
+    writes the new rows to quarantine only and a 'loaded' ledger row with rows_loaded = 0.
+    raw gets no row newer than the last build: only the ledger shows the change."""
+    from matrix_pulse.ingest.schema import META_DDL as INGEST_META_DDL
+
+    table, day = EMPTY_DAY
+    new_id = f"{table}/{table}_{day.replace('-', '')}.xlsx@redelivered"
+    con = duckdb.connect(str(warehouse))
+    con.execute(INGEST_META_DDL[0])  # raw.quarantine, as the ingest creates it
+    rows = con.execute(f"select count(*) from raw.{table} where data_date = ?", [day]).fetchone()[0]
+    con.execute("begin transaction")
+    con.execute(
+        "insert into raw.quarantine select ?, ?, data_date, ?, 'redelivered', source_row, 'bad_date', "
+        f"'发布时间 unparseable', to_json(t), timestamp '{REDELIVERY_AT}' from raw.{table} as t where data_date = ?",
+        [table, table, new_id.split("@")[0], day],
+    )  # the new file's rows (the old ones stand in for them), set aside
+    con.execute(f"delete from raw.{table} where data_date = ?", [day])
+    con.execute(
+        "delete from raw.quarantine where source = ? and data_date = ? and file_sha256 <> 'redelivered'",
+        [table, day],
+    )
+    con.execute(
+        "update meta.load_ledger set status = 'replaced', replaced_by = ? "
+        "where source = ? and data_date = ? and status in ('loaded', 'gx_failed')",
+        [new_id, table, day],
+    )
+    con.execute(
+        "insert into meta.load_ledger (file_id, source, data_date, file_name, sha256, rows_read, rows_loaded, "
+        "rows_set_aside, status, first_seen_at, loaded_at) values "
+        f"(?, ?, ?, ?, 'redelivered', ?, 0, ?, 'loaded', timestamp '{REDELIVERY_AT}', timestamp '{REDELIVERY_AT}')",
+        [new_id, table, day, new_id.split("@")[0], rows, rows],
+    )
+    con.execute("commit")
+    con.close()
+    return rows
+
+
+def _gx_fail_an_old_file(warehouse) -> int:
+    """Replays ``quality._quarantine_file``: a file loaded before the last build fails a critical
+    expectation after it; its rows move to quarantine and its ledger row becomes 'gx_failed'
+    (first_seen_at unchanged, gx_checked_at = now)."""
+    table, day = GX_FAILED_DAY
+    con = duckdb.connect(str(warehouse))
+    rows = con.execute(f"select count(*) from raw.{table} where data_date = ?", [day]).fetchone()[0]
+    con.execute("begin transaction")
+    con.execute(
+        "insert into raw.quarantine select ?, ?, data_date, source_file, file_sha256, source_row, 'gx_critical', "
+        f"'views: max exceeded', to_json(t), timestamp '{GX_CHECK_AT}' from raw.{table} as t where data_date = ?",
+        [table, table, day],
+    )
+    con.execute(f"delete from raw.{table} where data_date = ?", [day])
+    con.execute(
+        "update meta.load_ledger set status = 'gx_failed', reason = 'views: max exceeded', rows_loaded = 0, "
+        f"rows_set_aside = rows_read, gx_checked_at = timestamp '{GX_CHECK_AT}' "
+        "where source = ? and data_date = ? and status = 'loaded'",
+        [table, day],
+    )
+    con.execute("commit")
+    con.close()
+    return rows
+
+
+def test_incremental_build_sees_changes_only_the_ledger_shows(tmp_path):
+    """Source-days emptied without any new raw row (a re-delivery set aside whole, a GX failure
+    of a file loaded before the last build) are rebuilt like a full refresh would."""
+    warehouse = build_fixture_warehouse(tmp_path / "ledger.duckdb")
+    env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
+    _seed_ledger(warehouse)
+    run_dbt_build(tmp_path / "first", env)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    state_before = dict(
+        con.execute("select model_name, raw_loaded_at from intermediate.mp_increment_state").fetchall()
+    )
+    con.close()
+
+    assert _redeliver_with_every_row_set_aside(warehouse) > 0
+    assert _gx_fail_an_old_file(warehouse) > 0
+    run_dbt_build(tmp_path / "incremental", env)
+    full = tmp_path / "full_refresh.duckdb"
+    shutil.copyfile(warehouse, full)
+    run_dbt_build(tmp_path / "full", {**env, "MP_WAREHOUSE": str(full)}, "--full-refresh")
+
+    differences = _table_differences(warehouse, full)
+    assert "marts.fct_content_daily" in differences and len(differences) >= 16
+    assert {name: d for name, d in differences.items() if d[0] != d[1] or d[2] or d[3]} == {}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    for table, day in (EMPTY_DAY, GX_FAILED_DAY):
+        platform = table.split("_")[0]
+        assert con.execute(f"select count(*) from raw.{table} where data_date = ?", [day]).fetchone()[0] == 0
+        for relation, date_col in (
+            ("intermediate.int_content_snapshots_unioned", "data_date"),
+            ("intermediate.int_content_deltas_computed", "date_day"),
+            ("marts.fct_content_daily", "date_day"),
+        ):
+            assert (
+                con.execute(
+                    f"select count(*) from {relation} where platform = ? and {date_col} = ?", [platform, day]
+                ).fetchone()[0]
+                == 0
+            ), (relation, table, day)
+    state = dict(
+        con.execute("select model_name, raw_loaded_at from intermediate.mp_increment_state").fetchall()
+    )
+    con.close()
+    # raw got nothing newer: its watermark stays (the ledger's moved, see macros/incremental.sql)
+    assert state == state_before

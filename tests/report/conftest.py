@@ -16,6 +16,8 @@ AUDIENCES_YAML = """
 quality_gate:
   max_missing_source_day_rate: 0.05
   block_on_critical_gx: true
+pack:
+  creator_rows_in_pdf: 4  # below the fixture's 10 creator deals: the DAG path prints a capped table
 audiences:
   - {id: hq, name: 总部市场部, scope: national, recipients: [cmo@example.com, marketing-hq@example.com]}
   - {id: huadong, name: 华东大区, scope: region, region: 华东, recipients: [huadong-marketing@example.com]}

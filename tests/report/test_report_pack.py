@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from matrix_pulse.report.audiences import Audience, GateConfig
+from matrix_pulse.report.audiences import Audience, GateConfig, PackConfig
 from matrix_pulse.report.pack import build_pack
 from matrix_pulse.report.quarters import Quarter
 
@@ -100,3 +100,69 @@ def test_gate_counts_missing_days_and_critical_failures(con, blocked_db: Path) -
         blocked = gate.evaluate(bad, Q3, GateConfig())
     assert not blocked.passed and blocked.critical_failures == 1
     assert "douyin_posts 2026-08-20" in blocked.reasons[0]
+
+
+# The creator rows in the PDF's documented order: cost, highest first; ties on the mart's key.
+CREATOR_ORDER_SQL = """
+    select r.account_name, coalesce(c.campaign_name, r.campaign_code), r.cost_yuan
+    from marts.mart_creator_roi r left join marts.dim_campaign c using (campaign_code)
+    where r.quarter_label = '2026Q3' order by r.cost_yuan desc, r.platform, r.account_id, r.campaign_code"""
+
+
+def _creator_section(html: str) -> tuple[list[list[str]], str]:
+    """The cells of the PDF's 达人 ROI table, and the text between that table and the next heading."""
+    import re
+
+    table, rest = html.split("<h2>达人 ROI</h2>", 1)[1].split("</table>", 1)
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1], re.S)
+    return [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows], rest.split("<h3>", 1)[0]
+
+
+def test_pdf_prints_the_top_creators_by_cost_and_the_xlsx_holds_all(con, tmp_path: Path) -> None:
+    """The PDF lists the first N creator deals by cost and says how many there are; the XLSX
+    (sheet 达人ROI) has every row of the mart, in the same order."""
+    import re
+
+    import pypdf
+    from matrix_pulse.report import fmt
+    from matrix_pulse.report.render import render_pack
+    from python_calamine import CalamineWorkbook
+
+    expected = con.execute(CREATOR_ORDER_SQL).fetchall()
+    n = 4
+    assert len(expected) > n, "the fixture needs more creator rows than the PDF prints"
+    pack = build_pack(con, Q3, HQ, GateConfig(), PackConfig(creator_rows_in_pdf=n))
+    files = render_pack(pack, 1, tmp_path)
+    # render_pdf lays out exactly this HTML (it archives what it renders), so its rows are the PDF's.
+    html = (tmp_path / "MatrixPulse_2026Q3_hq_issue1.html").read_text(encoding="utf-8")
+    cells, after = _creator_section(html)
+    assert [(r[0], r[3], r[4]) for r in cells] == [(a, c, fmt.yuan(y)) for a, c, y in expected[:n]]
+    total_line = f"本表列出前 {n} 行，共 {len(expected):,} 行；完整名单见随附 Excel 工作表“达人ROI”。"
+    assert total_line in after
+    pdf_text = re.sub(r"\s+", "", "".join(p.extract_text() for p in pypdf.PdfReader(files.pdf).pages))
+    assert re.sub(r"\s+", "", total_line) in pdf_text
+    assert f"共{len(expected)}行、{len({a for a, _c, _y in expected})}位达人" in pdf_text  # the table's note
+
+    sheet = CalamineWorkbook.from_path(str(files.xlsx)).get_sheet_by_name("达人ROI").to_python()
+    data, after_data = sheet[1 : 1 + len(expected)], sheet[1 + len(expected) :]
+    assert [(r[0], r[3], r[4]) for r in data] == expected  # every row, same order, raw numbers
+    assert all(c == "" for c in after_data[0])  # and no more rows: then the note
+    total_rows = con.execute("select count(*) from marts.mart_creator_roi where quarter_label = '2026Q3'")
+    assert len(data) == total_rows.fetchone()[0]
+
+
+def test_creator_ties_on_cost_break_on_the_marts_key(fixture_db: Path, tmp_path: Path) -> None:
+    """Deals of equal cost keep one order (platform, account, campaign), so a rebuilt pack
+    prints the same rows; checked with every deal of the quarter at the same cost."""
+    import shutil
+
+    from matrix_pulse.report import queries
+
+    db = tmp_path / "ties.duckdb"
+    shutil.copy(fixture_db, db)
+    with duckdb.connect(str(db)) as rw:
+        rw.execute("update marts.mart_creator_roi set cost_yuan = 50000 where quarter_label = '2026Q3'")
+        keys = list(
+            queries.creator_roi(rw, Q3)[["platform", "account_id", "campaign_code"]].itertuples(index=False)
+        )
+    assert len(keys) > 2 and keys == sorted(keys)

@@ -73,6 +73,8 @@ def test_pdf_renders_and_chinese_is_extractable(report_env, sent_east) -> None:
     for phrase in ("华东大区", "核心指标", "千城万店", "数据健康", "下季度建议", "宁波鄞州永达汽车"):
         assert phrase in text, phrase
     assert "广州天河粤宝汽车" not in text  # a 华南 dealer never appears in the 华东 pack
+    # The creator table is capped at the audiences file's creator_rows_in_pdf (4 of the fixture's 10).
+    assert "本表列出前4行，共10行；完整名单见随附Excel工作表“达人ROI”" in "".join(text.split())
 
 
 def test_xlsx_holds_every_table(report_env, sent_east, built_east) -> None:
@@ -95,6 +97,11 @@ def test_xlsx_holds_every_table(report_env, sent_east, built_east) -> None:
         "沉默账号",
     } <= sheets
     assert "宁波鄞州永达汽车" in strings and "广州天河粤宝汽车" not in strings and "华南" not in strings
+    # ...but the XLSX keeps every creator deal (the fixture has 10 KOL/KOC deals in 2026Q3).
+    from python_calamine import CalamineWorkbook
+
+    creators = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("达人ROI").to_python()
+    assert sum(1 for row in creators[1:] if row[0] and row[1]) == 10
 
 
 def test_failure_after_acceptance_does_not_duplicate(report_env, monkeypatch) -> None:

@@ -42,6 +42,20 @@ def test_repo_audiences_file_is_valid() -> None:
     assert {"华东", "华南", "华北", "华中", "西南", "西北", "东北"} == regions
     assert any(a.is_national for a in cfg.audiences)
     assert all(r.endswith("@example.com") for a in cfg.audiences for r in a.recipients)
+    assert cfg.pack.creator_rows_in_pdf >= 1
+
+
+def test_creator_rows_in_pdf_is_read_and_checked(tmp_path) -> None:
+    base = "audiences:\n  - {id: hq, name: HQ, scope: national, recipients: [a@example.com]}\n"
+    path = tmp_path / "audiences.yaml"
+    path.write_text(base, encoding="utf-8")
+    assert load_config(path).pack.creator_rows_in_pdf == 30  # the default when the file says nothing
+    path.write_text(base + "pack: {creator_rows_in_pdf: 12}\n", encoding="utf-8")
+    assert load_config(path).pack.creator_rows_in_pdf == 12
+    for bad in ("0", "ten", "2.5"):
+        path.write_text(base + f"pack: {{creator_rows_in_pdf: {bad}}}\n", encoding="utf-8")
+        with pytest.raises(ValueError, match="creator_rows_in_pdf"):
+            load_config(path)
 
 
 def test_plan_quarters() -> None:

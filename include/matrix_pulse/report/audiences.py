@@ -31,9 +31,18 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
+class PackConfig:
+    # Creator ROI rows (one per creator and campaign) the PDF prints, by cost, highest first.
+    # The full list (~2,000 rows nationally, ~50 A4 pages) is no review, and laying it out
+    # was most of a pack's build time; the XLSX always holds every row.
+    creator_rows_in_pdf: int = 30
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     audiences: tuple[Audience, ...]
     gate: GateConfig
+    pack: PackConfig = PackConfig()
 
     def audience(self, audience_id: str) -> Audience:
         for a in self.audiences:
@@ -75,4 +84,8 @@ def load_config(path: Path | None = None) -> ReportConfig:
         os.environ.get("MP_GATE_MAX_MISSING_RATE", gate_raw.get("max_missing_source_day_rate", 0.05))
     )
     gate = GateConfig(rate, bool(gate_raw.get("block_on_critical_gx", True)))
-    return ReportConfig(tuple(audiences), gate)
+    pack_raw = raw.get("pack") or {}
+    rows = pack_raw.get("creator_rows_in_pdf", PackConfig.creator_rows_in_pdf)
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise ValueError(f"{path}: pack.creator_rows_in_pdf must be a whole number >= 1, found {rows!r}")
+    return ReportConfig(tuple(audiences), gate, PackConfig(rows))

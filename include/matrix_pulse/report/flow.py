@@ -119,7 +119,7 @@ def build_job(job: Mapping[str, str], run_id: str, resend: bool) -> dict[str, An
         return {**job, "status": "already_sent", "issue": current, "recipients": list(audience.recipients)}
     issue = ledger.issue_for_run(quarter.label, audience.id, run_id, resend)
     with _connect() as con:
-        pack = build_pack(con, quarter, audience, cfg.gate)
+        pack = build_pack(con, quarter, audience, cfg.gate, cfg.pack)
     files = render_pack(pack, issue)
     return {**job, "status": "built", "issue": issue, "recipients": list(audience.recipients),
             "files": files.as_dict()}  # fmt: skip

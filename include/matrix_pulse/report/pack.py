@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from matrix_pulse.report import fmt, gate, queries
-from matrix_pulse.report.audiences import Audience, GateConfig
+from matrix_pulse.report.audiences import Audience, GateConfig, PackConfig
 from matrix_pulse.report.quarters import Quarter
 from matrix_pulse.settings import TIMEZONE
 
@@ -37,12 +37,14 @@ class Table:
     columns: list[Column]
     note: str = ""
     sheet: str = ""  # XLSX sheet name (<= 31 chars); defaults to the title
+    # Rows the PDF prints (the first ones, in the DataFrame's order; None = all). The XLSX
+    # always holds every row, and the PDF says how many there are and in which sheet.
+    shown: int | None = None
 
-    def rows(self) -> list[list[str]]:
-        """Formatted cells, in column order (what mail and PDF show)."""
-        return [
-            [fmt.value(rec.get(c.key), c.kind) for c in self.columns] for rec in self.df.to_dict("records")
-        ]
+    def rows(self, limit: int | None = None) -> list[list[str]]:
+        """Formatted cells, in column order (what mail and PDF show); the first ``limit`` rows."""
+        df = self.df if limit is None else self.df.head(limit)
+        return [[fmt.value(rec.get(c.key), c.kind) for c in self.columns] for rec in df.to_dict("records")]
 
 
 @dataclass
@@ -250,16 +252,22 @@ def _dealer_tables(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str
     return tables
 
 
-def _creator_tables(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[Table]:
+def _creator_tables(con: duckdb.DuckDBPyConnection, quarter: Quarter, pdf_rows: int) -> list[Table]:
     money = [Column("cost_yuan", "投入", "yuan"), Column("exposure", "曝光", "count"),
              Column("engagements", "互动量", "count"), Column("valid_leads", "有效线索", "count"),
              Column("cpm_yuan", "CPM", "yuan"), Column("cpe_yuan", "CPE", "yuan"),
              Column("cost_per_valid_lead", "每有效线索成本", "yuan")]  # fmt: skip
+    roi = queries.creator_roi(con, quarter)
+    creators = len(roi[["platform", "account_id"]].drop_duplicates())
     return [
-        Table("creator_roi", "达人 ROI（KOL / KOC）", queries.creator_roi(con, quarter),
+        # Ordered by cost, highest first (queries.creator_roi): the PDF prints the largest
+        # deals, good and bad value alike, where a budget decision matters.
+        Table("creator_roi", "达人 ROI（KOL / KOC）", roi,
               [Column("account_name", "达人"), Column("platform_name_cn", "平台"), Column("matrix_tier", "层级"),
                Column("campaign_name", "活动"), *money],
-              "CPM = 投入 ÷ 曝光 × 1000；CPE = 投入 ÷ 互动量；全国口径。", "达人ROI"),
+              f"每行为一位达人在一个活动中的合作，按投入从高到低排列；本季度共 {len(roi):,} 行、"
+              f"{creators:,} 位达人。CPM = 投入 ÷ 曝光 × 1000；CPE = 投入 ÷ 互动量；全国口径。",
+              "达人ROI", shown=pdf_rows),
         Table("campaign_roi", "活动 ROI", queries.campaign_roi(con, quarter),
               [Column("campaign_name", "活动"), Column("campaign_code", "活动编码"),
                Column("creators", "达人数", "count"), *money], "", "活动ROI"),
@@ -348,8 +356,9 @@ def _health_tables(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[Tab
 
 
 def build_pack(con: duckdb.DuckDBPyConnection, quarter: Quarter, audience: Audience,
-               gate_cfg: GateConfig | None = None) -> QuarterPack:  # fmt: skip
+               gate_cfg: GateConfig | None = None, pack_cfg: PackConfig | None = None) -> QuarterPack:  # fmt: skip
     """All numbers of one pack; ``con`` is a read-only connection to the published file."""
+    pack_cfg = pack_cfg or PackConfig()
     region = None if audience.is_national else audience.region
     tables: dict[str, Table] = {}
 
@@ -361,7 +370,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, quarter: Quarter, audience: Audie
     add(_tier_table(con, quarter, region), _platform_table(con, quarter, region))
     content, low_rule = _content_tables(con, quarter, region)
     add(*content, *_live_tables(con, quarter, region), *_dealer_tables(con, quarter, region))
-    add(*_creator_tables(con, quarter))
+    add(*_creator_tables(con, quarter, pack_cfg.creator_rows_in_pdf))
     recs, extra = _recommendations(con, quarter, region, tables)
     add(*extra, *_health_tables(con, quarter))
     months = quarter.previous().months() + quarter.months()

@@ -113,6 +113,8 @@ def by_tier(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None
 
 
 def by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
+    # Platforms without content in a region tie at 0 exposure: the code breaks the tie, so
+    # a rebuilt pack lists them in the same order as the one sent.
     clause, params = _region_clause(region)
     return _df(
         con,
@@ -130,7 +132,7 @@ def by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | 
                    coalesce(l.leads, 0) as leads, coalesce(l.valid_leads, 0) as valid_leads,
                    l.orders / nullif(l.valid_leads, 0) as order_rate
             from marts.dim_platform p left join r using (platform) left join l using (platform)
-            order by exposure desc""",
+            order by exposure desc, p.platform""",
         [quarter.label, *params, quarter.start, quarter.end, *params],
     )
 
@@ -280,14 +282,22 @@ def network_follow_up_median(con: duckdb.DuckDBPyConnection, quarter: Quarter) -
 
 
 def creator_roi(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
+    """Every creator deal (creator x campaign) of the quarter, largest cost first.
+
+    The PDF prints the first rows only, so the order is what marketing sees: the biggest
+    spends, whatever their cost per lead (ranking by cost per valid lead would float small
+    one-lead deals to the top and sink the ~1/4 of deals with no valid lead). Ties (same
+    cost) break on the mart's unique key, so a rebuilt pack prints the same rows.
+    """
     return _df(
         con,
-        """select r.account_name, p.platform_name_cn, r.matrix_tier, r.campaign_code, c.campaign_name,
-                  r.cost_yuan, r.exposure, r.engagements, r.valid_leads, r.cpm_yuan, r.cpe_yuan,
+        """select r.platform, r.account_id, r.account_name, p.platform_name_cn, r.matrix_tier, r.campaign_code,
+                  c.campaign_name, r.cost_yuan, r.exposure, r.engagements, r.valid_leads, r.cpm_yuan, r.cpe_yuan,
                   r.cost_per_valid_lead
            from marts.mart_creator_roi r join marts.dim_platform p using (platform)
            left join marts.dim_campaign c using (campaign_code)
-           where r.quarter_label = ? order by r.cost_per_valid_lead nulls last, r.cost_yuan desc""",
+           where r.quarter_label = ?
+           order by r.cost_yuan desc nulls last, r.platform, r.account_id, r.campaign_code""",
         [quarter.label],
     )
 

@@ -33,4 +33,13 @@ def test_bench_runs_at_demo_scale(tmp_path: Path) -> None:
     assert set(result["summary"]["ingest"]) == {"csv", "json", "xlsx"}
     assert all(v["ratio"] and v["ratio"] > 0 for v in result["summary"]["ingest"].values())
     assert result["summary"]["peak_rss_mb"] > 0
+    # The floor reads the same records the ingest reads (JSON records under a key included,
+    # not one row per document); it only skips the few corrupt files the ingest sets aside.
+    floors = {s["step"].split()[1]: s["rows"] for s in result["steps"] if s["step"].startswith("floor ")}
+    ours = next(s for s in result["steps"] if s["step"] == "ingest (all formats)")["detail"]["by_format"]
+    for fmt, v in ours.items():
+        assert 0.9 * v["rows"] <= floors[fmt] <= v["rows"] * 1.01, (fmt, floors[fmt], v["rows"])
+    # Each step's log keeps the child's stdout (the ingest prints its per-format figures).
+    ingest_log = (tmp_path / "home" / "bench" / "demo" / "run" / "bench_logs" / "ingest.log").read_text()
+    assert json.loads(ingest_log.strip().splitlines()[-1]) == ours
     assert "ingest per format" in done.stdout

@@ -99,6 +99,19 @@ def _table_differences(left, right) -> dict[str, tuple[int, int, int, int]]:
     return out
 
 
+def _assert_incremental_equals_full_refresh(tmp_path, warehouse, env) -> None:
+    """Build incrementally, then --full-refresh a copy: every intermediate and mart table must
+    hold the same rows (counts, and EXCEPT ALL both ways)."""
+    run_dbt_build(tmp_path / "incremental", env)
+    full = tmp_path / "full_refresh.duckdb"
+    shutil.copyfile(warehouse, full)
+    run_dbt_build(tmp_path / "full", {**env, "MP_WAREHOUSE": str(full)}, "--full-refresh")
+    differences = _table_differences(warehouse, full)
+    assert "marts.fct_content_daily" in differences and len(differences) >= 16
+    unequal = {name: d for name, d in differences.items() if d[0] != d[1] or d[2] or d[3]}
+    assert unequal == {}
+
+
 def test_incremental_build_equals_full_refresh(tmp_path):
     warehouse = build_fixture_warehouse(tmp_path / "incremental.duckdb")
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
@@ -123,15 +136,7 @@ def test_incremental_build_equals_full_refresh(tmp_path):
     )
     con.close()
 
-    run_dbt_build(tmp_path / "incremental", env)
-    full = tmp_path / "full_refresh.duckdb"
-    shutil.copyfile(warehouse, full)
-    run_dbt_build(tmp_path / "full", {**env, "MP_WAREHOUSE": str(full)}, "--full-refresh")
-
-    differences = _table_differences(warehouse, full)
-    assert "marts.fct_content_daily" in differences and len(differences) >= 16
-    unequal = {name: d for name, d in differences.items() if d[0] != d[1] or d[2] or d[3]}
-    assert unequal == {}
+    _assert_incremental_equals_full_refresh(tmp_path, warehouse, env)
     # the new day and the re-delivered values are really there (not two equally stale builds)
     con = duckdb.connect(str(warehouse), read_only=True)
     assert (
@@ -272,14 +277,7 @@ def test_incremental_build_sees_changes_only_the_ledger_shows(tmp_path):
 
     assert _redeliver_with_every_row_set_aside(warehouse) > 0
     assert _gx_fail_an_old_file(warehouse) > 0
-    run_dbt_build(tmp_path / "incremental", env)
-    full = tmp_path / "full_refresh.duckdb"
-    shutil.copyfile(warehouse, full)
-    run_dbt_build(tmp_path / "full", {**env, "MP_WAREHOUSE": str(full)}, "--full-refresh")
-
-    differences = _table_differences(warehouse, full)
-    assert "marts.fct_content_daily" in differences and len(differences) >= 16
-    assert {name: d for name, d in differences.items() if d[0] != d[1] or d[2] or d[3]} == {}
+    _assert_incremental_equals_full_refresh(tmp_path, warehouse, env)
     con = duckdb.connect(str(warehouse), read_only=True)
     for table, day in (EMPTY_DAY, GX_FAILED_DAY):
         platform = table.split("_")[0]

@@ -62,17 +62,20 @@ def dbt_env(target: str = "duckdb") -> dict[str, str]:
     return {"MP_WAREHOUSE": str(get_settings().warehouse_path), "MP_DBT_TARGET": target}
 
 
-def _newest_project_mtime() -> float:
-    newest = 0.0
+def project_files() -> list[Path]:
+    """Every file of the dbt project that dbt reads (what the manifest and the docs derive from)."""
+    files: list[Path] = []
     for name in _PROJECT_INPUTS:
         path = DBT_PROJECT_DIR / name
         if path.is_file():
-            newest = max(newest, path.stat().st_mtime)
+            files.append(path)
         elif path.is_dir():
-            for f in path.rglob("*"):
-                if f.is_file():
-                    newest = max(newest, f.stat().st_mtime)
-    return newest
+            files.extend(sorted(f for f in path.rglob("*") if f.is_file()))
+    return files
+
+
+def _newest_project_mtime() -> float:
+    return max((f.stat().st_mtime for f in project_files()), default=0.0)
 
 
 def manifest_is_stale(manifest: Path = MANIFEST_PATH) -> bool:

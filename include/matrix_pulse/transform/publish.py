@@ -86,20 +86,11 @@ def docs_fingerprint(warehouse: Path) -> str:
     only when one of these does; new data alone changes neither. The warehouse is opened like
     the publish step does (in a process where dbt holds it, DuckDB hands out the same instance).
     """
-    from matrix_pulse.transform.cosmos_config import _PROJECT_INPUTS, DBT_PROJECT_DIR
+    from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, project_files
 
     digest = hashlib.sha256()
-    for name in _PROJECT_INPUTS:
-        path = DBT_PROJECT_DIR / name
-        files = (
-            [path]
-            if path.is_file()
-            else sorted(f for f in path.rglob("*") if f.is_file())
-            if path.is_dir()
-            else []
-        )
-        for f in files:
-            digest.update(str(f.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + f.read_bytes() + b"\0")
+    for f in project_files():
+        digest.update(str(f.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + f.read_bytes() + b"\0")
     con = duckdb.connect(str(warehouse))
     try:
         columns = con.execute(

@@ -105,9 +105,9 @@ MACROS: tuple[str, ...] = (
     """CREATE OR REPLACE MACRO mp_phone_valid_d(d) AS coalesce(regexp_full_match(d, '1[3-9][0-9]{9}'), FALSE)""",
     """CREATE OR REPLACE MACRO mp_phone_masked_d(d) AS CASE
         WHEN mp_phone_valid_d(d) THEN substr(d, 1, 3) || '****' || substr(d, 8, 4) END""",
+    # Unfolded conveniences (tests, ad-hoc SQL).
     "CREATE OR REPLACE MACRO mp_phone_is_valid(s) AS mp_phone_valid_d(mp_phone_digits(s))",
     "CREATE OR REPLACE MACRO mp_phone_masked(s) AS mp_phone_masked_d(mp_phone_digits(s))",
-    # Unfolded conveniences (tests, ad-hoc SQL).
     "CREATE OR REPLACE MACRO mp_present(s) AS NOT mp_unknown_f(mp_fold(s))",
     "CREATE OR REPLACE MACRO mp_count(s) AS mp_count_f(mp_fold(s))",
     "CREATE OR REPLACE MACRO mp_is_lower_bound(s) AS mp_lower_bound_f(mp_fold(s))",

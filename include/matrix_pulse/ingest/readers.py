@@ -148,12 +148,6 @@ def columns_to_numpy(columns: list[list[object]], n_rows: int) -> tuple[dict[str
     return data, sql
 
 
-def rows_to_columns(rows: list[list[object]], width: int) -> list[list[object]]:
-    if rows and all(len(r) >= width for r in rows):
-        return [list(c) for c in zip(*rows, strict=False)][:width] if width else []
-    return [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
-
-
 # --- xlsx -------------------------------------------------------------------------------
 
 

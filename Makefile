@@ -19,7 +19,7 @@ setup:
 
 # Recompile the pinned lock from requirements.in (needs the registries).
 lock:
-	uv pip compile requirements.in -o requirements.txt --python-version 3.11 --generate-hashes --no-header
+	$(ENV) uv pip compile requirements.in -o requirements.txt --python-version 3.11 --generate-hashes --no-header
 
 lint: setup
 	$(ENV) ruff check . && ruff format --check include dags plugins tests

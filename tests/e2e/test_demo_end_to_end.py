@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import email
 import importlib.util
-import json
 import os
 import re
-import socket
-import subprocess
 from collections import Counter
 from email import policy
 from pathlib import Path
@@ -23,60 +20,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.e2e.conftest import pack_mails
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _run_demo(home: Path, port: int) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MP_", "AIRFLOW_CONN_SMTP"))}
-    env.update(MP_HOME=str(home), MP_SMTP_PORT=str(port), MP_STABLE_SECONDS="0",
-               MP_PII_HMAC_KEY=os.environ["MP_PII_HMAC_KEY"])  # fmt: skip
-    cmd = ["bash", "-c", "source scripts/env.sh && scripts/demo.sh"]
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    home = tmp_path_factory.mktemp("demo_home")
-    port = _free_port()
-    first = _run_demo(home, port)
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
-    published = home / "published" / "matrix_pulse_marts.duckdb"
-    with duckdb.connect(str(home / "warehouse" / "matrix_pulse.duckdb"), read_only=True) as con:
-        raw_before = _raw_fingerprint(con)
-    mails_before = _pack_mails(home)
-    second = _run_demo(home, port)
-    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
-    with duckdb.connect(str(home / "warehouse" / "matrix_pulse.duckdb"), read_only=True) as con:
-        raw_after = _raw_fingerprint(con)
-    manifest = json.loads((home / "landing" / "_manifest.json").read_text())
-    return {"home": home, "published": published, "manifest": manifest, "out": first.stdout,
-            "raw_before": raw_before, "raw_after": raw_after, "mails_before": mails_before}  # fmt: skip
-
-
-def _pack_mails(home: Path) -> list[str]:
-    alerts = os.environ.get("MP_ALERT_EMAILS", "data-team@example.com").split(",")
-    mails = sorted(p.name for p in (home / "outputs" / "mailbox").glob("*.eml"))
-    return [m for m in mails if not any(a.strip() in m for a in alerts)]
-
-
-def _raw_fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
-    tables = [t for (t,) in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'raw' order by 1").fetchall()]  # fmt: skip
-    out = {}
-    for t in tables:
-        cols = [c for (c,) in con.execute(
-            "select column_name from information_schema.columns where table_schema='raw' and table_name=? "
-            "and column_name not in ('loaded_at', 'set_aside_at') order by ordinal_position", [t]).fetchall()]  # fmt: skip
-        collist = ", ".join(f'"{c}"' for c in cols)
-        out[t] = con.execute(f"select count(*), sum(hash({collist})) from raw.{t}").fetchone()
-    return out
 
 
 def test_demo_prints_where_outputs_are(demo: dict) -> None:
@@ -153,7 +100,7 @@ def test_each_recipient_gets_exactly_one_pack(demo: dict) -> None:
 def test_second_run_changes_nothing(demo: dict) -> None:
     assert demo["raw_after"] == demo["raw_before"]
     # Packs are sent once; notices to the data team (overdue sources) are repeated by design.
-    assert _pack_mails(demo["home"]) == demo["mails_before"]
+    assert pack_mails(demo["home"]) == demo["mails_before"]
 
 
 def _landing_pii(landing: Path) -> tuple[set[str], set[str]]:

@@ -32,14 +32,14 @@ def _interface_columns() -> dict[str, list[str]]:
 
 def test_build_passes_with_unit_tests(built_warehouse):
     _, stdout = built_warehouse
-    assert "5 unit tests" in stdout
+    assert "6 unit tests" in stdout
     assert re.search(r"ERROR=0 ", stdout)
 
 
 def test_marts_have_the_interface_columns(built_warehouse):
     con, _ = built_warehouse
     expected = _interface_columns()
-    assert len(expected) == 14
+    assert len(expected) == 15
     for table, cols in expected.items():
         got = [
             r[0]

@@ -1,6 +1,8 @@
--- One row per quarter and dealer: the dealer's own matrix accounts (accounts whose roster
--- entry names the dealer that day) and the leads the CRMs assigned to the dealer,
--- created in the quarter, ranked within the quarter. Formulas in _marts__models.yml.
+-- One row per quarter and dealer: the dealer's own matrix accounts (counted once, by the dealer
+-- their roster entry names on their last day of the quarter), the content of the accounts the
+-- dealer had that day, and the leads the CRMs assigned to the dealer, created in the quarter
+-- (median response over VALID leads, as the headline), ranked within the quarter.
+-- Formulas in _marts__models.yml.
 with dates as (
     select
         date_day,
@@ -12,17 +14,35 @@ dealers as (
     select * from {{ ref('dim_dealer') }}
 ),
 
-account_days as (
+-- an account counts once per quarter, for the dealer its roster entry names on the last day
+-- of the quarter it has data (a dealer account that moved dealer counts for the new one);
+-- active = published or streamed on any day of the quarter
+account_quarters as (
     select
         dates.quarter_label,
-        facts.dealer_code,
-        count(distinct facts.platform || ':' || facts.account_id) as accounts,
-        count(distinct case when facts.is_active then facts.platform || ':' || facts.account_id end)
-            as active_accounts
+        facts.platform,
+        facts.account_id,
+        max(facts.date_day) as last_day,
+        max(case when facts.is_active then 1 else 0 end) as was_active
     from {{ ref('fct_account_daily') }} as facts
     inner join dates on facts.date_day = dates.date_day
+    group by dates.quarter_label, facts.platform, facts.account_id
+),
+
+account_days as (
+    select
+        account_quarters.quarter_label,
+        facts.dealer_code,
+        count(*) as accounts,
+        sum(account_quarters.was_active) as active_accounts
+    from account_quarters
+    inner join {{ ref('fct_account_daily') }} as facts
+        on
+            account_quarters.platform = facts.platform
+            and account_quarters.account_id = facts.account_id
+            and account_quarters.last_day = facts.date_day
     where facts.dealer_code is not null
-    group by dates.quarter_label, facts.dealer_code
+    group by account_quarters.quarter_label, facts.dealer_code
 ),
 
 content as (
@@ -46,7 +66,7 @@ leads as (
         sum(case when facts.arrived_at is not null then 1 else 0 end) as arrivals,
         sum(case when facts.ordered_at is not null then 1 else 0 end) as orders,
         sum(case when facts.is_valid and facts.followed_within_24h then 1 else 0 end) as followed_within_24h,
-        {{ median('facts.response_minutes') }} as median_response_minutes
+        {{ median('case when facts.is_valid then facts.response_minutes end') }} as median_response_minutes
     from {{ ref('fct_leads') }} as facts
     inner join dates on facts.created_date = dates.date_day
     where facts.dealer_code is not null

@@ -124,13 +124,27 @@ def _file_rng(seed: int, folder: str, d: int, delivery: int) -> np.random.Genera
     return np.random.default_rng([seed, zlib.crc32(folder.encode()), d, delivery])
 
 
+def quarter_label(day: date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+POST_METRICS = ("views", "impressions", "follower_gain", *ENGAGEMENT)
+
+
 @dataclass
 class Truth:
-    """Quarter figures accumulated from what a correct ingest loads (final deliveries only)."""
+    """Figures accumulated from what a correct ingest loads (final deliveries only)."""
 
+    world: World
     tiers_by_day: np.ndarray
+    dealers_by_day: np.ndarray
     last: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     content: dict[str, dict[str, Counter]] = field(default_factory=dict)
+    # (quarter, platform, tier, region, dealer code or '') -> exposure, views, engagements
+    content_cells: dict[tuple, Counter] = field(default_factory=dict)
+    post_sums: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # per post, loaded life
+    post_loaded: dict[str, np.ndarray] = field(default_factory=dict)
+    lives: dict[int, dict[str, float | None]] = field(default_factory=dict)  # live row -> loaded figures
     crm_loaded: list[np.ndarray] = field(default_factory=list)
 
     def add_content(
@@ -138,8 +152,9 @@ class Truth:
     ) -> None:
         platform = "wechat_oa" if raw_table == "wechat_oa_articles" else CONTENT_PLATFORM_OF[raw_table]
         tiers = self.tiers_by_day[d, table.meta["account"]]
+        post = table.meta["post"]
         daily: dict[str, np.ndarray] = {}
-        for metric in ("views", *ENGAGEMENT):
+        for metric in POST_METRICS:
             values = rendered.loaded.get(metric)
             if values is None:
                 continue
@@ -147,20 +162,46 @@ class Truth:
                 daily[metric] = np.nan_to_num(values)
                 continue
             last = self.last.setdefault(raw_table, {}).setdefault(metric, np.full(n_posts, np.nan))
-            post = table.meta["post"]
             prev = last[post]
             delta = np.where(
                 np.isnan(values), 0.0, np.where(np.isnan(prev), values, np.maximum(values - prev, 0))
             )
             last[post] = np.where(np.isnan(values), prev, values)
             daily[metric] = delta
+        sums = self.post_sums.setdefault(platform, {})
+        for metric, delta in daily.items():
+            np.add.at(sums.setdefault(metric, np.zeros(n_posts)), post, delta)
+        self.post_loaded.setdefault(platform, np.zeros(n_posts, bool))[post] = True
         by_tier = self.content.setdefault(platform, {})
-        engagements = sum((daily[m] for m in ENGAGEMENT if m in daily), np.zeros(table.n))
+        zeros = np.zeros(table.n)
+        views = daily.get("views", zeros)
+        exposure = daily.get("impressions", zeros) if platform == "xiaohongshu" else views
+        engagements = sum((daily[m] for m in ENGAGEMENT if m in daily), zeros)
         for code in np.unique(tiers):
             sel = tiers == code
             acc = by_tier.setdefault(MATRIX_TIERS[code], Counter())
-            acc["views"] += int(round(daily.get("views", np.zeros(table.n))[sel].sum()))
+            acc["views"] += int(round(views[sel].sum()))
             acc["engagements"] += int(round(engagements[sel].sum()))
+        quarter = quarter_label(self.world.days[d])
+        dealer = self.dealers_by_day[d, table.meta["account"]]
+        codes = np.append(self.world.dealers["dealer_code"].to_numpy(object), "")
+        regions = np.append(self.world.dealers["region"].to_numpy(object), "总部")
+        keys = tiers.astype(np.int64) * 100_000 + (dealer + 1)
+        for key in np.unique(keys):
+            sel = keys == key
+            tier, dealer_i = MATRIX_TIERS[int(key // 100_000)], int(key % 100_000) - 1
+            cell = self.content_cells.setdefault(
+                (quarter, platform, tier, regions[dealer_i], codes[dealer_i]), Counter()
+            )
+            cell["exposure"] += float(exposure[sel].sum())
+            cell["views"] += float(views[sel].sum())
+            cell["engagements"] += float(engagements[sel].sum())
+
+    def add_lives(self, table: CleanTable, rendered: Rendered) -> None:
+        for row, live in enumerate(table.meta["live"]):
+            self.lives[int(live)] = {
+                m: (None if np.isnan(v[row]) else float(v[row])) for m, v in rendered.loaded.items()
+            }
 
 
 def simulate(
@@ -186,7 +227,7 @@ def simulate(
     followers = oa_followers(rng, world)
     n_days = len(world.days)
     plan = plan_file_defects(seed, n_days, mess_rate)
-    truth = Truth(world.tier_codes_by_day())
+    truth = Truth(world, world.tier_codes_by_day(), world.dealer_index_by_day())
     files: list[dict] = []
     missing: list[dict] = []
     junk: list[str] = []
@@ -255,6 +296,8 @@ def simulate(
                     truth.add_content(raw_table, table, rendered[raw_table], d, n_posts)
                 elif raw_table in ("crm_dcc", "crm_legacy"):
                     truth.crm_loaded.append(table.meta["crm_row"])
+                elif raw_table in ("live_sessions", "wechat_channels_lives"):
+                    truth.add_lives(table, rendered[raw_table])
 
     manifest = {
         "scale": scale,
@@ -270,6 +313,7 @@ def simulate(
                 p: {t: dict(c) for t, c in sorted(v.items())} for p, v in sorted(truth.content.items())
             },
             "leads": _lead_truth(truth, rows, leads, world),
+            **_sectional_truth(truth, rows, leads, world, posts, lives),
         },
     }
     (out / "_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -547,10 +591,10 @@ def _write_reference(out: Path, world: World, files: list[dict]) -> None:
             files.append(entry)
 
 
-def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
-    """Each lead once, in its latest loaded state; duplicates by the 30-day same-phone same-series rule."""
+def _lead_states(truth: Truth, rows, leads, world: World) -> dict[str, np.ndarray] | None:
+    """Each loaded lead once, in its latest loaded state, with the warehouse's flags and times."""
     if not truth.crm_loaded:
-        return {}
+        return None
     loaded = np.unique(np.concatenate(truth.crm_loaded))
     lead = rows.lead[loaded]
     updated = rows.updated[loaded]
@@ -560,8 +604,6 @@ def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
     last[:-1] = lead[1:] != lead[:-1]
     lead, updated = lead[last], updated[last]
     invalid = leads.invalid_at[lead] <= updated
-    arrived = leads.arrived[lead] <= updated
-    ordered = leads.ordered[lead] <= updated
     # duplicates among the leads the warehouse sees
     person = leads.person[lead]
     series = leads.series[lead]
@@ -585,7 +627,32 @@ def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
     cday = np.clip(created // 86_400 - start_day, 0, len(world.days) - 1)
     acc = leads.source_account_idx[lead]
     tier = np.where(acc >= 0, truth.tiers_by_day[cday, np.maximum(acc, 0)], -1)
-    platform = leads.platform[lead]
+    # response: first follow-up minus distribution (DCC) or creation (legacy, which has no
+    # distribution time), in minutes, once the follow-up is in the latest row
+    followed = leads.first_follow[lead] <= updated
+    since = np.where(leads.is_legacy[lead], created, leads.distributed[lead])
+    response = np.where(followed, np.maximum(leads.first_follow[lead] - since, 0) / 60.0, np.nan)
+    return {
+        "lead": lead,
+        "valid": valid,
+        "tier": tier,
+        "platform": leads.platform[lead],
+        "created_day": cday,
+        "dealer": leads.dealer_idx[lead],
+        "arrived": leads.arrived[lead] <= updated,
+        "test_drive": leads.test_drive[lead] <= updated,
+        "ordered": leads.ordered[lead] <= updated,
+        "delivered": leads.delivered[lead] <= updated,
+        "response": response,
+    }
+
+
+def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
+    """Each lead once, in its latest loaded state; duplicates by the 30-day same-phone same-series rule."""
+    st = _lead_states(truth, rows, leads, world)
+    if st is None:
+        return {}
+    platform, tier, valid = st["platform"], st["tier"], st["valid"]
     result: dict[str, dict[str, dict[str, int]]] = {}
     for p in sorted(set(platform)):
         for t in sorted(set(tier[platform == p])):
@@ -593,7 +660,186 @@ def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
             result.setdefault(p, {})["none" if t < 0 else MATRIX_TIERS[t]] = {
                 "leads": int(sel.sum()),
                 "valid_leads": int((sel & valid).sum()),
-                "arrivals": int((sel & valid & arrived).sum()),
-                "orders": int((sel & valid & ordered).sum()),
+                "arrivals": int((sel & valid & st["arrived"]).sum()),
+                "orders": int((sel & valid & st["ordered"]).sum()),
             }
     return result
+
+
+def _funnel(st: dict[str, np.ndarray], sel: np.ndarray) -> dict:
+    """Lead figures of a selection: counts, every funnel stage among valid leads, response over valid leads."""
+    valid = sel & st["valid"]
+    response = st["response"][valid]
+    answered = response[~np.isnan(response)]
+    return {
+        "leads": int(sel.sum()),
+        "valid_leads": int(valid.sum()),
+        "arrivals": int((valid & st["arrived"]).sum()),
+        "test_drives": int((valid & st["test_drive"]).sum()),
+        "orders": int((valid & st["ordered"]).sum()),
+        "deliveries": int((valid & st["delivered"]).sum()),
+        "followed_within_24h": int((answered <= 1440).sum()),
+        "median_response_minutes": float(np.median(answered)) if len(answered) else None,
+    }
+
+
+def _sectional_truth(truth: Truth, rows, leads, world: World, posts, lives) -> dict:
+    """Per-quarter truth by platform/tier, region and dealer, per live session and per creator deal."""
+    out: dict = {}
+    # content: exposure / views / engagements by the account's tier, region and dealer of the day
+    content: dict = {"by_tier": {}, "by_region": {}, "by_dealer": {}}
+    for (q, platform, tier, region, dealer), c in sorted(truth.content_cells.items()):
+        figures = {k: int(round(c[k])) for k in ("exposure", "views", "engagements")}
+        for section, key in (
+            ("by_tier", (platform, tier)),
+            ("by_region", (region,)),
+            ("by_dealer", (dealer,)),
+        ):
+            if section == "by_dealer" and not dealer:
+                continue
+            node = content[section].setdefault(q, {})
+            for k in key[:-1]:
+                node = node.setdefault(k, {})
+            cell = node.setdefault(key[-1], Counter())
+            cell.update(figures)
+    out["content_by_quarter"] = _plain(content)
+
+    st = _lead_states(truth, rows, leads, world)
+    dealer_codes = world.dealers["dealer_code"].to_numpy(object)
+    dealer_regions = world.dealers["region"].to_numpy(object)
+    if st is not None:
+        quarters = np.array([quarter_label(world.days[d]) for d in range(len(world.days))], dtype=object)
+        q = quarters[st["created_day"]]
+        lead_cells: dict = {"by_tier": {}, "by_region": {}, "by_dealer": {}}
+        for quarter in sorted(set(q)):
+            in_q = q == quarter
+            for p in sorted(set(st["platform"][in_q])):
+                for t in sorted(set(st["tier"][in_q & (st["platform"] == p)])):
+                    sel = in_q & (st["platform"] == p) & (st["tier"] == t)
+                    tier = "none" if t < 0 else MATRIX_TIERS[t]
+                    lead_cells["by_tier"].setdefault(quarter, {}).setdefault(p, {})[tier] = _funnel(st, sel)
+            regions = dealer_regions[st["dealer"]]
+            for region in sorted(set(regions[in_q])):
+                lead_cells["by_region"].setdefault(quarter, {})[region] = _funnel(
+                    st, in_q & (regions == region)
+                )
+            for dealer in sorted(set(st["dealer"][in_q])):
+                sel = in_q & (st["dealer"] == dealer)
+                lead_cells["by_dealer"].setdefault(quarter, {})[dealer_codes[dealer]] = _funnel(st, sel)
+        out["leads_by_quarter"] = lead_cells
+
+    # live sessions as loaded, by live id
+    acc_ids = world.accounts["account_id"].to_numpy(object)
+    out["live_sessions"] = {
+        str(lives.live_id[i]): {
+            "platform": str(lives.platform[i]),
+            "account_id": str(acc_ids[lives.account_idx[i]]),
+            **figures,
+        }
+        for i, figures in sorted(truth.lives.items())
+    }
+    out["creator_deals"] = _deal_truth(truth, world, posts, lives, leads, st)
+    return out
+
+
+def _plain(node):
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    return node
+
+
+def _deal_truth(truth: Truth, world: World, posts, lives, leads, st) -> list[dict]:
+    """Per creator deal: what its deliverables did as loaded and the leads attributed to it.
+
+    Leads by the documented rule: a lead whose source content is a loaded deliverable of the
+    deal; otherwise a lead of the deal's platform, account and campaign (one deal per creator
+    and campaign in the simulation, so no tie to break).
+    """
+    deals = world.creator_deals
+    tier_codes = world.tier_codes_by_day()
+    by_content: dict[tuple[str, str], int] = {}
+    figures = []
+    for k, deal in enumerate(deals.itertuples()):
+        f = Counter(
+            posts_matched=0, live_sessions_matched=0, exposure=0, views=0, engagements=0, follower_gain=0
+        )
+        if deal.deal_type == "直播口播":
+            for i in np.nonzero(lives.deal_idx == k)[0]:
+                got = truth.lives.get(int(i))
+                if got is None:
+                    continue
+                by_content[(deal.platform, str(lives.live_id[i]))] = k
+                f["live_sessions_matched"] += 1
+                f["exposure"] += got.get("views") or 0
+                f["views"] += got.get("views") or 0
+                f["engagements"] += (got.get("likes") or 0) + (got.get("comments") or 0)
+                f["follower_gain"] += got.get("follower_gain") or 0
+        else:
+            book = posts[deal.platform]
+            loaded = truth.post_loaded.get(deal.platform, np.zeros(len(book.post_id), bool))
+            sums = truth.post_sums.get(deal.platform, {})
+            for i in np.nonzero((book.deal_idx == k) & loaded)[0]:
+                by_content[(deal.platform, str(book.post_id[i]))] = k
+                life = {m: float(v[i]) for m, v in sums.items()}  # the post's loaded life
+                f["posts_matched"] += 1
+                f["views"] += life.get("views", 0.0)
+                f["exposure"] += life.get("impressions" if deal.platform == "xiaohongshu" else "views", 0.0)
+                f["engagements"] += sum(life.get(m, 0.0) for m in ENGAGEMENT)
+                f["follower_gain"] += life.get("follower_gain", 0.0)
+        figures.append(f)
+    by_campaign = {
+        (d.platform, int(d.account_idx), d.campaign_code): k for k, d in enumerate(deals.itertuples())
+    }
+    attributed = [[] for _ in range(len(deals))]
+    if st is not None:
+        lead = st["lead"]
+        content = leads.source_content_id[lead]
+        account = leads.source_account_idx[lead]
+        campaign = leads.campaign_code[lead]
+        for j in range(len(lead)):
+            p = st["platform"][j]
+            k = by_content.get((p, str(content[j])))
+            if k is None and account[j] >= 0:
+                k = by_campaign.get((p, int(account[j]), campaign[j]))
+            if k is not None:
+                attributed[k].append(j)
+    regions = world.dealers["region"].to_numpy(object)
+    out = []
+    for k, deal in enumerate(deals.itertuples()):
+        day = (deal.published_on - world.start).days
+        js = np.array(attributed[k], dtype=np.int64)
+        valid = st["valid"][js] if len(js) else np.zeros(0, bool)
+        ordered = st["ordered"][js] if len(js) else np.zeros(0, bool)
+        lead_regions = regions[st["dealer"][js]] if len(js) else np.zeros(0, object)
+        f = figures[k]
+        out.append(
+            {
+                "platform": deal.platform,
+                "account_id": deal.account_id,
+                "campaign_code": deal.campaign_code,
+                "published_on": deal.published_on.isoformat(),
+                "quarter_label": quarter_label(deal.published_on),
+                "cooperation_form": deal.deal_type,
+                "matrix_tier": MATRIX_TIERS[tier_codes[day, deal.account_idx]],
+                "cost_yuan": deal.cost_yuan,
+                # what the creator published for the deal; *_matched counts what was loaded of it
+                "deliverables_published": int(
+                    (lives.deal_idx == k).sum()
+                    if deal.deal_type == "直播口播"
+                    else (posts[deal.platform].deal_idx == k).sum()
+                ),
+                **{m: int(round(v)) for m, v in f.items()},
+                "leads": len(js),
+                "valid_leads": int(valid.sum()),
+                "orders": int((valid & ordered).sum()),
+                "regions": {
+                    r: {
+                        "leads": int((lead_regions == r).sum()),
+                        "valid_leads": int((valid & (lead_regions == r)).sum()),
+                        "orders": int((valid & ordered & (lead_regions == r)).sum()),
+                    }
+                    for r in sorted(set(lead_regions))
+                },
+            }
+        )
+    return out

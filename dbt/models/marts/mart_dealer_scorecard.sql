@@ -1,5 +1,5 @@
 -- One row per quarter and dealer: the dealer's own matrix accounts (counted once, by the dealer
--- their roster entry names on their last day of the quarter), the content of the accounts the
+-- their roster entry names on the quarter's last day), the content of the accounts the
 -- dealer had that day, and the leads the CRMs assigned to the dealer, created in the quarter
 -- (median response over VALID leads, as the headline), ranked within the quarter.
 -- Formulas in _marts__models.yml.
@@ -14,35 +14,58 @@ dealers as (
     select * from {{ ref('dim_dealer') }}
 ),
 
--- an account counts once per quarter, for the dealer its roster entry names on the last day
--- of the quarter it has data (a dealer account that moved dealer counts for the new one);
--- active = published or streamed on any day of the quarter
+-- an account counts once per quarter, for the dealer its roster entry names on the quarter's
+-- last day (its last roster version of the quarter when it left the roster earlier), so a dealer
+-- account that moved dealer counts for the new dealer only; active = published or streamed on
+-- any day of the quarter
+quarter_ends as (
+    select
+        quarter_label,
+        max(date_day) as quarter_end
+    from dates
+    group by quarter_label
+),
+
 account_quarters as (
     select
         dates.quarter_label,
         facts.platform,
         facts.account_id,
-        max(facts.date_day) as last_day,
         max(case when facts.is_active then 1 else 0 end) as was_active
     from {{ ref('fct_account_daily') }} as facts
     inner join dates on facts.date_day = dates.date_day
     group by dates.quarter_label, facts.platform, facts.account_id
 ),
 
-account_days as (
+account_versions as (
     select
         account_quarters.quarter_label,
-        facts.dealer_code,
-        count(*) as accounts,
-        sum(account_quarters.was_active) as active_accounts
+        account_quarters.platform,
+        account_quarters.account_id,
+        account_quarters.was_active,
+        accounts.dealer_code,
+        row_number() over (
+            partition by account_quarters.quarter_label, account_quarters.platform, account_quarters.account_id
+            order by accounts.valid_from desc
+        ) as version_rank
     from account_quarters
-    inner join {{ ref('fct_account_daily') }} as facts
+    inner join quarter_ends on account_quarters.quarter_label = quarter_ends.quarter_label
+    inner join {{ ref('dim_account') }} as accounts
         on
-            account_quarters.platform = facts.platform
-            and account_quarters.account_id = facts.account_id
-            and account_quarters.last_day = facts.date_day
-    where facts.dealer_code is not null
-    group by account_quarters.quarter_label, facts.dealer_code
+            account_quarters.platform = accounts.platform
+            and account_quarters.account_id = accounts.account_id
+            and accounts.valid_from <= quarter_ends.quarter_end
+),
+
+account_days as (
+    select
+        quarter_label,
+        dealer_code,
+        count(*) as accounts,
+        sum(was_active) as active_accounts
+    from account_versions
+    where version_rank = 1 and dealer_code is not null
+    group by quarter_label, dealer_code
 ),
 
 content as (

@@ -145,7 +145,25 @@ class Truth:
     post_sums: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # per post, loaded life
     post_loaded: dict[str, np.ndarray] = field(default_factory=dict)
     lives: dict[int, dict[str, float | None]] = field(default_factory=dict)  # live row -> loaded figures
+    platform_days: set[tuple[str, int]] = field(default_factory=set)  # (platform, day) with loaded rows
     crm_loaded: list[np.ndarray] = field(default_factory=list)
+
+    def _add_cells(self, d: int, platform: str, accounts: np.ndarray, figures: dict[str, np.ndarray]) -> None:
+        """Add per-row figures to the (quarter, platform, tier, region, dealer) cells of day ``d``."""
+        quarter = quarter_label(self.world.days[d])
+        tiers = self.tiers_by_day[d, accounts].astype(np.int64)
+        dealer = self.dealers_by_day[d, accounts]
+        codes = np.append(self.world.dealers["dealer_code"].to_numpy(object), "")
+        regions = np.append(self.world.dealers["region"].to_numpy(object), "总部")
+        keys = tiers * 100_000 + (dealer + 1)
+        for key in np.unique(keys):
+            sel = keys == key
+            tier, dealer_i = MATRIX_TIERS[int(key // 100_000)], int(key % 100_000) - 1
+            cell = self.content_cells.setdefault(
+                (quarter, platform, tier, regions[dealer_i], codes[dealer_i]), Counter()
+            )
+            for name, values in figures.items():
+                cell[name] += float(values[sel].sum())
 
     def add_content(
         self, raw_table: str, table: CleanTable, rendered: Rendered, d: int, n_posts: int
@@ -182,26 +200,28 @@ class Truth:
             acc = by_tier.setdefault(MATRIX_TIERS[code], Counter())
             acc["views"] += int(round(views[sel].sum()))
             acc["engagements"] += int(round(engagements[sel].sum()))
-        quarter = quarter_label(self.world.days[d])
-        dealer = self.dealers_by_day[d, table.meta["account"]]
-        codes = np.append(self.world.dealers["dealer_code"].to_numpy(object), "")
-        regions = np.append(self.world.dealers["region"].to_numpy(object), "总部")
-        keys = tiers.astype(np.int64) * 100_000 + (dealer + 1)
-        for key in np.unique(keys):
-            sel = keys == key
-            tier, dealer_i = MATRIX_TIERS[int(key // 100_000)], int(key % 100_000) - 1
-            cell = self.content_cells.setdefault(
-                (quarter, platform, tier, regions[dealer_i], codes[dealer_i]), Counter()
-            )
-            cell["exposure"] += float(exposure[sel].sum())
-            cell["views"] += float(views[sel].sum())
-            cell["engagements"] += float(engagements[sel].sum())
+        figures = {"exposure": exposure, "views": views, "engagements": engagements}
+        figures["follower_gain"] = daily.get("follower_gain", zeros)
+        self._add_cells(d, platform, table.meta["account"], figures)
+        if table.n:
+            self.platform_days.add((platform, d))
 
-    def add_lives(self, table: CleanTable, rendered: Rendered) -> None:
+    def add_lives(self, table: CleanTable, rendered: Rendered, d: int, platforms: np.ndarray) -> None:
         for row, live in enumerate(table.meta["live"]):
             self.lives[int(live)] = {
                 m: (None if np.isnan(v[row]) else float(v[row])) for m, v in rendered.loaded.items()
             }
+            self.platform_days.add((str(platforms[live]), d))
+        gain = np.nan_to_num(rendered.loaded["follower_gain"])
+        for platform in np.unique(platforms[table.meta["live"]]):
+            sel = platforms[table.meta["live"]] == platform
+            self._add_cells(d, str(platform), table.meta["account"][sel], {"follower_gain": gain[sel]})
+
+    def add_oa_users(self, table: CleanTable, rendered: Rendered, d: int) -> None:
+        gain = np.nan_to_num(rendered.loaded["new_followers"])
+        self._add_cells(d, "wechat_oa", table.meta["account"], {"follower_gain": gain})
+        if table.n:
+            self.platform_days.add(("wechat_oa", d))
 
 
 def simulate(
@@ -297,7 +317,9 @@ def simulate(
                 elif raw_table in ("crm_dcc", "crm_legacy"):
                     truth.crm_loaded.append(table.meta["crm_row"])
                 elif raw_table in ("live_sessions", "wechat_channels_lives"):
-                    truth.add_lives(table, rendered[raw_table])
+                    truth.add_lives(table, rendered[raw_table], d, lives.platform)
+                elif raw_table == "wechat_oa_users":
+                    truth.add_oa_users(table, rendered[raw_table], d)
 
     manifest = {
         "scale": scale,
@@ -689,7 +711,7 @@ def _sectional_truth(truth: Truth, rows, leads, world: World, posts, lives) -> d
     # content: exposure / views / engagements by the account's tier, region and dealer of the day
     content: dict = {"by_tier": {}, "by_region": {}, "by_dealer": {}}
     for (q, platform, tier, region, dealer), c in sorted(truth.content_cells.items()):
-        figures = {k: int(round(c[k])) for k in ("exposure", "views", "engagements")}
+        figures = {k: int(round(c[k])) for k in ("exposure", "views", "engagements", "follower_gain")}
         for section, key in (
             ("by_tier", (platform, tier)),
             ("by_region", (region,)),
@@ -703,6 +725,7 @@ def _sectional_truth(truth: Truth, rows, leads, world: World, posts, lives) -> d
             cell = node.setdefault(key[-1], Counter())
             cell.update(figures)
     out["content_by_quarter"] = _plain(content)
+    out["accounts_by_quarter"] = _account_truth(truth, world, posts, lives)
 
     st = _lead_states(truth, rows, leads, world)
     dealer_codes = world.dealers["dealer_code"].to_numpy(object)
@@ -742,7 +765,49 @@ def _sectional_truth(truth: Truth, rows, leads, world: World, posts, lives) -> d
     return out
 
 
+def _account_truth(truth: Truth, world: World, posts, lives) -> dict:
+    """Accounts and active accounts per quarter, each account once, by its tier and dealer on the
+    quarter's last day. Active = a loaded post published on a day its platform delivered data,
+    or a loaded live session, on some day of the quarter."""
+    active: set[tuple[int, int]] = set()
+    for platform, book in posts.items():
+        delivered = np.zeros(len(world.days), bool)
+        delivered[[d for p, d in truth.platform_days if p == platform]] = True
+        loaded = truth.post_loaded.get(platform, np.zeros(len(book.pub_day), bool))
+        day = np.clip(book.pub_day, 0, len(world.days) - 1)
+        sel = loaded & (book.pub_day >= 0) & delivered[day]
+        active.update(zip(book.account_idx[sel].tolist(), book.pub_day[sel].tolist(), strict=True))
+    for live in truth.lives:
+        active.add((int(lives.account_idx[live]), int(lives.day[live])))
+    quarters = [quarter_label(day) for day in world.days]
+    active_by_quarter: dict[str, set[int]] = {}
+    for account, d in active:
+        active_by_quarter.setdefault(quarters[d], set()).add(account)
+    platform = world.accounts["platform"].to_numpy(object)
+    codes = world.dealers["dealer_code"].to_numpy(object)
+    regions = world.dealers["region"].to_numpy(object)
+    out: dict = {"by_tier": {}, "by_region": {}, "by_dealer": {}}
+    for q in sorted(set(quarters)):
+        last = max(d for d, label in enumerate(quarters) if label == q)
+        tier = truth.tiers_by_day[last]
+        dealer = truth.dealers_by_day[last]
+        for a in range(len(platform)):
+            is_active = int(a in active_by_quarter.get(q, set()))
+            cells = [out["by_tier"].setdefault(q, {}).setdefault(platform[a], {}).setdefault(
+                MATRIX_TIERS[tier[a]], Counter())]  # fmt: skip
+            region = regions[dealer[a]] if dealer[a] >= 0 else "总部"
+            cells.append(out["by_region"].setdefault(q, {}).setdefault(region, Counter()))
+            if dealer[a] >= 0:
+                cells.append(out["by_dealer"].setdefault(q, {}).setdefault(codes[dealer[a]], Counter()))
+            for cell in cells:
+                cell["accounts"] += 1
+                cell["active_accounts"] += is_active
+    return _plain(out)
+
+
 def _plain(node):
+    if isinstance(node, Counter):
+        return dict(node)
     if isinstance(node, dict):
         return {k: _plain(v) for k, v in node.items()}
     return node

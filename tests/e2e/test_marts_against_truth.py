@@ -69,19 +69,16 @@ def test_every_creator_deal_equals_its_truth(marts, truth) -> None:
 
 
 def test_no_published_deal_shows_zero_exposure(marts, truth) -> None:
-    zero = {
-        tuple(r)
-        for r in marts.execute(
-            "select platform, account_id, campaign_code, published_on::varchar from marts.mart_creator_roi "
-            "where exposure = 0"
-        ).fetchall()
-    }
-    truth_zero = {tuple(d[k] for k in DEAL_KEY) for d in truth["creator_deals"] if d["exposure"] == 0}
-    assert zero == truth_zero
-    # a deal shows 0 only when what its creator published never reached the warehouse (a live
-    # session on a day whose file was missing or rejected) or its audience was reported unknown
+    zero, unknown = marts.execute(
+        "select count(*) filter (where exposure = 0), count(*) filter (where exposure is null) "
+        "from marts.mart_creator_roi"
+    ).fetchone()
+    assert zero == 0
+    # unknown only where nothing the creator published reached the warehouse (its one live
+    # session fell on a day whose file was missing or rejected): shown as unknown, never as 0
+    unloaded = [d for d in truth["creator_deals"] if d["posts_matched"] + d["live_sessions_matched"] == 0]
+    assert unknown == len(unloaded) <= 0.05 * len(truth["creator_deals"])
     assert all(d["deliverables_published"] == 1 for d in truth["creator_deals"])
-    assert len(zero) <= 0.05 * len(truth["creator_deals"]), sorted(zero)
 
 
 def test_deal_regions_equal_the_truth(marts, truth) -> None:
@@ -129,7 +126,9 @@ def _content_sql(group: str) -> str:
 
 
 def _kpi_sql(group: str, measures: tuple[str, ...]) -> str:
-    sums = ", ".join(f"sum({m}) as {m}" for m in measures)
+    # the mart holds the 24-hour rate per cell; rate x valid leads gives the cell's count back
+    expr = {"followed_within_24h": "round(coalesce(follow_up_24h_rate, 0) * valid_leads)"}
+    sums = ", ".join(f"cast(sum({expr.get(m, m)}) as bigint) as {m}" for m in measures)
     return (
         f"select period_label as quarter_label, {group}, {sums} from marts.mart_kpi_by_period "
         f"where period_type = 'quarter' group by all"

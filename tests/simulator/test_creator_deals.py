@@ -80,6 +80,8 @@ def test_deal_truth_adds_up(demo_quarter) -> None:
         assert matched <= deal["deliverables_published"] == 1
         if matched:  # what was loaded of a deliverable always has an audience
             assert deal["exposure"] > 0 and deal["views"] > 0, deal
+        else:  # nothing loaded: unknown, not 0
+            assert deal["exposure"] is None and deal["views"] is None, deal
         for col in ("leads", "valid_leads", "orders"):
             assert sum(r[col] for r in deal["regions"].values()) == deal[col]
         assert deal["orders"] <= deal["valid_leads"] <= deal["leads"]

@@ -90,10 +90,19 @@ figures as (
         coalesce(accounts.matrix_tier, '未登记') as matrix_tier,
         coalesce(post_figures.posts_matched, 0) as posts_matched,
         coalesce(live_figures.live_sessions_matched, 0) as live_sessions_matched,
-        coalesce(post_figures.exposure, 0) + coalesce(live_figures.exposure, 0) as exposure,
-        coalesce(post_figures.views, 0) + coalesce(live_figures.views, 0) as views,
-        coalesce(post_figures.engagements, 0) + coalesce(live_figures.engagements, 0) as engagements,
-        coalesce(post_followers.follower_gain, 0) + coalesce(live_figures.follower_gain, 0) as follower_gain,
+        -- nothing matched (e.g. the day file of the live session never arrived): unknown, not 0
+        case when post_figures.deal_key is not null or live_figures.deal_key is not null
+            then coalesce(post_figures.exposure, 0) + coalesce(live_figures.exposure, 0)
+        end as exposure,
+        case when post_figures.deal_key is not null or live_figures.deal_key is not null
+            then coalesce(post_figures.views, 0) + coalesce(live_figures.views, 0)
+        end as views,
+        case when post_figures.deal_key is not null or live_figures.deal_key is not null
+            then coalesce(post_figures.engagements, 0) + coalesce(live_figures.engagements, 0)
+        end as engagements,
+        case when post_figures.deal_key is not null or live_figures.deal_key is not null
+            then coalesce(post_followers.follower_gain, 0) + coalesce(live_figures.follower_gain, 0)
+        end as follower_gain,
         coalesce(leads.leads, 0) as leads,
         coalesce(leads.valid_leads, 0) as valid_leads,
         coalesce(leads.orders, 0) as orders

@@ -894,6 +894,12 @@ def _deal_truth(truth: Truth, world: World, posts, lives, leads, st) -> list[dic
                     else (posts[deal.platform].deal_idx == k).sum()
                 ),
                 **{m: int(round(v)) for m, v in f.items()},
+                # nothing of the deal's deliverables loaded: its audience is unknown, not 0
+                **(
+                    {}
+                    if f["posts_matched"] + f["live_sessions_matched"]
+                    else dict.fromkeys(("exposure", "views", "engagements", "follower_gain"))
+                ),
                 "leads": len(js),
                 "valid_leads": int(valid.sum()),
                 "orders": int((valid & ordered).sum()),

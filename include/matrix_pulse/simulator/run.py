@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from matrix_pulse.sources import LANDING_FOLDERS, MATRIX_TIERS, PLATFORMS, SOURCES
 
@@ -155,15 +156,18 @@ class Truth:
         dealer = self.dealers_by_day[d, accounts]
         codes = np.append(self.world.dealers["dealer_code"].to_numpy(object), "")
         regions = np.append(self.world.dealers["region"].to_numpy(object), "总部")
-        keys = tiers * 100_000 + (dealer + 1)
-        for key in np.unique(keys):
-            sel = keys == key
+        keys, inverse = np.unique(tiers * 100_000 + (dealer + 1), return_inverse=True)
+        sums = {
+            name: np.bincount(inverse, weights=values, minlength=len(keys))
+            for name, values in figures.items()
+        }
+        for k, key in enumerate(keys):
             tier, dealer_i = MATRIX_TIERS[int(key // 100_000)], int(key % 100_000) - 1
             cell = self.content_cells.setdefault(
                 (quarter, platform, tier, regions[dealer_i], codes[dealer_i]), Counter()
             )
-            for name, values in figures.items():
-                cell[name] += float(values[sel].sum())
+            for name, total in sums.items():
+                cell[name] += float(total[k])
 
     def add_content(
         self, raw_table: str, table: CleanTable, rendered: Rendered, d: int, n_posts: int
@@ -688,21 +692,42 @@ def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
     return result
 
 
-def _funnel(st: dict[str, np.ndarray], sel: np.ndarray) -> dict:
-    """Lead figures of a selection: counts, every funnel stage among valid leads, response over valid leads."""
-    valid = sel & st["valid"]
-    response = st["response"][valid]
-    answered = response[~np.isnan(response)]
-    return {
-        "leads": int(sel.sum()),
-        "valid_leads": int(valid.sum()),
-        "arrivals": int((valid & st["arrived"]).sum()),
-        "test_drives": int((valid & st["test_drive"]).sum()),
-        "orders": int((valid & st["ordered"]).sum()),
-        "deliveries": int((valid & st["delivered"]).sum()),
-        "followed_within_24h": int((answered <= 1440).sum()),
-        "median_response_minutes": float(np.median(answered)) if len(answered) else None,
-    }
+def _funnels(st: dict[str, np.ndarray], keys: list[np.ndarray]) -> dict[tuple, dict]:
+    """Lead figures per group of ``keys``: counts, every funnel stage among valid leads, and the
+    24-hour follow-ups and median response over valid leads."""
+    valid = st["valid"]
+    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+    frame["leads"] = 1
+    frame["valid_leads"] = valid.astype(np.int64)
+    for stage, column in (("arrived", "arrivals"), ("test_drive", "test_drives"), ("ordered", "orders"),
+                          ("delivered", "deliveries")):  # fmt: skip
+        frame[column] = (valid & st[stage]).astype(np.int64)
+    response = np.where(valid, st["response"], np.nan)
+    frame["followed_within_24h"] = (response <= 1440).astype(np.int64)
+    frame["response"] = response
+    by = [f"k{i}" for i in range(len(keys))]
+    grouped = frame.groupby(by, sort=True)
+    sums = grouped[list(FUNNEL_COUNTS)].sum()
+    medians = grouped["response"].median()
+    out = {}
+    for key, row in sums.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        median = medians.loc[key if len(key) > 1 else key[0]]
+        out[key] = {c: int(row[c]) for c in FUNNEL_COUNTS} | {
+            "median_response_minutes": None if pd.isna(median) else float(median)
+        }
+    return out
+
+
+FUNNEL_COUNTS = (
+    "leads",
+    "valid_leads",
+    "arrivals",
+    "test_drives",
+    "orders",
+    "deliveries",
+    "followed_within_24h",
+)
 
 
 def _sectional_truth(truth: Truth, rows, leads, world: World, posts, lives) -> dict:
@@ -733,22 +758,14 @@ def _sectional_truth(truth: Truth, rows, leads, world: World, posts, lives) -> d
     if st is not None:
         quarters = np.array([quarter_label(world.days[d]) for d in range(len(world.days))], dtype=object)
         q = quarters[st["created_day"]]
+        tier = np.array(["none", *MATRIX_TIERS], dtype=object)[st["tier"] + 1]
         lead_cells: dict = {"by_tier": {}, "by_region": {}, "by_dealer": {}}
-        for quarter in sorted(set(q)):
-            in_q = q == quarter
-            for p in sorted(set(st["platform"][in_q])):
-                for t in sorted(set(st["tier"][in_q & (st["platform"] == p)])):
-                    sel = in_q & (st["platform"] == p) & (st["tier"] == t)
-                    tier = "none" if t < 0 else MATRIX_TIERS[t]
-                    lead_cells["by_tier"].setdefault(quarter, {}).setdefault(p, {})[tier] = _funnel(st, sel)
-            regions = dealer_regions[st["dealer"]]
-            for region in sorted(set(regions[in_q])):
-                lead_cells["by_region"].setdefault(quarter, {})[region] = _funnel(
-                    st, in_q & (regions == region)
-                )
-            for dealer in sorted(set(st["dealer"][in_q])):
-                sel = in_q & (st["dealer"] == dealer)
-                lead_cells["by_dealer"].setdefault(quarter, {})[dealer_codes[dealer]] = _funnel(st, sel)
+        for (quarter, p, t), figures in _funnels(st, [q, st["platform"], tier]).items():
+            lead_cells["by_tier"].setdefault(quarter, {}).setdefault(p, {})[t] = figures
+        for (quarter, region), figures in _funnels(st, [q, dealer_regions[st["dealer"]]]).items():
+            lead_cells["by_region"].setdefault(quarter, {})[region] = figures
+        for (quarter, dealer), figures in _funnels(st, [q, dealer_codes[st["dealer"]]]).items():
+            lead_cells["by_dealer"].setdefault(quarter, {})[dealer] = figures
         out["leads_by_quarter"] = lead_cells
 
     # live sessions as loaded, by live id

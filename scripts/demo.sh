@@ -8,7 +8,7 @@ source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
 QUARTER="${MP_DEMO_QUARTER:-2026Q3}"
-START="${MP_DEMO_START:-2026-07-01}"
+START="${MP_DEMO_START:-2025-07-01}"  # the reported quarter and the four before it (QoQ, YoY)
 END="${MP_DEMO_END:-2026-09-30}"
 LANDING="$MP_HOME/landing"
 MAILBOX="$MP_HOME/outputs/mailbox"
@@ -25,7 +25,7 @@ SINK_PID=$!
 trap 'kill $SINK_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (echo >/dev/tcp/"$MP_SMTP_HOST"/"$MP_SMTP_PORT") 2>/dev/null && break; sleep 0.2; done
 
-step "2/5 simulate the demo quarter $START..$END into $LANDING"
+step "2/5 simulate five quarters of exports $START..$END (reporting $QUARTER) into $LANDING"
 if [ -f "$LANDING/_manifest.json" ]; then
   echo "landing already simulated (delete $LANDING to regenerate)"
 else

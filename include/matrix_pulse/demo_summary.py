@@ -29,6 +29,28 @@ def _ledger_detail(published: Path) -> str:
     return f"{files} files, {read} rows read = {loaded} loaded + {aside} set aside"
 
 
+def _marts_detail(published: Path, quarter: str) -> str:
+    """The quarters with leads (history for QoQ/YoY) and how many of the quarter's creator deals had content."""
+    if not published.exists():
+        return ""
+    import duckdb
+
+    with duckdb.connect(str(published), read_only=True) as con:
+        try:
+            quarters = [q for (q,) in con.execute(
+                "select distinct period_label from marts.mart_kpi_by_period "
+                "where period_type = 'quarter' and leads > 0 order by 1").fetchall()]  # fmt: skip
+            deals, found = con.execute(
+                "select count(*), count(*) filter (where posts_matched + live_sessions_matched > 0) "
+                "from marts.mart_creator_roi where quarter_label = ?",
+                [quarter],
+            ).fetchone()
+        except duckdb.Error:
+            return ""
+    span = f"{quarters[0]}..{quarters[-1]}" if quarters else "none"
+    return f"{len(quarters)} quarters with leads ({span}); {quarter}: {deals} creator deals, {found} with content found"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quarter", required=True)
@@ -39,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     _line("archive (files as arrived)", s.archive_dir)
     _line("warehouse (pipeline writes)", s.warehouse_path)
     _line("published copy (analysts)", s.published_path, _ledger_detail(s.published_path))
+    _line("marts", s.published_path, _marts_detail(s.published_path, args.quarter))
     _line("GX Data Docs", s.gx_data_docs_dir / "index.html")
     _line("dbt docs", s.dbt_docs_dir / "index.html")
     packs = s.outputs_dir / "packs" / args.quarter

@@ -32,14 +32,14 @@ def _interface_columns() -> dict[str, list[str]]:
 
 def test_build_passes_with_unit_tests(built_warehouse):
     _, stdout = built_warehouse
-    assert "5 unit tests" in stdout
+    assert "6 unit tests" in stdout
     assert re.search(r"ERROR=0 ", stdout)
 
 
 def test_marts_have_the_interface_columns(built_warehouse):
     con, _ = built_warehouse
     expected = _interface_columns()
-    assert len(expected) == 14
+    assert len(expected) == 15
     for table, cols in expected.items():
         got = [
             r[0]
@@ -125,3 +125,47 @@ def test_kpi_mart_reconciles_with_the_facts(built_warehouse):
             "(select count(*) filter (where is_valid) from marts.fct_leads)"
         ).fetchone()
         assert mart == facts, period
+
+
+def test_creator_deals_take_what_the_creator_published_for_them(built_warehouse):
+    con, _ = built_warehouse
+    deals = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select account_id, posts_matched, live_sessions_matched, exposure, views, engagements, leads "
+            "from marts.mart_creator_roi"
+        ).fetchall()
+    }
+    # each deal's post is the one its account published inside the window of 发布日期 (07-01)
+    matched = dict(
+        con.execute(
+            "select account_id, deliverable_id from intermediate.int_creator_deals_matched_to_deliverables"
+        ).fetchall()
+    )
+    assert matched == {"dy_kol_1": "dy_p4", "xhs_kol_1": "xhs_n2"}
+    for account, post in matched.items():
+        life = con.execute(
+            "select sum(exposure), sum(views), sum(engagements) from marts.fct_content_daily where post_id = ?",
+            [post],
+        ).fetchone()
+        assert deals[account][:2] == (1, 0)
+        assert deals[account][2:5] == life and life[0] > 0
+    # the lead whose source content is the xhs deal's note is that deal's
+    assert deals["xhs_kol_1"][5] == 1
+    regions = con.execute("select region, leads from marts.mart_creator_deal_regions").fetchall()
+    assert sum(n for _, n in regions) == sum(d[5] for d in deals.values())
+
+
+def test_scorecard_counts_an_account_once_for_its_dealer_on_the_quarters_last_day(built_warehouse):
+    con, _ = built_warehouse
+    accounts = dict(
+        con.execute(
+            "select dealer_code, accounts from marts.mart_dealer_scorecard where quarter_label = '2026Q3'"
+        ).fetchall()
+    )
+    # dy_koc_1 joined dealer D002 as an employee on 07-03: it counts there, and nowhere else
+    bound = con.execute(
+        "select count(*) from marts.dim_account where dealer_code is not null and is_current"
+    ).fetchone()[0]
+    assert sum(accounts.values()) == bound
+    assert accounts["D002"] >= 2

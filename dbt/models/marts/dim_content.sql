@@ -1,6 +1,6 @@
 -- One row per post / note / video / article, with its latest known title, type and account.
--- campaign_code: the creator deal (creator_costs) of the same account, platform and
--- publication date, when there is one.
+-- campaign_code: the campaign of the creator deal this post was published for, when it is a
+-- deal's deliverable (int_creator_deals_matched_to_deliverables: the deal's window rule).
 with snapshots as (
     select
         platform,
@@ -47,11 +47,10 @@ latest as (
 deals as (
     select
         platform,
-        account_id,
-        published_on,
-        min(campaign_code) as campaign_code
-    from {{ ref('stg_reference__creator_costs') }}
-    group by platform, account_id, published_on
+        deliverable_id as post_id,
+        campaign_code
+    from {{ ref('int_creator_deals_matched_to_deliverables') }}
+    where deliverable_kind = 'post'
 ),
 
 final as (
@@ -68,8 +67,7 @@ final as (
     left join deals
         on
             latest.platform = deals.platform
-            and latest.account_id = deals.account_id
-            and cast(latest.published_at as date) = deals.published_on
+            and latest.post_id = deals.post_id
 )
 
 select * from final

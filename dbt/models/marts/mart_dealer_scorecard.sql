@@ -1,6 +1,8 @@
--- One row per quarter and dealer: the dealer's own matrix accounts (accounts whose roster
--- entry names the dealer that day) and the leads the CRMs assigned to the dealer,
--- created in the quarter, ranked within the quarter. Formulas in _marts__models.yml.
+-- One row per quarter and dealer: the dealer's own matrix accounts (counted once, by the dealer
+-- their roster entry names on the quarter's last day), the content of the accounts the
+-- dealer had that day, and the leads the CRMs assigned to the dealer, created in the quarter
+-- (median response over VALID leads, as the headline), ranked within the quarter.
+-- Formulas in _marts__models.yml.
 with dates as (
     select
         date_day,
@@ -12,17 +14,58 @@ dealers as (
     select * from {{ ref('dim_dealer') }}
 ),
 
-account_days as (
+-- an account counts once per quarter, for the dealer its roster entry names on the quarter's
+-- last day (its last roster version of the quarter when it left the roster earlier), so a dealer
+-- account that moved dealer counts for the new dealer only; active = published or streamed on
+-- any day of the quarter
+quarter_ends as (
+    select
+        quarter_label,
+        max(date_day) as quarter_end
+    from dates
+    group by quarter_label
+),
+
+account_quarters as (
     select
         dates.quarter_label,
-        facts.dealer_code,
-        count(distinct facts.platform || ':' || facts.account_id) as accounts,
-        count(distinct case when facts.is_active then facts.platform || ':' || facts.account_id end)
-            as active_accounts
+        facts.platform,
+        facts.account_id,
+        max(case when facts.is_active then 1 else 0 end) as was_active
     from {{ ref('fct_account_daily') }} as facts
     inner join dates on facts.date_day = dates.date_day
-    where facts.dealer_code is not null
-    group by dates.quarter_label, facts.dealer_code
+    group by dates.quarter_label, facts.platform, facts.account_id
+),
+
+account_versions as (
+    select
+        account_quarters.quarter_label,
+        account_quarters.platform,
+        account_quarters.account_id,
+        account_quarters.was_active,
+        accounts.dealer_code,
+        row_number() over (
+            partition by account_quarters.quarter_label, account_quarters.platform, account_quarters.account_id
+            order by accounts.valid_from desc
+        ) as version_rank
+    from account_quarters
+    inner join quarter_ends on account_quarters.quarter_label = quarter_ends.quarter_label
+    inner join {{ ref('dim_account') }} as accounts
+        on
+            account_quarters.platform = accounts.platform
+            and account_quarters.account_id = accounts.account_id
+            and accounts.valid_from <= quarter_ends.quarter_end
+),
+
+account_days as (
+    select
+        quarter_label,
+        dealer_code,
+        count(*) as accounts,
+        sum(was_active) as active_accounts
+    from account_versions
+    where version_rank = 1 and dealer_code is not null
+    group by quarter_label, dealer_code
 ),
 
 content as (
@@ -46,7 +89,7 @@ leads as (
         sum(case when facts.arrived_at is not null then 1 else 0 end) as arrivals,
         sum(case when facts.ordered_at is not null then 1 else 0 end) as orders,
         sum(case when facts.is_valid and facts.followed_within_24h then 1 else 0 end) as followed_within_24h,
-        {{ median('facts.response_minutes') }} as median_response_minutes
+        {{ median('case when facts.is_valid then facts.response_minutes end') }} as median_response_minutes
     from {{ ref('fct_leads') }} as facts
     inner join dates on facts.created_date = dates.date_day
     where facts.dealer_code is not null

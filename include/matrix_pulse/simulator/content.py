@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from .world import SERIES, World
+from .world import DEAL_WINDOW_DAYS, SERIES, World
 
 POST_WINDOW_DAYS = 30  # a post appears in every daily file while younger than this
 OA_WINDOW_DAYS = 7  # WeChat OA datacube reports an article's daily figures for a week
@@ -113,6 +113,7 @@ class PostBook:
     pub_sec: np.ndarray  # local naive seconds, minute resolution
     content_type: np.ndarray
     campaign_code: np.ndarray
+    deal_idx: np.ndarray  # row of world.creator_deals this post delivers, -1 for the others
     totals: dict[str, np.ndarray]  # final cumulative totals per metric
     curve: np.ndarray  # [post, age] cumulative fraction, float32
     review_pending: np.ndarray  # 审核中 on its first day
@@ -147,6 +148,39 @@ class LiveBook:
     start_sec: np.ndarray
     end_sec: np.ndarray
     metrics: dict[str, np.ndarray]
+    deal_idx: np.ndarray  # row of world.creator_deals this session delivers (直播口播), -1 for the others
+
+
+def _deal_days(world: World, platform: str, live: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(deal row, account, delivery day offset) of the platform's post deals, or of its 直播口播 deals."""
+    deals = world.creator_deals
+    if not len(deals):
+        return (np.zeros(0, np.int64),) * 3
+    sel = (deals["platform"] == platform) & ((deals["deal_type"] == "直播口播") == live)
+    rows = np.nonzero(sel.to_numpy())[0]
+    account = deals["account_idx"].to_numpy(np.int64)[rows]
+    published = np.array([(d - world.start).days for d in deals["published_on"]], dtype=np.int64)[rows]
+    deliver = np.array([(d - world.start).days for d in deals["deliver_on"]], dtype=np.int64)[rows]
+    return rows, account, np.stack([published, deliver]) if len(rows) else np.zeros((2, 0), np.int64)
+
+
+def _with_deliverables(
+    world: World, platform: str, live: bool, day: np.ndarray, account_idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drop the creator's other items in each deal's window and add the deal's own deliverable.
+
+    Returns (day, account, deal row or -1) for the organic items kept plus one per deal.
+    """
+    rows, account, days = _deal_days(world, platform, live)
+    keep = np.ones(len(day), bool)
+    for a, published in zip(account, days[0] if len(rows) else [], strict=True):
+        keep &= ~((account_idx == a) & (np.abs(day - published) <= DEAL_WINDOW_DAYS))
+    deliver = days[1] if len(rows) else np.zeros(0, np.int64)
+    return (
+        np.concatenate([day[keep], deliver]).astype(np.int64),
+        np.concatenate([account_idx[keep], account]).astype(np.int64),
+        np.concatenate([np.full(int(keep.sum()), -1), rows]).astype(np.int64),
+    )
 
 
 def _campaign_on_day(world: World, n_days: int, first: int) -> list[list[str]]:
@@ -177,6 +211,8 @@ def build_posts(rng: np.random.Generator, world: World, platform: str) -> PostBo
     reps = counts[day_rep, acc_rep]
     pub_day = np.repeat(offsets[day_rep], reps)
     account_idx = members[np.repeat(acc_rep, reps)]
+    pub_day, account_idx, deal_idx = _with_deliverables(world, platform, False, pub_day, account_idx)
+    sponsored = deal_idx >= 0
     n = len(pub_day)
     minute = (
         (rng.normal(19 * 60, 200, n).astype(np.int64) % 1440)
@@ -192,6 +228,7 @@ def build_posts(rng: np.random.Generator, world: World, platform: str) -> PostBo
             continue
         sel = np.nonzero((pub_day == offsets[d_i]) & (rng.random(n) < 0.45))[0]
         campaign[sel] = np.array(codes, dtype=object)[rng.integers(0, len(codes), len(sel))]
+    campaign[sponsored] = world.creator_deals["campaign_code"].to_numpy(object)[deal_idx[sponsored]]
     boost = np.where(campaign != "", 1.8, 1.0)
     views = acc.loc[account_idx, "reach"].to_numpy() * rng.lognormal(0, 1.0, n) * boost
     totals = {"views": np.maximum(views, 5.0)}
@@ -222,6 +259,8 @@ def build_posts(rng: np.random.Generator, world: World, platform: str) -> PostBo
         )
     deleted_age = np.where(rng.random(n) < 0.01, rng.integers(2, POST_WINDOW_DAYS, n), POST_WINDOW_DAYS)
     rejected = rng.random(n) < 0.005
+    deleted_age[sponsored] = POST_WINDOW_DAYS  # a sponsored post stays up and passed review
+    rejected[sponsored] = False
     if platform == "wechat_oa":  # articles are neither deleted nor rejected in the datacube
         deleted_age[:] = window
         rejected[:] = False
@@ -234,6 +273,7 @@ def build_posts(rng: np.random.Generator, world: World, platform: str) -> PostBo
         pub_sec=pub_sec,
         content_type=content_type,
         campaign_code=campaign,
+        deal_idx=deal_idx,
         totals=totals,
         curve=curve,
         review_pending=rng.random(n) < 0.04,
@@ -298,6 +338,18 @@ def build_lives(rng: np.random.Generator, world: World) -> LiveBook:
     counts = np.minimum(counts, 1)  # one room per account and day
     day, a = np.nonzero(counts)
     account_idx = members[a]
+    day_parts, acc_parts, deal_parts = [], [], []
+    for platform in sorted(set(acc["platform"])):
+        on = acc["platform"].to_numpy()[account_idx] == platform
+        d_p, a_p, k_p = _with_deliverables(world, platform, True, day[on], account_idx[on])
+        day_parts.append(d_p)
+        acc_parts.append(a_p)
+        deal_parts.append(k_p)
+    day = np.concatenate(day_parts).astype(np.int64)
+    account_idx = np.concatenate(acc_parts).astype(np.int64)
+    deal_idx = np.concatenate(deal_parts).astype(np.int64)
+    order = np.lexsort((account_idx, day))
+    day, account_idx, deal_idx = day[order], account_idx[order], deal_idx[order]
     n = len(day)
     start_min = rng.integers(9 * 60, 20 * 60, n)
     duration_min = rng.integers(45, 200, n)
@@ -328,4 +380,4 @@ def build_lives(rng: np.random.Generator, world: World) -> LiveBook:
         np.char.add("7401", np.char.add(digits, "888")),
         np.where(platform == "kuaishou", np.char.add("ksl", digits), np.char.add("live/finder", digits)),
     ).astype(object)
-    return LiveBook(platform, account_idx, live_id, day, start_sec, end_sec, metrics)
+    return LiveBook(platform, account_idx, live_id, day, start_sec, end_sec, metrics, deal_idx)

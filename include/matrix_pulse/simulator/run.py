@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from matrix_pulse.sources import LANDING_FOLDERS, MATRIX_TIERS, PLATFORMS, SOURCES
 
@@ -124,22 +125,58 @@ def _file_rng(seed: int, folder: str, d: int, delivery: int) -> np.random.Genera
     return np.random.default_rng([seed, zlib.crc32(folder.encode()), d, delivery])
 
 
+def quarter_label(day: date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+POST_METRICS = ("views", "impressions", "follower_gain", *ENGAGEMENT)
+
+
 @dataclass
 class Truth:
-    """Quarter figures accumulated from what a correct ingest loads (final deliveries only)."""
+    """Figures accumulated from what a correct ingest loads (final deliveries only)."""
 
+    world: World
     tiers_by_day: np.ndarray
+    dealers_by_day: np.ndarray
     last: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     content: dict[str, dict[str, Counter]] = field(default_factory=dict)
+    # (quarter, platform, tier, region, dealer code or '') -> exposure, views, engagements
+    content_cells: dict[tuple, Counter] = field(default_factory=dict)
+    post_sums: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # per post, loaded life
+    post_loaded: dict[str, np.ndarray] = field(default_factory=dict)
+    lives: dict[int, dict[str, float | None]] = field(default_factory=dict)  # live row -> loaded figures
+    platform_days: set[tuple[str, int]] = field(default_factory=set)  # (platform, day) with loaded rows
     crm_loaded: list[np.ndarray] = field(default_factory=list)
+
+    def _add_cells(self, d: int, platform: str, accounts: np.ndarray, figures: dict[str, np.ndarray]) -> None:
+        """Add per-row figures to the (quarter, platform, tier, region, dealer) cells of day ``d``."""
+        quarter = quarter_label(self.world.days[d])
+        tiers = self.tiers_by_day[d, accounts].astype(np.int64)
+        dealer = self.dealers_by_day[d, accounts]
+        codes = np.append(self.world.dealers["dealer_code"].to_numpy(object), "")
+        regions = np.append(self.world.dealers["region"].to_numpy(object), "总部")
+        keys, inverse = np.unique(tiers * 100_000 + (dealer + 1), return_inverse=True)
+        sums = {
+            name: np.bincount(inverse, weights=values, minlength=len(keys))
+            for name, values in figures.items()
+        }
+        for k, key in enumerate(keys):
+            tier, dealer_i = MATRIX_TIERS[int(key // 100_000)], int(key % 100_000) - 1
+            cell = self.content_cells.setdefault(
+                (quarter, platform, tier, regions[dealer_i], codes[dealer_i]), Counter()
+            )
+            for name, total in sums.items():
+                cell[name] += float(total[k])
 
     def add_content(
         self, raw_table: str, table: CleanTable, rendered: Rendered, d: int, n_posts: int
     ) -> None:
         platform = "wechat_oa" if raw_table == "wechat_oa_articles" else CONTENT_PLATFORM_OF[raw_table]
         tiers = self.tiers_by_day[d, table.meta["account"]]
+        post = table.meta["post"]
         daily: dict[str, np.ndarray] = {}
-        for metric in ("views", *ENGAGEMENT):
+        for metric in POST_METRICS:
             values = rendered.loaded.get(metric)
             if values is None:
                 continue
@@ -147,20 +184,48 @@ class Truth:
                 daily[metric] = np.nan_to_num(values)
                 continue
             last = self.last.setdefault(raw_table, {}).setdefault(metric, np.full(n_posts, np.nan))
-            post = table.meta["post"]
             prev = last[post]
             delta = np.where(
                 np.isnan(values), 0.0, np.where(np.isnan(prev), values, np.maximum(values - prev, 0))
             )
             last[post] = np.where(np.isnan(values), prev, values)
             daily[metric] = delta
+        sums = self.post_sums.setdefault(platform, {})
+        for metric, delta in daily.items():
+            np.add.at(sums.setdefault(metric, np.zeros(n_posts)), post, delta)
+        self.post_loaded.setdefault(platform, np.zeros(n_posts, bool))[post] = True
         by_tier = self.content.setdefault(platform, {})
-        engagements = sum((daily[m] for m in ENGAGEMENT if m in daily), np.zeros(table.n))
+        zeros = np.zeros(table.n)
+        views = daily.get("views", zeros)
+        exposure = daily.get("impressions", zeros) if platform == "xiaohongshu" else views
+        engagements = sum((daily[m] for m in ENGAGEMENT if m in daily), zeros)
         for code in np.unique(tiers):
             sel = tiers == code
             acc = by_tier.setdefault(MATRIX_TIERS[code], Counter())
-            acc["views"] += int(round(daily.get("views", np.zeros(table.n))[sel].sum()))
+            acc["views"] += int(round(views[sel].sum()))
             acc["engagements"] += int(round(engagements[sel].sum()))
+        figures = {"exposure": exposure, "views": views, "engagements": engagements}
+        figures["follower_gain"] = daily.get("follower_gain", zeros)
+        self._add_cells(d, platform, table.meta["account"], figures)
+        if table.n:
+            self.platform_days.add((platform, d))
+
+    def add_lives(self, table: CleanTable, rendered: Rendered, d: int, platforms: np.ndarray) -> None:
+        for row, live in enumerate(table.meta["live"]):
+            self.lives[int(live)] = {
+                m: (None if np.isnan(v[row]) else float(v[row])) for m, v in rendered.loaded.items()
+            }
+            self.platform_days.add((str(platforms[live]), d))
+        gain = np.nan_to_num(rendered.loaded["follower_gain"])
+        for platform in np.unique(platforms[table.meta["live"]]):
+            sel = platforms[table.meta["live"]] == platform
+            self._add_cells(d, str(platform), table.meta["account"][sel], {"follower_gain": gain[sel]})
+
+    def add_oa_users(self, table: CleanTable, rendered: Rendered, d: int) -> None:
+        gain = np.nan_to_num(rendered.loaded["new_followers"])
+        self._add_cells(d, "wechat_oa", table.meta["account"], {"follower_gain": gain})
+        if table.n:
+            self.platform_days.add(("wechat_oa", d))
 
 
 def simulate(
@@ -186,7 +251,7 @@ def simulate(
     followers = oa_followers(rng, world)
     n_days = len(world.days)
     plan = plan_file_defects(seed, n_days, mess_rate)
-    truth = Truth(world.tier_codes_by_day())
+    truth = Truth(world, world.tier_codes_by_day(), world.dealer_index_by_day())
     files: list[dict] = []
     missing: list[dict] = []
     junk: list[str] = []
@@ -255,6 +320,10 @@ def simulate(
                     truth.add_content(raw_table, table, rendered[raw_table], d, n_posts)
                 elif raw_table in ("crm_dcc", "crm_legacy"):
                     truth.crm_loaded.append(table.meta["crm_row"])
+                elif raw_table in ("live_sessions", "wechat_channels_lives"):
+                    truth.add_lives(table, rendered[raw_table], d, lives.platform)
+                elif raw_table == "wechat_oa_users":
+                    truth.add_oa_users(table, rendered[raw_table], d)
 
     manifest = {
         "scale": scale,
@@ -270,6 +339,7 @@ def simulate(
                 p: {t: dict(c) for t, c in sorted(v.items())} for p, v in sorted(truth.content.items())
             },
             "leads": _lead_truth(truth, rows, leads, world),
+            **_sectional_truth(truth, rows, leads, world, posts, lives),
         },
     }
     (out / "_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -547,10 +617,10 @@ def _write_reference(out: Path, world: World, files: list[dict]) -> None:
             files.append(entry)
 
 
-def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
-    """Each lead once, in its latest loaded state; duplicates by the 30-day same-phone same-series rule."""
+def _lead_states(truth: Truth, rows, leads, world: World) -> dict[str, np.ndarray] | None:
+    """Each loaded lead once, in its latest loaded state, with the warehouse's flags and times."""
     if not truth.crm_loaded:
-        return {}
+        return None
     loaded = np.unique(np.concatenate(truth.crm_loaded))
     lead = rows.lead[loaded]
     updated = rows.updated[loaded]
@@ -560,8 +630,6 @@ def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
     last[:-1] = lead[1:] != lead[:-1]
     lead, updated = lead[last], updated[last]
     invalid = leads.invalid_at[lead] <= updated
-    arrived = leads.arrived[lead] <= updated
-    ordered = leads.ordered[lead] <= updated
     # duplicates among the leads the warehouse sees
     person = leads.person[lead]
     series = leads.series[lead]
@@ -585,7 +653,32 @@ def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
     cday = np.clip(created // 86_400 - start_day, 0, len(world.days) - 1)
     acc = leads.source_account_idx[lead]
     tier = np.where(acc >= 0, truth.tiers_by_day[cday, np.maximum(acc, 0)], -1)
-    platform = leads.platform[lead]
+    # response: first follow-up minus distribution (DCC) or creation (legacy, which has no
+    # distribution time), in minutes, once the follow-up is in the latest row
+    followed = leads.first_follow[lead] <= updated
+    since = np.where(leads.is_legacy[lead], created, leads.distributed[lead])
+    response = np.where(followed, np.maximum(leads.first_follow[lead] - since, 0) / 60.0, np.nan)
+    return {
+        "lead": lead,
+        "valid": valid,
+        "tier": tier,
+        "platform": leads.platform[lead],
+        "created_day": cday,
+        "dealer": leads.dealer_idx[lead],
+        "arrived": leads.arrived[lead] <= updated,
+        "test_drive": leads.test_drive[lead] <= updated,
+        "ordered": leads.ordered[lead] <= updated,
+        "delivered": leads.delivered[lead] <= updated,
+        "response": response,
+    }
+
+
+def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
+    """Each lead once, in its latest loaded state; duplicates by the 30-day same-phone same-series rule."""
+    st = _lead_states(truth, rows, leads, world)
+    if st is None:
+        return {}
+    platform, tier, valid = st["platform"], st["tier"], st["valid"]
     result: dict[str, dict[str, dict[str, int]]] = {}
     for p in sorted(set(platform)):
         for t in sorted(set(tier[platform == p])):
@@ -593,7 +686,248 @@ def _lead_truth(truth: Truth, rows, leads, world: World) -> dict:
             result.setdefault(p, {})["none" if t < 0 else MATRIX_TIERS[t]] = {
                 "leads": int(sel.sum()),
                 "valid_leads": int((sel & valid).sum()),
-                "arrivals": int((sel & valid & arrived).sum()),
-                "orders": int((sel & valid & ordered).sum()),
+                "arrivals": int((sel & valid & st["arrived"]).sum()),
+                "orders": int((sel & valid & st["ordered"]).sum()),
             }
     return result
+
+
+def _funnels(st: dict[str, np.ndarray], keys: list[np.ndarray]) -> dict[tuple, dict]:
+    """Lead figures per group of ``keys``: counts, every funnel stage among valid leads, and the
+    24-hour follow-ups and median response over valid leads."""
+    valid = st["valid"]
+    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+    frame["leads"] = 1
+    frame["valid_leads"] = valid.astype(np.int64)
+    for stage, column in (("arrived", "arrivals"), ("test_drive", "test_drives"), ("ordered", "orders"),
+                          ("delivered", "deliveries")):  # fmt: skip
+        frame[column] = (valid & st[stage]).astype(np.int64)
+    response = np.where(valid, st["response"], np.nan)
+    frame["followed_within_24h"] = (response <= 1440).astype(np.int64)
+    frame["response"] = response
+    by = [f"k{i}" for i in range(len(keys))]
+    grouped = frame.groupby(by, sort=True)
+    sums = grouped[list(FUNNEL_COUNTS)].sum()
+    medians = grouped["response"].median()
+    out = {}
+    for key, row in sums.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        median = medians.loc[key if len(key) > 1 else key[0]]
+        out[key] = {c: int(row[c]) for c in FUNNEL_COUNTS} | {
+            "median_response_minutes": None if pd.isna(median) else float(median)
+        }
+    return out
+
+
+FUNNEL_COUNTS = (
+    "leads",
+    "valid_leads",
+    "arrivals",
+    "test_drives",
+    "orders",
+    "deliveries",
+    "followed_within_24h",
+)
+
+
+def _sectional_truth(truth: Truth, rows, leads, world: World, posts, lives) -> dict:
+    """Per-quarter truth by platform/tier, region and dealer, per live session and per creator deal."""
+    out: dict = {}
+    # content: exposure / views / engagements by the account's tier, region and dealer of the day
+    content: dict = {"by_tier": {}, "by_region": {}, "by_dealer": {}}
+    for (q, platform, tier, region, dealer), c in sorted(truth.content_cells.items()):
+        figures = {k: int(round(c[k])) for k in ("exposure", "views", "engagements", "follower_gain")}
+        for section, key in (
+            ("by_tier", (platform, tier)),
+            ("by_region", (region,)),
+            ("by_dealer", (dealer,)),
+        ):
+            if section == "by_dealer" and not dealer:
+                continue
+            node = content[section].setdefault(q, {})
+            for k in key[:-1]:
+                node = node.setdefault(k, {})
+            cell = node.setdefault(key[-1], Counter())
+            cell.update(figures)
+    out["content_by_quarter"] = _plain(content)
+    out["accounts_by_quarter"] = _account_truth(truth, world, posts, lives)
+
+    st = _lead_states(truth, rows, leads, world)
+    dealer_codes = world.dealers["dealer_code"].to_numpy(object)
+    dealer_regions = world.dealers["region"].to_numpy(object)
+    if st is not None:
+        quarters = np.array([quarter_label(world.days[d]) for d in range(len(world.days))], dtype=object)
+        q = quarters[st["created_day"]]
+        tier = np.array(["none", *MATRIX_TIERS], dtype=object)[st["tier"] + 1]
+        lead_cells: dict = {"by_tier": {}, "by_region": {}, "by_dealer": {}}
+        for (quarter, p, t), figures in _funnels(st, [q, st["platform"], tier]).items():
+            lead_cells["by_tier"].setdefault(quarter, {}).setdefault(p, {})[t] = figures
+        for (quarter, region), figures in _funnels(st, [q, dealer_regions[st["dealer"]]]).items():
+            lead_cells["by_region"].setdefault(quarter, {})[region] = figures
+        for (quarter, dealer), figures in _funnels(st, [q, dealer_codes[st["dealer"]]]).items():
+            lead_cells["by_dealer"].setdefault(quarter, {})[dealer] = figures
+        out["leads_by_quarter"] = lead_cells
+
+    # live sessions as loaded, by live id
+    acc_ids = world.accounts["account_id"].to_numpy(object)
+    out["live_sessions"] = {
+        str(lives.live_id[i]): {
+            "platform": str(lives.platform[i]),
+            "account_id": str(acc_ids[lives.account_idx[i]]),
+            **figures,
+        }
+        for i, figures in sorted(truth.lives.items())
+    }
+    out["creator_deals"] = _deal_truth(truth, world, posts, lives, leads, st)
+    return out
+
+
+def _account_truth(truth: Truth, world: World, posts, lives) -> dict:
+    """Accounts and active accounts per quarter, each account once, by its tier and dealer on the
+    quarter's last day. Active = a loaded post published on a day its platform delivered data,
+    or a loaded live session, on some day of the quarter."""
+    active: set[tuple[int, int]] = set()
+    for platform, book in posts.items():
+        delivered = np.zeros(len(world.days), bool)
+        delivered[[d for p, d in truth.platform_days if p == platform]] = True
+        loaded = truth.post_loaded.get(platform, np.zeros(len(book.pub_day), bool))
+        day = np.clip(book.pub_day, 0, len(world.days) - 1)
+        sel = loaded & (book.pub_day >= 0) & delivered[day]
+        active.update(zip(book.account_idx[sel].tolist(), book.pub_day[sel].tolist(), strict=True))
+    for live in truth.lives:
+        active.add((int(lives.account_idx[live]), int(lives.day[live])))
+    quarters = [quarter_label(day) for day in world.days]
+    active_by_quarter: dict[str, set[int]] = {}
+    for account, d in active:
+        active_by_quarter.setdefault(quarters[d], set()).add(account)
+    platform = world.accounts["platform"].to_numpy(object)
+    codes = world.dealers["dealer_code"].to_numpy(object)
+    regions = world.dealers["region"].to_numpy(object)
+    out: dict = {"by_tier": {}, "by_region": {}, "by_dealer": {}}
+    for q in sorted(set(quarters)):
+        last = max(d for d, label in enumerate(quarters) if label == q)
+        tier = truth.tiers_by_day[last]
+        dealer = truth.dealers_by_day[last]
+        for a in range(len(platform)):
+            is_active = int(a in active_by_quarter.get(q, set()))
+            cells = [out["by_tier"].setdefault(q, {}).setdefault(platform[a], {}).setdefault(
+                MATRIX_TIERS[tier[a]], Counter())]  # fmt: skip
+            region = regions[dealer[a]] if dealer[a] >= 0 else "总部"
+            cells.append(out["by_region"].setdefault(q, {}).setdefault(region, Counter()))
+            if dealer[a] >= 0:
+                cells.append(out["by_dealer"].setdefault(q, {}).setdefault(codes[dealer[a]], Counter()))
+            for cell in cells:
+                cell["accounts"] += 1
+                cell["active_accounts"] += is_active
+    return _plain(out)
+
+
+def _plain(node):
+    if isinstance(node, Counter):
+        return dict(node)
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    return node
+
+
+def _deal_truth(truth: Truth, world: World, posts, lives, leads, st) -> list[dict]:
+    """Per creator deal: what its deliverables did as loaded and the leads attributed to it.
+
+    Leads by the documented rule: a lead whose source content is a loaded deliverable of the
+    deal; otherwise a lead of the deal's platform, account and campaign (one deal per creator
+    and campaign in the simulation, so no tie to break).
+    """
+    deals = world.creator_deals
+    tier_codes = world.tier_codes_by_day()
+    by_content: dict[tuple[str, str], int] = {}
+    figures = []
+    for k, deal in enumerate(deals.itertuples()):
+        f = Counter(
+            posts_matched=0, live_sessions_matched=0, exposure=0, views=0, engagements=0, follower_gain=0
+        )
+        if deal.deal_type == "直播口播":
+            for i in np.nonzero(lives.deal_idx == k)[0]:
+                got = truth.lives.get(int(i))
+                if got is None:
+                    continue
+                by_content[(deal.platform, str(lives.live_id[i]))] = k
+                f["live_sessions_matched"] += 1
+                f["exposure"] += got.get("views") or 0
+                f["views"] += got.get("views") or 0
+                f["engagements"] += (got.get("likes") or 0) + (got.get("comments") or 0)
+                f["follower_gain"] += got.get("follower_gain") or 0
+        else:
+            book = posts[deal.platform]
+            loaded = truth.post_loaded.get(deal.platform, np.zeros(len(book.post_id), bool))
+            sums = truth.post_sums.get(deal.platform, {})
+            for i in np.nonzero((book.deal_idx == k) & loaded)[0]:
+                by_content[(deal.platform, str(book.post_id[i]))] = k
+                life = {m: float(v[i]) for m, v in sums.items()}  # the post's loaded life
+                f["posts_matched"] += 1
+                f["views"] += life.get("views", 0.0)
+                f["exposure"] += life.get("impressions" if deal.platform == "xiaohongshu" else "views", 0.0)
+                f["engagements"] += sum(life.get(m, 0.0) for m in ENGAGEMENT)
+                f["follower_gain"] += life.get("follower_gain", 0.0)
+        figures.append(f)
+    by_campaign = {
+        (d.platform, int(d.account_idx), d.campaign_code): k for k, d in enumerate(deals.itertuples())
+    }
+    attributed = [[] for _ in range(len(deals))]
+    if st is not None:
+        lead = st["lead"]
+        content = leads.source_content_id[lead]
+        account = leads.source_account_idx[lead]
+        campaign = leads.campaign_code[lead]
+        for j in range(len(lead)):
+            p = st["platform"][j]
+            k = by_content.get((p, str(content[j])))
+            if k is None and account[j] >= 0:
+                k = by_campaign.get((p, int(account[j]), campaign[j]))
+            if k is not None:
+                attributed[k].append(j)
+    regions = world.dealers["region"].to_numpy(object)
+    out = []
+    for k, deal in enumerate(deals.itertuples()):
+        day = (deal.published_on - world.start).days
+        js = np.array(attributed[k], dtype=np.int64)
+        valid = st["valid"][js] if len(js) else np.zeros(0, bool)
+        ordered = st["ordered"][js] if len(js) else np.zeros(0, bool)
+        lead_regions = regions[st["dealer"][js]] if len(js) else np.zeros(0, object)
+        f = figures[k]
+        out.append(
+            {
+                "platform": deal.platform,
+                "account_id": deal.account_id,
+                "campaign_code": deal.campaign_code,
+                "published_on": deal.published_on.isoformat(),
+                "quarter_label": quarter_label(deal.published_on),
+                "cooperation_form": deal.deal_type,
+                "matrix_tier": MATRIX_TIERS[tier_codes[day, deal.account_idx]],
+                "cost_yuan": deal.cost_yuan,
+                # what the creator published for the deal; *_matched counts what was loaded of it
+                "deliverables_published": int(
+                    (lives.deal_idx == k).sum()
+                    if deal.deal_type == "直播口播"
+                    else (posts[deal.platform].deal_idx == k).sum()
+                ),
+                **{m: int(round(v)) for m, v in f.items()},
+                # nothing of the deal's deliverables loaded: its audience is unknown, not 0
+                **(
+                    {}
+                    if f["posts_matched"] + f["live_sessions_matched"]
+                    else dict.fromkeys(("exposure", "views", "engagements", "follower_gain"))
+                ),
+                "leads": len(js),
+                "valid_leads": int(valid.sum()),
+                "orders": int((valid & ordered).sum()),
+                "regions": {
+                    r: {
+                        "leads": int((lead_regions == r).sum()),
+                        "valid_leads": int((valid & (lead_regions == r)).sum()),
+                        "orders": int((valid & ordered & (lead_regions == r)).sum()),
+                    }
+                    for r in sorted(set(lead_regions))
+                },
+            }
+        )
+    return out

@@ -85,6 +85,16 @@ TIER_PLATFORMS: dict[str, dict[str, float]] = {
     "员工": {"douyin": 0.45, "wechat_channels": 0.3, "xiaohongshu": 0.25},
 }
 DEALER_PLATFORMS = ("douyin", "xiaohongshu", "wechat_channels")
+# platforms whose live rooms the exports cover (live_sessions CSV, WeChat Channels lives)
+LIVE_PLATFORMS = ("douyin", "kuaishou", "wechat_channels")
+
+# A creator brief names a publication date (发布日期); the creator publishes the deliverable
+# within this many days of it, inside the campaign's dates. Equal to the dbt var
+# creator_deal_window_days (tests/simulator checks they agree). During a deal's window the
+# creator publishes nothing else on that platform (the brief's exclusivity clause), and one
+# creator's deals are at least 2 * window + 1 days apart, so a deliverable is never ambiguous.
+DEAL_WINDOW_DAYS = 3
+DELIVERY_OFFSETS = np.array([-1, 0, 0, 0, 1, 2])  # days from 发布日期 the creator actually publishes
 
 # (posts per day, median final views) by tier; platform multipliers below
 TIER_ACTIVITY: dict[str, tuple[float, float]] = {
@@ -272,7 +282,7 @@ def build_world(rng: np.random.Generator, scale: Scale, start: date, end: date) 
     )
 
     campaigns = _campaigns(rng, start, end)
-    deals = _creator_deals(rng, accounts, campaigns)
+    deals = _creator_deals(rng, accounts, campaigns, end)
     world = World(start, end, dealers, accounts, campaigns, deals)
     world.dealer_response_minutes = response
     world.dealer_is_legacy = is_legacy
@@ -323,28 +333,52 @@ def _campaigns(rng: np.random.Generator, start: date, end: date) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def _creator_deals(rng: np.random.Generator, accounts: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
-    """Paid KOL/KOC posts per campaign; the cost side of creator ROI."""
+def _creator_deals(
+    rng: np.random.Generator, accounts: pd.DataFrame, campaigns: pd.DataFrame, end: date
+) -> pd.DataFrame:
+    """Paid KOL/KOC deals per campaign (the cost side of creator ROI) and when each is delivered.
+
+    ``deliver_on`` is the day the creator publishes the sponsored post (or holds the sponsored
+    live session, for 直播口播): within DEAL_WINDOW_DAYS of 发布日期 and inside the campaign.
+    """
     creators = accounts.index[accounts["tier"].isin(["KOL", "KOC"])].to_numpy()
+    booked: dict[int, list[date]] = {}
     rows = []
     for c in campaigns.itertuples():
         n = max(1, len(creators) // 4)
         chosen = rng.choice(creators, size=min(n, len(creators)), replace=False)
-        span = (c.ends_on - c.starts_on).days
+        last_day = min(c.ends_on, end)
+        span = (last_day - c.starts_on).days
         for a in chosen:
             tier = accounts.at[a, "tier"]
+            platform = accounts.at[a, "platform"]
             cost = rng.integers(20, 150) * 1000 if tier == "KOL" else rng.integers(5, 30) * 100
+            forms = ["视频定制", "图文种草"] + (["直播口播"] if platform in LIVE_PLATFORMS else [])
+            deal_type = forms[int(rng.integers(0, len(forms)))]
+            published_on = c.starts_on + timedelta(days=int(rng.integers(0, max(span, 0) + 1)))
+            offset = int(DELIVERY_OFFSETS[rng.integers(0, len(DELIVERY_OFFSETS))])
+            if span < 0 or any(
+                abs((published_on - b).days) <= 2 * DEAL_WINDOW_DAYS for b in booked.get(a, [])
+            ):
+                continue  # the creator is already booked around that date
+            booked.setdefault(a, []).append(published_on)
+            deliver_on = min(max(published_on + timedelta(days=offset), c.starts_on), last_day)
             rows.append(
                 {
-                    "platform_name": PLATFORMS[accounts.at[a, "platform"]],
+                    "account_idx": int(a),
+                    "platform": platform,
+                    "platform_name": PLATFORMS[platform],
                     "account_id": accounts.at[a, "account_id"],
                     "campaign_code": c.campaign_code,
-                    "deal_type": ["视频定制", "图文种草", "直播口播"][int(rng.integers(0, 3))],
+                    "deal_type": deal_type,
                     "cost_yuan": float(cost),
-                    "published_on": c.starts_on + timedelta(days=int(rng.integers(0, span + 1))),
+                    "published_on": published_on,
+                    "deliver_on": deliver_on,
                 }
             )
-    return pd.DataFrame(rows)
+    columns = ["account_idx", "platform", "platform_name", "account_id", "campaign_code", "deal_type",
+               "cost_yuan", "published_on", "deliver_on"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _roster_changes(

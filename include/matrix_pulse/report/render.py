@@ -67,7 +67,17 @@ def _env():
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True, lstrip_blocks=True
     )
     env.globals["fmt"] = fmt
+    env.globals["compact_table"] = compact_table
     return env
+
+
+def compact_table(t: Table, keys: list[str]) -> dict:
+    """A few columns of a table, for the mail (the PDF and XLSX carry every column)."""
+    picked = [i for i, c in enumerate(t.columns) if c.key in keys]
+    return {
+        "labels": [t.columns[i].label for i in picked],
+        "rows": [[row[i] for i in picked] for row in t.rows()],
+    }
 
 
 def render_mail_html(pack: QuarterPack, issue: int) -> str:

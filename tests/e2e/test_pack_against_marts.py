@@ -5,6 +5,7 @@ breakdown sums to its headline. H1's marts == truth test closes the chain to the
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 
 import duckdb
@@ -43,7 +44,7 @@ def same(a, b) -> bool:
         return b is None or (isinstance(b, float) and math.isnan(b))
     if b is None or (isinstance(b, float) and math.isnan(b)):
         return False
-    if isinstance(a, int | float) and isinstance(b, int | float):
+    if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
     return str(a) == str(b)
 
@@ -138,7 +139,8 @@ def test_kpis_tiers_platforms_and_funnels_equal_the_marts(demo, marts, quarter, 
                      select arg_max(matrix_tier, date_day) as tier, arg_max(region, date_day) as region
                      from marts.fct_account_daily where date_day between ? and ? group by platform, account_id)
                    where true{where} group by 1),
-             l as (select coalesce(source_matrix_tier, '未归属') as matrix_tier, count(*) filter (where is_valid) as valid
+             l as (select case when source_matrix_tier is null or source_matrix_tier = 'none' then '未归属'
+                                else source_matrix_tier end as matrix_tier, count(*) filter (where is_valid) as valid
                    from marts.fct_leads where created_date between ? and ?{where} group by 1)
         select matrix_tier, coalesce(c.exposure, 0) as exposure, coalesce(c.engagements, 0) as engagements,
                coalesce(a.accounts, 0) as accounts, coalesce(l.valid, 0) as valid
@@ -148,7 +150,7 @@ def test_kpis_tiers_platforms_and_funnels_equal_the_marts(demo, marts, quarter, 
     xt = xt[
         (xt[["账号数", "曝光", "有效线索"]].fillna(0) != 0).any(axis=1)
     ]  # tiers with nothing are extra rows
-    assert_cells(xt, tiers, "矩阵层级", {"曝光": "exposure", "互动量": "engagements", "账号数": "accounts",
+    assert_cells(xt, tiers.rename(columns={"matrix_tier": "矩阵层级"}), "矩阵层级", {"曝光": "exposure", "互动量": "engagements", "账号数": "accounts",
                                         "有效线索": "valid"}, f"{audience}/矩阵视图")  # fmt: skip
 
     # 平台对比
@@ -175,7 +177,8 @@ def test_kpis_tiers_platforms_and_funnels_equal_the_marts(demo, marts, quarter, 
     names = dict(marts.execute("select platform, platform_name_cn from marts.dim_platform").fetchall())
     names["other"] = "其他渠道"
     cuts = [("漏斗-平台", "来源平台", "coalesce(source_platform, 'other')"),
-            ("漏斗-层级", "来源层级", "coalesce(source_matrix_tier, '未归属')")]  # fmt: skip
+            ("漏斗-层级", "来源层级", "case when source_matrix_tier is null or source_matrix_tier = 'none' then '未归属' "
+                                  "else source_matrix_tier end")]  # fmt: skip
     if region is None:
         cuts.append(("漏斗-大区", "大区", "coalesce(region, '未归属')"))
     for name, header, dim in cuts:
@@ -268,5 +271,17 @@ def test_breakdowns_sum_to_headlines_and_cells_are_typed(demo, marts, quarter, a
         assert same(float(sheet(path, name)[col].fillna(0).sum()), valid), (audience, name)
     cells = xlsx_cells(path, "平台对比")
     assert cells[(1, 3)]["format"] == "0.0%" and not any(c["formula"] for c in cells.values())
-    # QoQ and YoY are real numbers once the demo holds five quarters (H1): the KPI sheet says so
-    assert kpis["环比"].notna().all()
+    # QoQ / YoY: a real change when the marts hold the earlier quarter (the five-quarter demo),
+    # else a dash that says why; never a blank or a fake 0 %
+    this = Quarter.parse(quarter[0])
+    held = {r[0] for r in marts.execute("select distinct quarter_label from marts.dim_date d "
+                                        "join marts.fct_content_daily c using (date_day)").fetchall()}  # fmt: skip
+    for col, earlier in (("环比", this.previous()), ("同比", this.year_ago())):
+        for cell in kpis[col]:
+            if earlier.label in held:
+                assert cell.startswith(("▲", "▼", "持平")), (audience, col, cell)
+            else:
+                assert cell == f"—（{'上季度' if col == '环比' else '去年同期'} {earlier.label} 无数据）", (
+                    col,
+                    cell,
+                )

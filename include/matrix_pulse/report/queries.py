@@ -25,6 +25,9 @@ TIERS = ("官方", "经销商", "KOL", "KOC", "高管", "员工")
 # (the mart's 未登记) and leads whose source account is unknown (no tier).
 UNREGISTERED_TIER = "未登记"
 UNATTRIBUTED = "未归属"
+NO_SOURCE_TIER = "none"  # fct_leads.source_matrix_tier of a lead without a source account
+LEAD_TIER_SQL = (f"case when source_matrix_tier is null or source_matrix_tier = '{NO_SOURCE_TIER}' "
+                 f"then '{UNATTRIBUTED}' else source_matrix_tier end")  # fmt: skip
 OTHER_PLATFORM = "other"  # fct_leads.source_platform for 懂车帝, 400电话, 自然到店 ...
 OTHER_PLATFORM_CN = "其他渠道"
 HQ_REGION = "总部"  # accounts with no dealer (官方, KOL, KOC, 高管)
@@ -121,6 +124,15 @@ def by_tier(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None
     by their tier on the last day (account_roster)."""
     clause, params = _region_clause(region)
     tiers = [*TIERS, UNREGISTERED_TIER, UNATTRIBUTED]
+    # a tier the roster does not know yet gets its own row (after the known ones), never dropped
+    seen = con.execute(
+        f"""select distinct matrix_tier from marts.mart_kpi_by_period
+            where period_type = 'quarter' and period_label = ?
+              and (exposure > 0 or views > 0 or posts_published > 0 or follower_gain > 0)
+            union select distinct {LEAD_TIER_SQL} from marts.fct_leads where created_date between ? and ?""",
+        [quarter.label, quarter.start, quarter.end],
+    ).fetchall()
+    tiers += sorted({t for (t,) in seen if t is not None} - set(tiers))
     df = _df(
         con,
         f"""with r as (
@@ -130,7 +142,7 @@ def by_tier(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None
               from marts.mart_kpi_by_period
               where period_type = 'quarter' and period_label = ?{clause} group by 1),
             l as (
-              select coalesce(source_matrix_tier, ?) as matrix_tier, count(*) as leads,
+              select {LEAD_TIER_SQL} as matrix_tier, count(*) as leads,
                      count(*) filter (where is_valid) as valid_leads,
                      count(*) filter (where is_valid and ordered_at is not null) as orders
               from marts.fct_leads where created_date between ? and ?{clause} group by 1)
@@ -141,7 +153,7 @@ def by_tier(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None
             from (select unnest(?::varchar[]) as matrix_tier) t
             left join r using (matrix_tier) left join l using (matrix_tier)
             order by list_position(?::varchar[], t.matrix_tier)""",
-        [quarter.label, *params, UNATTRIBUTED, quarter.start, quarter.end, *params, tiers, tiers],
+        [quarter.label, *params, quarter.start, quarter.end, *params, tiers, tiers],
     )
     roster = account_roster(con, quarter, region)
     accounts = roster.groupby("matrix_tier")["is_active"].agg(["count", "sum"])
@@ -191,7 +203,7 @@ def by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | 
 FUNNEL_DIMENSIONS = {
     # key: (SQL expression over fct_leads, label)
     "platform": (f"coalesce(source_platform, '{OTHER_PLATFORM}')", "来源平台"),
-    "tier": (f"coalesce(source_matrix_tier, '{UNATTRIBUTED}')", "来源层级"),
+    "tier": (LEAD_TIER_SQL, "来源层级"),
     "region": (f"coalesce(region, '{UNATTRIBUTED}')", "大区"),
 }
 

@@ -135,7 +135,7 @@ def test_pdf_prints_the_top_creators_by_cost_and_the_xlsx_holds_all(con, tmp_pat
     # render_pdf lays out exactly this HTML (it archives what it renders), so its rows are the PDF's.
     html = (tmp_path / "MatrixPulse_2026Q3_hq_issue1.html").read_text(encoding="utf-8")
     cells, after = _creator_section(html)
-    assert [(r[0], r[3], r[8]) for r in cells] == [(a, c, fmt.yuan(y)) for a, c, y in expected[:n]]
+    assert [(r[0], r[2], r[4]) for r in cells] == [(a, c, fmt.yuan(y)) for a, c, y in expected[:n]]
     total_line = f"本表列出前 {n} 行，共 {len(expected):,} 行；完整名单见随附 Excel 工作表“达人ROI”。"
     assert total_line in after
     pdf_text = re.sub(r"\s+", "", "".join(p.extract_text() for p in pypdf.PdfReader(files.pdf).pages))

@@ -74,6 +74,7 @@ def trend_chart(pack: QuarterPack, path: Path) -> Path:
         if fmt.is_missing(v):
             ax.text(i, 0, "无数据", ha="center", va="bottom", fontsize=8, color=GREY)
     ax.set_xticks(x, list(df["month"]))
+    ax.set_xlim(-0.5, len(df) - 0.5)  # every month keeps its slot, a month without data stays an empty one
     _wan_axis(ax)
     ax.set_title(f"月度曝光与有效线索（{pack.quarter.previous().label} → {pack.quarter.label}）")
     ax2 = ax.twinx()
@@ -183,7 +184,8 @@ def dealer_chart(pack: QuarterPack, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.32 * len(sc) + 1.0))
     colors = [RED if n in laggards else NAVY for n in sc["dealer_name"]]
     ax.barh(sc["dealer_name"], sc["valid_leads"], color=colors, height=0.62)
-    ax.set_title("经销商有效线索 Top 10（红色 = 24 小时跟进率低于网络中位数）")
+    rule = pack.tables["follow_up_laggards"].title.removesuffix("的经销商")
+    ax.set_title(f"经销商有效线索 Top 10（红色 = {rule}）")
     ax.grid(axis="y", visible=False)
     ax.set_xlim(0, max(1, sc["valid_leads"].max() if len(sc) else 1) * 1.3)
     for y, (v, r) in enumerate(zip(sc["valid_leads"], sc["follow_up_24h_rate"], strict=True)):
@@ -217,7 +219,7 @@ def region_chart(pack: QuarterPack, path: Path) -> Path:
     ax2.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v * 100:.0f}%"))
     ax2.set_title("到店率 / 订单转化率（虚线 = 全国）")
     ax2.grid(axis="y", visible=False)
-    ax2.legend(loc="lower right", frameon=False, fontsize=8)
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False, fontsize=8, ncol=2)
     return _save(fig, path)
 
 

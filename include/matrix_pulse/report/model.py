@@ -34,14 +34,17 @@ class Table:
     # Rows the PDF prints (the first ones, in the DataFrame's order; None = all). The XLSX
     # always holds every row, and the PDF says how many there are and in which sheet.
     shown: int | None = None
+    # Columns the PDF prints when an A4 page cannot hold them all (None = all); the XLSX has all.
+    pdf_columns: tuple[str, ...] | None = None
 
-    def rows(self, limit: int | None = None) -> list[list[str]]:
+    def printed_columns(self) -> list[Column]:
+        return [c for c in self.columns if self.pdf_columns is None or c.key in self.pdf_columns]
+
+    def rows(self, limit: int | None = None, columns: list[Column] | None = None) -> list[list[str]]:
         """Formatted cells, in column order (what mail and PDF show); the first ``limit`` rows."""
         df = self.df if limit is None else self.df.head(limit)
-        return [
-            [fmt.value(rec.get(c.key), cell_kind(c, rec)) for c in self.columns]
-            for rec in df.to_dict("records")
-        ]
+        cols = columns or self.columns
+        return [[fmt.value(rec.get(c.key), cell_kind(c, rec)) for c in cols] for rec in df.to_dict("records")]
 
 
 def cell_kind(column: Column, record: dict) -> str:

@@ -263,11 +263,15 @@ def _creator_tables(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: st
                Column("live_sessions_matched", "合作直播", "count"), *money],
               f"每行为一个达人合作（一位达人在一个活动中的一次合作），按投入从高到低排列；本季度共 {len(roi):,} 行、"
               f"{creators:,} 位达人。CPM = 投入 ÷ 曝光 × 1000；CPE = 投入 ÷ 互动量；{scope}",
-              "达人ROI", shown=pdf_rows),
+              "达人ROI", shown=pdf_rows,
+              pdf_columns=("account_name", "platform_name_cn", "campaign_name", "cooperation_form", "cost_yuan",
+                           "exposure", "engagements", "valid_leads", "orders", "cost_per_valid_lead")),
         Table("campaign_roi", "活动 ROI", queries.campaign_roi(con, quarter, region),
               [Column("campaign_name", "活动"), Column("campaign_code", "活动编码"),
                Column("creators", "达人数", "count"), Column("deals", "合作数", "count"), *money],
-              "各活动为上表达人合作之和。", "活动ROI"),
+              "各活动为上表达人合作之和。", "活动ROI",
+              pdf_columns=("campaign_name", "creators", "deals", "cost_yuan", "exposure", "engagements", "leads",
+                           "valid_leads", "orders", "cost_per_valid_lead")),
     ]  # fmt: skip
 
 

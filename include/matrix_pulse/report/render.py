@@ -81,8 +81,9 @@ def compact_table(t: Table, keys: list[str]) -> dict:
 
 
 def render_mail_html(pack: QuarterPack, issue: int) -> str:
+    shown = MAIL_CHARTS + ([("regions", "七大区对比")] if "region_comparison" in pack.tables else [])
     return _env().get_template("mail.html.j2").render(
-        pack=pack, issue=issue, charts=[(f"{name}{CID_SUFFIX}", title) for name, title in MAIL_CHARTS],
+        pack=pack, issue=issue, charts=[(f"{name}{CID_SUFFIX}", title) for name, title in shown],
         platforms=pack.tables["platforms"], regions=pack.tables.get("region_comparison"),
         missing_rate=fmt.pct(pack.gate.missing_rate),
     )  # fmt: skip

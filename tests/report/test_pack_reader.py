@@ -222,3 +222,23 @@ def test_xlsx_is_typed_and_source_text_never_becomes_a_formula(fixture_db: Path,
     for i, label in enumerate(pack.tables["kpis"].df["label"], start=1):
         expected = {"pct": "0.0%", "count": "#,##0", "minutes": "0.0"}[kinds[label]]
         assert kpis[(i, 1)]["format"] == expected, label
+
+
+def test_dealer_response_median_is_over_valid_leads(fixture_db: Path, tmp_path: Path) -> None:
+    """One definition: the scorecard's response median is over valid leads, like the headline's,
+    even when the scorecard mart carries a median over all leads (as mart_dealer_scorecard does today)."""
+    db = tmp_path / "all_leads_median.duckdb"
+    shutil.copy(fixture_db, db)
+    with duckdb.connect(str(db)) as rw:
+        rw.execute("""update marts.mart_dealer_scorecard s set median_response_minutes = m.all_median
+                      from (select dealer_code, median(response_minutes) as all_median from marts.fct_leads
+                            where created_date between '2026-07-01' and '2026-09-30' group by 1) m
+                      where s.dealer_code = m.dealer_code and s.quarter_label = '2026Q3'""")  # fmt: skip
+        valid = dict(rw.execute("""select dealer_code, median(response_minutes) filter (where is_valid)
+                                   from marts.fct_leads where created_date between '2026-07-01' and '2026-09-30'
+                                   group by 1""").fetchall())  # fmt: skip
+        pack = build_pack(rw, Q3, HQ, GateConfig())
+    sc = pack.tables["dealer_scorecard"].df.set_index("dealer_code")
+    assert {k: pytest.approx(v) for k, v in valid.items()} == sc["median_response_minutes"].to_dict()
+    fastest = min(valid, key=valid.get)
+    assert sc.loc[fastest, "rank_response"] == 1

@@ -431,23 +431,26 @@ def top_live_sessions(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: 
 
 
 def dealer_scorecard(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
-    clause, params = _region_clause(region)
+    """The dealer scorecard, with the response median over VALID leads (the pack's one definition,
+    as in the headline) taken from fct_leads, and the national response rank on that median:
+    mart_dealer_scorecard's median is over all leads (issue 11, H1 owns that mart)."""
+    clause, params = _region_clause(region, "s.region")
     return _df(
         con,
-        f"""select dealer_code, dealer_name, region, province, city, city_tier, accounts, active_accounts,
+        f"""with resp as (
+              select dealer_code, median(response_minutes) filter (where is_valid) as median_response_minutes
+              from marts.fct_leads where created_date between ? and ? group by 1),
+            national as (
+              select s.* exclude (median_response_minutes, rank_response), r.median_response_minutes,
+                     rank() over (order by r.median_response_minutes asc nulls last) as rank_response
+              from marts.mart_dealer_scorecard s left join resp r using (dealer_code)
+              where s.quarter_label = ?)
+            select dealer_code, dealer_name, region, province, city, city_tier, accounts, active_accounts,
                    exposure, engagements, leads, valid_leads, arrivals, orders, order_rate,
                    median_response_minutes, follow_up_24h_rate, rank_leads, rank_order_rate, rank_response
-            from marts.mart_dealer_scorecard where quarter_label = ?{clause} order by rank_leads, dealer_code""",
-        [quarter.label, *params],
+            from national s where true{clause} order by rank_leads, dealer_code""",
+        [quarter.start, quarter.end, quarter.label, *params],
     )
-
-
-def network_follow_up_median(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> float | None:
-    """The national network median of dealers' 24-hour follow-up rate (the benchmark of rule 3)."""
-    return con.execute(
-        "select median(follow_up_24h_rate) from marts.mart_dealer_scorecard where quarter_label = ?",
-        [quarter.label],
-    ).fetchall()[0][0]
 
 
 CREATOR_DEAL_COLUMNS = """r.deal_key, r.platform, r.account_id, r.account_name, p.platform_name_cn, r.matrix_tier,

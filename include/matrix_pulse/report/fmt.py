@@ -61,6 +61,8 @@ def yuan(x: Any) -> str:
     if is_missing(x):
         return DASH
     v = float(x)
+    if v == 0:
+        return "¥0"
     if abs(v) >= 9999.5:
         return "¥" + _scaled(v)
     if abs(v) >= 100:

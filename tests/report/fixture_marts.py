@@ -278,6 +278,11 @@ create table marts.dim_date as
          dayofweek(d) in (0, 6) as is_weekend, false as is_holiday, cast(null as varchar) as holiday_name
   from range(date '2025-01-01', date '2027-01-01', interval 1 day) t(d);
 create table marts.fct_account_daily as select * from _ad;
+create table marts.fct_content_daily as  -- one day per item: its totals on the 15th of its month
+  select strptime(month || '-15', '%Y-%m-%d')::date as date_day, platform, md5(platform || post_id) as content_key,
+         post_id, account_id, matrix_tier, matrix_group, dealer_code, region, content_type, exposure, views,
+         engagements
+  from _ct;
 create table marts.fct_live_sessions as select * from _lv;
 create table marts.fct_leads as select * from _ld;
 create table marts.mart_content_top as

@@ -41,6 +41,13 @@ def breakdown_mismatches(pack) -> list[tuple[str, str, float, float]]:
         ("campaign_roi", "cost_yuan", _total(roi, "cost_yuan")),
         ("campaign_roi", "valid_leads", _total(roi, "valid_leads")),
     ]  # fmt: skip
+    reach = pack.reach
+    checks += [
+        ("matrix", "engagements", reach["engagements"]), ("matrix", "views", reach["views"]),
+        ("matrix", "accounts", reach["accounts"]), ("matrix", "active_accounts", reach["active_accounts"]),
+        ("matrix", "posts_published", reach["posts_published"]), ("platforms", "engagements", reach["engagements"]),
+        ("content_types", "views", reach["views"]), ("content_types", "engagements", reach["engagements"]),
+    ]  # fmt: skip
     for key in ("funnel_platform", "funnel_tier", "funnel_region"):
         if key in t:
             checks += [(key, c, f[c]) for c in ("leads", "valid_leads", "arrivals", "test_drives", "orders",

@@ -39,6 +39,7 @@ class QuarterPack:
     highlights: list[str] = field(default_factory=list)
     creator_summary: dict = field(default_factory=dict)
     live_summary: list[str] = field(default_factory=list)
+    reach: dict = field(default_factory=dict)  # the headline's content and account figures
 
     @property
     def scope_label(self) -> str:
@@ -373,7 +374,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, quarter: Quarter, audience: Audie
     live = queries.live_totals(con, quarter, region)
     return QuarterPack(quarter, audience, datetime.now(ZoneInfo(TIMEZONE)), kpis, tables, recs, gate_result,
                        funnel, live, _highlights(kpis, tables), _creator_summary(tables),
-                       _live_summary(live, tables))  # fmt: skip
+                       _live_summary(live, tables), headline)  # fmt: skip
 
 
 def _live_summary(live: dict, tables: dict[str, Table]) -> list[str]:

@@ -303,19 +303,23 @@ def creator_cost_by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter,
 
 
 def by_content_type(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
+    """Content types from the daily facts, each day in the region its account had that day (like
+    the headline), so the table adds up in a regional pack too: mart_content_top gives a post one
+    region for the whole quarter, which splits differently when a dealer account moved region.
+    ``items`` counts a post once per region it had views in."""
     clause, params = _region_clause(region)
     return _df(
         con,
         f"""with c as (
-              select content_type, count(*) as items, sum(views) as views, sum(engagements) as engagements,
-                     sum(engagements) / nullif(sum(views), 0) as interaction_rate
-              from marts.mart_content_top where quarter_label = ?{clause} group by 1)
+              select content_type, count(distinct platform || ':' || post_id) as items, sum(views) as views,
+                     sum(engagements) as engagements, sum(engagements) / nullif(sum(views), 0) as interaction_rate
+              from marts.fct_content_daily where date_day between ? and ?{clause} group by 1)
             select t.content_type, coalesce(c.items, 0) as items, coalesce(c.views, 0) as views,
                    coalesce(c.engagements, 0) as engagements, c.interaction_rate,
                    c.views / nullif(c.items, 0) as views_per_item
             from (select unnest(?::varchar[]) as content_type) t left join c using (content_type)
             order by list_position(?::varchar[], t.content_type)""",
-        [quarter.label, *params, list(CONTENT_TYPES), list(CONTENT_TYPES)],
+        [quarter.start, quarter.end, *params, list(CONTENT_TYPES), list(CONTENT_TYPES)],
     )
 
 

@@ -169,8 +169,14 @@ def build_fixture(path: Path, *, seed: int = 7, critical_gx_failure: bool = Fals
                                       leads=int(viewers * rng.uniform(0.002, 0.008))))  # fmt: skip
             if a["matrix_tier"] in ("KOL", "KOC"):
                 fee = (80_000 if a["matrix_tier"] == "KOL" else 8_000) * rng.uniform(0.7, 1.4)
+                form = (
+                    "直播口播"
+                    if a["account_id"] == "koc_0"
+                    else ("短视频" if a["platform"] != "xiaohongshu" else "图文笔记")
+                )
                 creator_costs.append(dict(quarter_label=qlabel, platform=a["platform"], account_id=a["account_id"],
-                                          campaign_code=campaign[0], cost_yuan=round(fee, 2)))  # fmt: skip
+                                          campaign_code=campaign[0], cost_yuan=round(fee, 2), cooperation_form=form,
+                                          published_on=qstart + timedelta(days=20)))  # fmt: skip
 
         # Leads: dealers catch them from every platform; some via creators and official accounts.
         sources = [a for a in accounts if a["matrix_tier"] != "员工"] + [None] * 6
@@ -197,8 +203,8 @@ def build_fixture(path: Path, *, seed: int = 7, critical_gx_failure: bool = Fals
                                   clue_id=f"C{lead_no}", dealer_code=code, region=region, series_code="S7",
                                   source_platform=platform, channel_name=PLATFORMS_CN.get(platform, "懂车帝"),
                                   source_account_id=src["account_id"] if src else None,
-                                  source_matrix_tier=src["matrix_tier"] if src else None,
-                                  source_matrix_group=src["matrix_group"] if src else None,
+                                  source_matrix_tier=src["matrix_tier"] if src else "none",
+                                  source_matrix_group=src["matrix_group"] if src else "none",
                                   source_content_id=None, is_from_live=rng.random() < 0.2,
                                   campaign_code=campaign[0] if rng.random() < 0.6 else None,
                                   created_at=created, created_date=d, distributed_at=created,
@@ -272,6 +278,11 @@ create table marts.dim_date as
          dayofweek(d) in (0, 6) as is_weekend, false as is_holiday, cast(null as varchar) as holiday_name
   from range(date '2025-01-01', date '2027-01-01', interval 1 day) t(d);
 create table marts.fct_account_daily as select * from _ad;
+create table marts.fct_content_daily as  -- one day per item: its totals on the 15th of its month
+  select strptime(month || '-15', '%Y-%m-%d')::date as date_day, platform, md5(platform || post_id) as content_key,
+         post_id, account_id, matrix_tier, matrix_group, dealer_code, region, content_type, exposure, views,
+         engagements
+  from _ct;
 create table marts.fct_live_sessions as select * from _lv;
 create table marts.fct_leads as select * from _ld;
 create table marts.mart_content_top as
@@ -279,20 +290,40 @@ create table marts.mart_content_top as
          engagements, engagements / nullif(views, 0) as interaction_rate
   from _ct;
 create table marts.mart_creator_roi as
+  -- One row per deal (H1's seam): the deal's own content, leads through campaign code and account.
   with lead_counts as (
-    select d.quarter_label, l.source_account_id as account_id, l.campaign_code,
-           count(*) filter (where l.is_valid) as valid_leads
+    select d.quarter_label, l.source_account_id as account_id, l.campaign_code, count(*) as leads,
+           count(*) filter (where l.is_valid) as valid_leads,
+           count(*) filter (where l.is_valid and l.ordered_at is not null) as orders
     from _ld l join marts.dim_date d on d.date_day = l.created_date
     group by all),
-  reach as (select quarter_label, account_id, sum(exposure) as exposure, sum(views) as views,
-                   sum(engagements) as engagements from _ct group by all)
-  select c.quarter_label, c.platform, c.account_id, a.account_name, a.matrix_tier, c.campaign_code,
-         c.cost_yuan, r.exposure, r.views, r.engagements, coalesce(lc.valid_leads, 0) as valid_leads,
+  reach as (select quarter_label, account_id, count(*) as posts_matched, sum(exposure) as exposure,
+                   sum(views) as views, sum(engagements) as engagements from _ct group by all),
+  lives as (select d.quarter_label, account_id, count(*) as live_sessions_matched
+            from _lv join marts.dim_date d using (date_day) group by all),
+  gains as (select d.quarter_label, account_id, sum(follower_gain) as follower_gain
+            from _ad join marts.dim_date d using (date_day) group by all)
+  select md5(c.quarter_label || c.platform || c.account_id || c.campaign_code) as deal_key,
+         c.quarter_label, c.platform, c.account_id, a.account_name, a.matrix_tier, c.campaign_code,
+         c.cooperation_form, c.published_on, c.cost_yuan, coalesce(r.posts_matched, 0) as posts_matched,
+         coalesce(lv.live_sessions_matched, 0) as live_sessions_matched, r.exposure, r.views, r.engagements,
+         coalesce(g.follower_gain, 0) as follower_gain, coalesce(lc.leads, 0) as leads,
+         coalesce(lc.valid_leads, 0) as valid_leads, coalesce(lc.orders, 0) as orders,
          c.cost_yuan / nullif(r.exposure, 0) * 1000 as cpm_yuan, c.cost_yuan / nullif(r.engagements, 0) as cpe_yuan,
          c.cost_yuan / nullif(lc.valid_leads, 0) as cost_per_valid_lead
   from _cc c join _acc a using (account_id)
   left join reach r using (quarter_label, account_id)
+  left join lives lv using (quarter_label, account_id)
+  left join gains g using (quarter_label, account_id)
   left join lead_counts lc using (quarter_label, account_id, campaign_code);
+create table marts.mart_creator_deal_regions as
+  select r.deal_key, r.quarter_label, l.region, count(*) as leads, count(*) filter (where l.is_valid) as valid_leads,
+         count(*) filter (where l.is_valid and l.ordered_at is not null) as orders
+  from marts.mart_creator_roi r
+  join marts.dim_date d on d.quarter_label = r.quarter_label
+  join _ld l on l.created_date = d.date_day and l.source_account_id = r.account_id
+    and l.campaign_code = r.campaign_code
+  group by all;
 create table marts.mart_kpi_by_period as
   with periods as (
     select 'quarter' as period_type, quarter_label as period_label, * from _ct
@@ -330,10 +361,16 @@ create table marts.mart_kpi_by_period as
                    union all select date_day, 'month', month_label from marts.dim_date) p
       on p.date_day = _ld.created_date
     group by all),
-  keys as (select period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code from reach
-           union select period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code from acts
-           union select period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code from ld)
-  select k.*, coalesce(r.exposure, 0) as exposure, coalesce(r.views, 0) as views,
+  -- NULL dealer_code (accounts of 总部, leads without a dealer) must still join: a key that is never NULL
+  reach_k as (select *, coalesce(dealer_code, '-') as dealer_key from reach),
+  acts_k as (select *, coalesce(dealer_code, '-') as dealer_key from acts),
+  lv_k as (select *, coalesce(dealer_code, '-') as dealer_key from lv),
+  ld_k as (select *, coalesce(dealer_code, '-') as dealer_key from ld),
+  keys as (select period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code, dealer_key from reach_k
+           union select period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code, dealer_key from acts_k
+           union select period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code, dealer_key from lv_k
+           union select period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code, dealer_key from ld_k)
+  select k.* exclude (dealer_key), coalesce(r.exposure, 0) as exposure, coalesce(r.views, 0) as views,
          coalesce(r.engagements, 0) as engagements, r.engagements / nullif(r.views, 0) as interaction_rate,
          coalesce(a.follower_gain, 0) as follower_gain, coalesce(a.accounts, 0) as accounts,
          coalesce(a.active_accounts, 0) as active_accounts, a.active_accounts / nullif(a.accounts, 0) as active_account_rate,
@@ -349,10 +386,10 @@ create table marts.mart_kpi_by_period as
          ld.defeats / nullif(ld.valid_leads, 0) as defeat_rate, ld.median_response_minutes,
          ld.follow_up_24h_rate, 0.0 as creator_cost_yuan, cast(null as double) as cost_per_valid_lead
   from keys k
-  left join reach r using (period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code)
-  left join acts a using (period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code)
-  left join lv using (period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code)
-  left join ld using (period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_code);
+  left join reach_k r using (period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_key)
+  left join acts_k a using (period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_key)
+  left join lv_k lv using (period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_key)
+  left join ld_k ld using (period_type, period_label, platform, matrix_tier, matrix_group, region, dealer_key);
 create table marts.mart_dealer_scorecard as
   with q as (select distinct quarter_label from _ct),
   acc as (select d.quarter_label, a.dealer_code, count(distinct a.account_id) as accounts,

@@ -60,12 +60,11 @@ def test_dealer_and_creator_tables_equal_the_marts(con, packs) -> None:
 
 
 def test_recommendations_cite_their_numbers(packs) -> None:
-    recs = packs["hq"].recommendations
-    assert len(recs) == 3
-    assert recs[0].title.startswith("预算向") and "每有效线索成本" in recs[0].evidence[0]
+    recs = {r.rule.split("（")[0]: r for r in packs["hq"].recommendations}
+    assert "每有效线索成本" in recs["规则 4"].evidence[0]
     # The fixture silences the two NB005 accounts and one KOC from 2026-08-10.
-    assert "3 个账号" in recs[1].title
-    assert "网络中位数" in recs[2].title and recs[2].evidence
+    assert "3 个账号" in recs["规则 11"].title
+    assert "24 小时跟进率" in recs["规则 9"].rule and recs["规则 9"].evidence
 
 
 def test_regional_pack_has_no_other_region_dealer_rows(con, packs) -> None:
@@ -136,7 +135,7 @@ def test_pdf_prints_the_top_creators_by_cost_and_the_xlsx_holds_all(con, tmp_pat
     # render_pdf lays out exactly this HTML (it archives what it renders), so its rows are the PDF's.
     html = (tmp_path / "MatrixPulse_2026Q3_hq_issue1.html").read_text(encoding="utf-8")
     cells, after = _creator_section(html)
-    assert [(r[0], r[3], r[4]) for r in cells] == [(a, c, fmt.yuan(y)) for a, c, y in expected[:n]]
+    assert [(r[0], r[2], r[4]) for r in cells] == [(a, c, fmt.yuan(y)) for a, c, y in expected[:n]]
     total_line = f"本表列出前 {n} 行，共 {len(expected):,} 行；完整名单见随附 Excel 工作表“达人ROI”。"
     assert total_line in after
     pdf_text = re.sub(r"\s+", "", "".join(p.extract_text() for p in pypdf.PdfReader(files.pdf).pages))
@@ -145,7 +144,7 @@ def test_pdf_prints_the_top_creators_by_cost_and_the_xlsx_holds_all(con, tmp_pat
 
     sheet = CalamineWorkbook.from_path(str(files.xlsx)).get_sheet_by_name("达人ROI").to_python()
     data, after_data = sheet[1 : 1 + len(expected)], sheet[1 + len(expected) :]
-    assert [(r[0], r[3], r[4]) for r in data] == expected  # every row, same order, raw numbers
+    assert [(r[0], r[3], r[8]) for r in data] == expected  # every row, same order, raw numbers
     assert all(c == "" for c in after_data[0])  # and no more rows: then the note
     total_rows = con.execute("select count(*) from marts.mart_creator_roi where quarter_label = '2026Q3'")
     assert len(data) == total_rows.fetchone()[0]

@@ -24,10 +24,10 @@ def test_quarter_arithmetic() -> None:
 
 def test_number_formats() -> None:
     assert fmt.count(1_234) == "1,234"
-    assert fmt.count(1_131_000) == "113.1万"
+    assert fmt.count(1_131_000) == "113万"
     assert fmt.count(234_500_000) == "2.35亿"
     assert fmt.pct(0.0594) == "5.9%"
-    assert fmt.yuan(0.776) == "¥0.78" and fmt.yuan(74_794) == "¥7.5万"
+    assert fmt.yuan(0.776) == "¥0.78" and fmt.yuan(74_794) == "¥7.48万"
     assert fmt.minutes(45) == "45 分钟" and fmt.minutes(90) == "1.5 小时"
     assert fmt.count(None) == fmt.DASH
     # Rates change in percentage points; a shorter response time is good news (green).
@@ -89,4 +89,6 @@ def test_unknown_values_are_blank_not_zero_or_a_crash() -> None:
     for unknown in (None, float("nan"), pd.NaT, pd.NA):
         assert fmt.count(unknown) == fmt.DASH
         assert _xlsx_value(unknown, "datetime") is None
-    assert _xlsx_value(pd.Timestamp("2026-07-01 10:00"), "datetime") == "2026-07-01 10:00"
+    # a real Excel date/time, not text
+    assert _xlsx_value(pd.Timestamp("2026-07-01 10:00"), "datetime") == datetime(2026, 7, 1, 10, 0)
+    assert _xlsx_value(pd.Timestamp("2026-07-01"), "date") == date(2026, 7, 1)

@@ -21,6 +21,7 @@ TINT = "#b8c7dc"
 ACCENT = "#e07a1f"
 GREY = "#6b7280"
 RED = fmt.BAD
+TIER_ORDER = ("官方", "经销商", "KOL", "KOC", "高管", "员工", "未登记", "未归属")
 WIDTH_IN = 7.2  # 600 px in the mail at 2x density; half an A4 text width in the PDF
 DPI = 170
 
@@ -58,35 +59,55 @@ def _wan_axis(ax, axis: str = "y") -> None:
 
 
 def trend_chart(pack: QuarterPack, path: Path) -> Path:
+    """Six months of exposure (bars) and valid leads (line). A month the marts do not cover
+    is NaN: no bar, a break in the line, never a 0; a series with no data at all is neither
+    drawn nor named in the legend."""
     plt = _setup()
     df = pack.tables["monthly_trend"].df
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.1))
+    x = list(range(len(df)))
     colors = [TINT] * 3 + [NAVY] * 3
-    ax.bar(df["month"], df["exposure"], color=colors, width=0.6, label="曝光（左轴）")
+    if df["exposure"].notna().any():
+        ax.bar(x, df["exposure"].fillna(0).where(df["exposure"].notna()), color=colors, width=0.6,
+               label="曝光（左轴）")  # fmt: skip
+    for i, v in enumerate(df["exposure"]):
+        if fmt.is_missing(v):
+            ax.text(i, 0, "无数据", ha="center", va="bottom", fontsize=8, color=GREY)
+    ax.set_xticks(x, list(df["month"]))
+    ax.set_xlim(-0.5, len(df) - 0.5)  # every month keeps its slot, a month without data stays an empty one
     _wan_axis(ax)
     ax.set_title(f"月度曝光与有效线索（{pack.quarter.previous().label} → {pack.quarter.label}）")
     ax2 = ax.twinx()
-    ax2.plot(df["month"], df["valid_leads"], color=ACCENT, marker="o", lw=2.2, label="有效线索（右轴）")
+    if df["valid_leads"].notna().any():
+        ax2.plot(x, df["valid_leads"], color=ACCENT, marker="o", lw=2.2, label="有效线索（右轴）")
     if df["valid_leads_year_ago"].notna().any():
-        ax2.plot(df["month"], df["valid_leads_year_ago"], color=ACCENT, ls="--", lw=1.2, alpha=0.7,
+        ax2.plot(x, df["valid_leads_year_ago"], color=ACCENT, ls="--", lw=1.2, alpha=0.7,
                  marker="o", ms=3, label="去年同月有效线索")  # fmt: skip
-    for x, y in zip(df["month"], df["valid_leads"], strict=True):
-        ax2.annotate(fmt.count(y), (x, y), textcoords="offset points", xytext=(0, 7), ha="center",
+    for xi, y in zip(x, df["valid_leads"], strict=True):
+        if fmt.is_missing(y):
+            continue
+        ax2.annotate(fmt.count(y), (xi, y), textcoords="offset points", xytext=(0, 7), ha="center",
                      color=ACCENT, fontsize=8.5, fontweight="bold",
                      bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})  # fmt: skip
     ax2.grid(False)
     ax2.spines["right"].set_visible(True)
-    ax2.set_ylim(0, max(1, df[["valid_leads", "valid_leads_year_ago"]].max().max()) * 1.3)
+    top_leads = df[["valid_leads", "valid_leads_year_ago"]].max().max()
+    ax2.set_ylim(0, max(1, 0 if fmt.is_missing(top_leads) else top_leads) * 1.3)
+    _wan_axis(ax2)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", frameon=False, fontsize=8, ncol=3)
-    ax.set_ylim(0, max(1, df["exposure"].max()) * 1.3)
+    if h1 + h2:
+        ax.legend(h1 + h2, l1 + l2, loc="upper left", frameon=False, fontsize=8, ncol=3)
+    top_exp = df["exposure"].max()
+    ax.set_ylim(0, max(1, 0 if fmt.is_missing(top_exp) else top_exp) * 1.3)
     return _save(fig, path)
 
 
 def matrix_chart(pack: QuarterPack, path: Path) -> Path:
     plt = _setup()
     df = pack.tables["matrix"].df.fillna({"exposure": 0})
+    # 未登记 / 未归属 have no content when every account is on the roster: no empty bar for them
+    df = df[df["matrix_tier"].isin(TIER_ORDER[:6]) | (df["exposure"] > 0)]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(WIDTH_IN, 2.9), gridspec_kw={"width_ratios": [1.4, 1]})
     tiers = list(df["matrix_tier"])[::-1]
     ax.barh(tiers, list(df["exposure"])[::-1], color=NAVY, height=0.6)
@@ -163,11 +184,42 @@ def dealer_chart(pack: QuarterPack, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.32 * len(sc) + 1.0))
     colors = [RED if n in laggards else NAVY for n in sc["dealer_name"]]
     ax.barh(sc["dealer_name"], sc["valid_leads"], color=colors, height=0.62)
-    ax.set_title("经销商有效线索 Top 10（红色 = 24 小时跟进率低于网络中位数）")
+    rule = pack.tables["follow_up_laggards"].title.removesuffix("的经销商")
+    ax.set_title(f"经销商有效线索 Top 10（红色 = {rule}）")
     ax.grid(axis="y", visible=False)
     ax.set_xlim(0, max(1, sc["valid_leads"].max() if len(sc) else 1) * 1.3)
     for y, (v, r) in enumerate(zip(sc["valid_leads"], sc["follow_up_24h_rate"], strict=True)):
         ax.text(v, y, f" {fmt.count(v)} · 24h {fmt.pct(r)}", va="center", fontsize=8.5)
+    return _save(fig, path)
+
+
+def region_chart(pack: QuarterPack, path: Path) -> Path:
+    """HQ pack: the seven regions' valid leads and their arrival / order rates against the network's."""
+    plt = _setup()
+    df = pack.tables["region_comparison"].df
+    df = df[df["valid_leads"] > 0].iloc[::-1]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(WIDTH_IN, 0.34 * max(len(df), 3) + 1.2))
+    ax.barh(df["region"], df["valid_leads"], color=NAVY, height=0.6)
+    _wan_axis(ax, "x")
+    ax.set_title("各大区有效线索")
+    ax.grid(axis="y", visible=False)
+    ax.set_xlim(0, max(1, df["valid_leads"].max() if len(df) else 1) * 1.3)
+    for y, v in enumerate(df["valid_leads"]):
+        ax.text(v, y, " " + fmt.count(v), va="center", fontsize=8.5)
+    ys = range(len(df))
+    ax2.barh([y + 0.18 for y in ys], df["arrival_rate"].fillna(0), height=0.36, color=TINT, label="到店率")
+    ax2.barh(
+        [y - 0.18 for y in ys], df["order_rate"].fillna(0), height=0.36, color=ACCENT, label="订单转化率"
+    )
+    f = pack.funnel
+    for rate, color in ((f.get("arrival_rate"), GREY), (f.get("order_rate"), ACCENT)):
+        if not fmt.is_missing(rate):
+            ax2.axvline(rate, color=color, lw=1, ls="--")
+    ax2.set_yticks(list(ys), [])
+    ax2.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v * 100:.0f}%"))
+    ax2.set_title("到店率 / 订单转化率（虚线 = 全国）")
+    ax2.grid(axis="y", visible=False)
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False, fontsize=8, ncol=2)
     return _save(fig, path)
 
 
@@ -183,4 +235,7 @@ CHARTS = {
 def render_charts(pack: QuarterPack, out_dir: Path) -> dict[str, Path]:
     """Every chart of the pack as ``<out_dir>/<name>.png``; returns name -> path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {name: draw(pack, out_dir / f"{name}.png") for name, draw in CHARTS.items()}
+    charts = {name: draw(pack, out_dir / f"{name}.png") for name, draw in CHARTS.items()}
+    if "region_comparison" in pack.tables:  # the HQ pack only
+        charts["regions"] = region_chart(pack, out_dir / "regions.png")
+    return charts

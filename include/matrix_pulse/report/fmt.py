@@ -8,6 +8,7 @@ direction and the colour the verdict.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 GOOD = "#1a7f37"
@@ -26,16 +27,29 @@ def is_missing(x: Any) -> bool:
         return True
 
 
+def _scaled(v: float) -> str:
+    """A large figure in 万 / 亿 with three significant digits (1.12万, 11.2万, 113万), but
+    never fewer than the integer digits (1222万, not 1220万) and no trailing zeros, so an
+    axis tick reads 5000万, not 5000.0万. Below 1万: the whole number with separators."""
+    if abs(v) < 9999.5:
+        return f"{v:,.0f}"
+    units = [("万", 1e4), ("亿", 1e8)] if abs(v) < 1e8 else [("亿", 1e8)]
+    for unit, size in units:
+        scaled = v / size
+        text = f"{scaled:.{max(0, 2 - math.floor(math.log10(abs(scaled))))}f}"
+        if unit == "万" and abs(float(text)) >= 10_000:
+            continue  # 9,999.99万 rounds to 10000万: write 1亿
+        break
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + unit
+
+
 def count(x: Any) -> str:
-    """12,345 -> 1.2万; 123,456,789 -> 1.23亿; below 10,000 with thousands separators."""
+    """11,165 -> 1.12万; 1,131,000 -> 113万; 123,456,789 -> 1.23亿; below 10,000: 1,234."""
     if is_missing(x):
         return DASH
-    v = float(x)
-    if abs(v) >= 1e8:
-        return f"{v / 1e8:.2f}亿"
-    if abs(v) >= 1e4:
-        return f"{v / 1e4:.1f}万"
-    return f"{v:,.0f}"
+    return _scaled(float(x))
 
 
 def pct(x: Any) -> str:
@@ -43,12 +57,14 @@ def pct(x: Any) -> str:
 
 
 def yuan(x: Any) -> str:
-    """Money: ¥1.2万 for large sums, ¥123 for hundreds, ¥0.78 for unit costs like CPE."""
+    """Money: ¥7.48万 for large sums (three significant digits), ¥123 for hundreds, ¥0.78 for unit costs."""
     if is_missing(x):
         return DASH
     v = float(x)
-    if abs(v) >= 1e4:
-        return f"¥{v / 1e4:.1f}万"
+    if v == 0:
+        return "¥0"
+    if abs(v) >= 9999.5:
+        return "¥" + _scaled(v)
     if abs(v) >= 100:
         return f"¥{v:,.0f}"
     return f"¥{v:.2f}"
@@ -80,7 +96,7 @@ def hours(seconds: Any) -> str:
 
 
 FORMATTERS = {"count": count, "pct": pct, "yuan": yuan, "minutes": minutes, "number": number,
-              "hours": hours, "text": text, "int": count}  # fmt: skip
+              "hours": hours, "text": text, "int": count, "date": text}  # fmt: skip
 
 
 def value(x: Any, kind: str) -> str:

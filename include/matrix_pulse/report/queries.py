@@ -21,13 +21,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TIERS = ("官方", "经销商", "KOL", "KOC", "高管", "员工")
+# Rows that make a breakdown add up to its headline: content of accounts not on the roster
+# (the mart's 未登记) and leads whose source account is unknown (no tier).
+UNREGISTERED_TIER = "未登记"
+UNATTRIBUTED = "未归属"
+NO_SOURCE_TIER = "none"  # fct_leads.source_matrix_tier of a lead without a source account
+LEAD_TIER_SQL = (f"case when source_matrix_tier is null or source_matrix_tier = '{NO_SOURCE_TIER}' "
+                 f"then '{UNATTRIBUTED}' else source_matrix_tier end")  # fmt: skip
+OTHER_PLATFORM = "other"  # fct_leads.source_platform for 懂车帝, 400电话, 自然到店 ...
+OTHER_PLATFORM_CN = "其他渠道"
+HQ_REGION = "总部"  # accounts with no dealer (官方, KOL, KOC, 高管)
 CONTENT_TYPES = ("视频", "图文", "直播")
-# The "high views, low interaction" rule: views in the top quarter of the quarter's
-# content and an interaction rate below half the median interaction rate.
-LOW_INTERACTION_VIEWS_QUANTILE = 0.75
-LOW_INTERACTION_RATE_FACTOR = 0.5
+REGIONS = ("华东", "华南", "华北", "华中", "西南", "西北", "东北")
 INACTIVE_DAYS = 30
-MIN_VALID_LEADS_FOR_COST_RANKING = 5
 
 
 def _region_clause(region: str | None, column: str = "region") -> tuple[str, list]:
@@ -45,20 +51,45 @@ def quarter_labels_with_data(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def account_roster(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
+    """Each account once per quarter, by its tier, dealer and region on the last day it has a
+    row in the quarter (an account that changed tier or dealer is not counted twice); active
+    when it had at least one active day in the quarter."""
+    clause, params = _region_clause(region)
+    return _df(
+        con,
+        f"""with last_day as (
+              select platform, account_id, arg_max(matrix_tier, date_day) as matrix_tier,
+                     arg_max(region, date_day) as region, arg_max(dealer_code, date_day) as dealer_code,
+                     bool_or(is_active) as is_active
+              from marts.fct_account_daily where date_day between ? and ? group by all)
+            select * from last_day where true{clause}""",
+        [quarter.start, quarter.end, *params],
+    )
+
+
 def reach(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> dict:
     """Exposure, views, engagements, interaction rate, accounts and posts for one quarter."""
     clause, params = _region_clause(region)
     row = con.execute(
         f"""select sum(exposure), sum(views), sum(engagements), sum(engagements) / nullif(sum(views), 0),
-                   sum(accounts), sum(active_accounts), sum(posts_published), sum(follower_gain),
-                   sum(live_sessions), sum(live_viewers), sum(live_leads)
+                   sum(posts_published), sum(follower_gain), sum(live_sessions), sum(live_viewers), sum(live_leads)
             from marts.mart_kpi_by_period
             where period_type = 'quarter' and period_label = ?{clause}""",
         [quarter.label, *params],
     ).fetchall()[0]
-    keys = ("exposure", "views", "engagements", "interaction_rate", "accounts", "active_accounts",
-            "posts_published", "follower_gain", "live_sessions", "live_viewers", "live_leads")  # fmt: skip
-    return dict(zip(keys, row, strict=True))
+    keys = ("exposure", "views", "engagements", "interaction_rate", "posts_published", "follower_gain",
+            "live_sessions", "live_viewers", "live_leads")  # fmt: skip
+    out = dict(zip(keys, row, strict=True))
+    roster = account_roster(con, quarter, region)
+    out["accounts"] = len(roster)
+    out["active_accounts"] = int(roster["is_active"].sum()) if len(roster) else 0
+    return out
+
+
+def quarter_has_data(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> bool:
+    """Whether the marts cover the quarter at all (nationally): without it a figure is unknown, not 0."""
+    return quarter.label in quarter_labels_with_data(con)
 
 
 def lead_funnel(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> dict:
@@ -88,33 +119,53 @@ def headline(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | Non
 
 
 def by_tier(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
+    """Matrix tiers, then 未登记 (content of accounts not on the roster) and 未归属 (leads with no
+    known source account), so every column adds up to the headline. Accounts are counted once,
+    by their tier on the last day (account_roster)."""
     clause, params = _region_clause(region)
-    lclause, lparams = _region_clause(region)
-    return _df(
+    tiers = [*TIERS, UNREGISTERED_TIER, UNATTRIBUTED]
+    # a tier the roster does not know yet gets its own row (after the known ones), never dropped
+    seen = con.execute(
+        f"""select distinct matrix_tier from marts.mart_kpi_by_period
+            where period_type = 'quarter' and period_label = ?
+              and (exposure > 0 or views > 0 or posts_published > 0 or follower_gain > 0)
+            union select distinct {LEAD_TIER_SQL} from marts.fct_leads where created_date between ? and ?""",
+        [quarter.label, quarter.start, quarter.end],
+    ).fetchall()
+    tiers += sorted({t for (t,) in seen if t is not None} - set(tiers))
+    df = _df(
         con,
         f"""with r as (
-              select matrix_tier, sum(accounts) as accounts, sum(active_accounts) as active_accounts,
-                     sum(posts_published) as posts_published, sum(exposure) as exposure, sum(views) as views,
+              select matrix_tier, sum(posts_published) as posts_published, sum(exposure) as exposure, sum(views) as views,
                      sum(engagements) as engagements, sum(engagements) / nullif(sum(views), 0) as interaction_rate,
                      sum(follower_gain) as follower_gain
               from marts.mart_kpi_by_period
               where period_type = 'quarter' and period_label = ?{clause} group by 1),
             l as (
-              select source_matrix_tier as matrix_tier, count(*) filter (where is_valid) as valid_leads,
+              select {LEAD_TIER_SQL} as matrix_tier, count(*) as leads,
+                     count(*) filter (where is_valid) as valid_leads,
                      count(*) filter (where is_valid and ordered_at is not null) as orders
-              from marts.fct_leads where created_date between ? and ?{lclause} group by 1)
-            select t.matrix_tier, r.* exclude (matrix_tier), coalesce(l.valid_leads, 0) as valid_leads,
-                   l.orders / nullif(l.valid_leads, 0) as order_rate
+              from marts.fct_leads where created_date between ? and ?{clause} group by 1)
+            select t.matrix_tier, coalesce(r.posts_published, 0) as posts_published, coalesce(r.exposure, 0) as exposure,
+                   coalesce(r.views, 0) as views, coalesce(r.engagements, 0) as engagements, r.interaction_rate,
+                   coalesce(r.follower_gain, 0) as follower_gain, coalesce(l.leads, 0) as leads,
+                   coalesce(l.valid_leads, 0) as valid_leads, l.orders / nullif(l.valid_leads, 0) as order_rate
             from (select unnest(?::varchar[]) as matrix_tier) t
             left join r using (matrix_tier) left join l using (matrix_tier)
             order by list_position(?::varchar[], t.matrix_tier)""",
-        [quarter.label, *params, quarter.start, quarter.end, *lparams, list(TIERS), list(TIERS)],
+        [quarter.label, *params, quarter.start, quarter.end, *params, tiers, tiers],
     )
+    roster = account_roster(con, quarter, region)
+    accounts = roster.groupby("matrix_tier")["is_active"].agg(["count", "sum"])
+    df.insert(1, "accounts", df["matrix_tier"].map(accounts["count"]).fillna(0).astype("int64"))
+    df.insert(2, "active_accounts", df["matrix_tier"].map(accounts["sum"]).fillna(0).astype("int64"))
+    return df
 
 
 def by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
-    # Platforms without content in a region tie at 0 exposure: the code breaks the tie, so
-    # a rebuilt pack lists them in the same order as the one sent.
+    """Every platform, then 其他渠道 (leads from 懂车帝, 400电话, 自然到店 ...: no content of ours),
+    so exposure and leads add up to the headline. Platforms without content in a region tie
+    at 0 exposure: the code breaks the tie, so a rebuilt pack lists them in the same order."""
     clause, params = _region_clause(region)
     return _df(
         con,
@@ -124,47 +175,151 @@ def by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | 
               from marts.mart_kpi_by_period
               where period_type = 'quarter' and period_label = ?{clause} group by 1),
             l as (
-              select source_platform as platform, count(*) as leads, count(*) filter (where is_valid) as valid_leads,
+              select coalesce(source_platform, ?) as platform, count(*) as leads,
+                     count(*) filter (where is_valid) as valid_leads,
                      count(*) filter (where is_valid and ordered_at is not null) as orders
-              from marts.fct_leads where created_date between ? and ?{clause} group by 1)
+              from marts.fct_leads where created_date between ? and ?{clause} group by 1),
+            p as (select platform, platform_name_cn, 0 as is_other from marts.dim_platform
+                  union all select ?, ?, 1)
             select p.platform, p.platform_name_cn, coalesce(r.exposure, 0) as exposure,
                    coalesce(r.engagements, 0) as engagements, r.interaction_rate,
                    coalesce(l.leads, 0) as leads, coalesce(l.valid_leads, 0) as valid_leads,
                    l.orders / nullif(l.valid_leads, 0) as order_rate
-            from marts.dim_platform p left join r using (platform) left join l using (platform)
-            order by exposure desc, p.platform""",
-        [quarter.label, *params, quarter.start, quarter.end, *params],
+            from p left join r using (platform) left join l using (platform)
+            order by p.is_other, exposure desc, p.platform""",
+        [
+            quarter.label,
+            *params,
+            OTHER_PLATFORM,
+            quarter.start,
+            quarter.end,
+            *params,
+            OTHER_PLATFORM,
+            OTHER_PLATFORM_CN,
+        ],
     )
 
 
-def creator_cost_by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
-    """Creator spend and the valid leads those creators brought, per platform (national budget)."""
-    return _df(
+FUNNEL_DIMENSIONS = {
+    # key: (SQL expression over fct_leads, label)
+    "platform": (f"coalesce(source_platform, '{OTHER_PLATFORM}')", "来源平台"),
+    "tier": (LEAD_TIER_SQL, "来源层级"),
+    "region": (f"coalesce(region, '{UNATTRIBUTED}')", "大区"),
+}
+
+
+def funnel_by(
+    con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None, dimension: str
+) -> pd.DataFrame:
+    """Every funnel stage of the quarter's lead cohort by source platform, source tier or region.
+
+    Rates share the headline's denominator (valid leads of the same cohort); the median
+    response is over valid leads, as everywhere in the pack."""
+    expr, _label = FUNNEL_DIMENSIONS[dimension]
+    clause, params = _region_clause(region)
+    df = _df(
         con,
-        """select r.platform, p.platform_name_cn, sum(r.cost_yuan) as cost_yuan,
-                  sum(r.valid_leads) as valid_leads,
-                  sum(r.cost_yuan) / nullif(sum(r.valid_leads), 0) as cost_per_valid_lead,
-                  sum(r.cost_yuan) / nullif(sum(r.exposure), 0) * 1000 as cpm_yuan
-           from marts.mart_creator_roi r join marts.dim_platform p using (platform)
-           where r.quarter_label = ? group by all order by cost_per_valid_lead nulls last""",
+        f"""select {expr} as segment, count(*) as leads, count(*) filter (where is_valid) as valid_leads,
+                   count(*) filter (where is_valid and arrived_at is not null) as arrivals,
+                   count(*) filter (where is_valid and test_drive_at is not null) as test_drives,
+                   count(*) filter (where is_valid and ordered_at is not null) as orders,
+                   count(*) filter (where is_valid and delivered_at is not null) as deliveries,
+                   median(response_minutes) filter (where is_valid) as median_response_minutes,
+                   avg(followed_within_24h::int) filter (where is_valid) as follow_up_24h_rate
+            from marts.fct_leads where created_date between ? and ?{clause} group by 1""",
+        [quarter.start, quarter.end, *params],
+    )
+    for stage in ("arrival", "test_drive", "order", "delivery"):
+        n = {"arrival": "arrivals", "test_drive": "test_drives", "order": "orders", "delivery": "deliveries"}[
+            stage
+        ]
+        df[f"{stage}_rate"] = (df[n] / df["valid_leads"].where(df["valid_leads"] > 0)).astype("float64")
+    if dimension == "platform":
+        names = dict(con.execute("select platform, platform_name_cn from marts.dim_platform").fetchall())
+        names[OTHER_PLATFORM] = OTHER_PLATFORM_CN
+        order = [*names]
+        df["segment_name"] = df["segment"].map(lambda p: names.get(p, p))
+    else:
+        order = list(TIERS) + [UNREGISTERED_TIER] if dimension == "tier" else list(REGIONS)
+        order.append(UNATTRIBUTED)
+        df["segment_name"] = df["segment"]
+    rank = {k: i for i, k in enumerate(order)}
+    df["_order"] = df["segment"].map(lambda k: rank.get(k, len(rank)))
+    return df.sort_values(["_order", "segment"]).drop(columns="_order").reset_index(drop=True)
+
+
+def region_comparison(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
+    """The seven 大区 side by side (HQ pack): reach of the region's accounts, the funnel of its
+    dealers' leads. 总部 (accounts with no dealer) and 未归属 (leads without a known dealer)
+    close the table so exposure and valid leads add up to the national headline."""
+    reach_df = _df(
+        con,
+        """select region, sum(exposure) as exposure, sum(views) as views, sum(engagements) as engagements,
+                  sum(engagements) / nullif(sum(views), 0) as interaction_rate
+           from marts.mart_kpi_by_period where period_type = 'quarter' and period_label = ? group by 1""",
         [quarter.label],
     )
+    funnel = funnel_by(con, quarter, None, "region").rename(columns={"segment": "region"})
+    import pandas as pd
+
+    order = [*REGIONS, HQ_REGION, UNATTRIBUTED]
+    # a region the config does not know is shown after the known ones, never dropped
+    seen = set(reach_df["region"].dropna()) | set(funnel["region"].dropna())
+    order += sorted(seen - set(order))
+    df = (
+        pd.DataFrame({"region": order})
+        .merge(reach_df, on="region", how="left")
+        .merge(funnel.drop(columns="segment_name"), on="region", how="left")
+    )
+    for c in ("exposure", "views", "engagements", "leads", "valid_leads", "arrivals", "test_drives", "orders",
+              "deliveries"):  # fmt: skip
+        df[c] = df[c].fillna(0).astype("int64")
+    keep = df["region"].isin(REGIONS) | (df["exposure"] > 0) | (df["leads"] > 0)
+    return df[keep].reset_index(drop=True)
+
+
+def creator_cost_by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter,
+                             region: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """Creator spend and the valid leads those creators brought, per platform; for a region,
+    the deals that reached its dealers and the valid leads they brought there."""
+    deals = creator_roi(con, quarter, region)
+    if not len(deals):
+        return deals.assign(cpm_yuan=[]).reindex(
+            columns=[
+                "platform",
+                "platform_name_cn",
+                "cost_yuan",
+                "valid_leads",
+                "cost_per_valid_lead",
+                "cpm_yuan",
+            ]
+        )
+    g = deals.groupby(["platform", "platform_name_cn"], as_index=False)[
+        ["cost_yuan", "valid_leads", "exposure"]
+    ].sum(min_count=1)
+    g["cost_per_valid_lead"] = g["cost_yuan"] / g["valid_leads"].where(g["valid_leads"] > 0)
+    g["cpm_yuan"] = g["cost_yuan"] / g["exposure"].where(g["exposure"] > 0) * 1000
+    return g.drop(columns="exposure").sort_values(["cost_per_valid_lead", "platform"], na_position="last")
 
 
 def by_content_type(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
+    """Content types from the daily facts, each day in the region its account had that day (like
+    the headline), so the table adds up in a regional pack too: mart_content_top gives a post one
+    region for the whole quarter, which splits differently when a dealer account moved region.
+    ``items`` counts a post once per region it had views in."""
     clause, params = _region_clause(region)
     return _df(
         con,
         f"""with c as (
-              select content_type, count(*) as items, sum(views) as views, sum(engagements) as engagements,
-                     sum(engagements) / nullif(sum(views), 0) as interaction_rate
-              from marts.mart_content_top where quarter_label = ?{clause} group by 1)
+              select content_type, count(distinct platform || ':' || post_id) as items, sum(views) as views,
+                     sum(engagements) as engagements, sum(engagements) / nullif(sum(views), 0) as interaction_rate
+              from marts.fct_content_daily where date_day between ? and ?{clause} group by 1)
             select t.content_type, coalesce(c.items, 0) as items, coalesce(c.views, 0) as views,
                    coalesce(c.engagements, 0) as engagements, c.interaction_rate,
                    c.views / nullif(c.items, 0) as views_per_item
             from (select unnest(?::varchar[]) as content_type) t left join c using (content_type)
             order by list_position(?::varchar[], t.content_type)""",
-        [quarter.label, *params, list(CONTENT_TYPES), list(CONTENT_TYPES)],
+        [quarter.start, quarter.end, *params, list(CONTENT_TYPES), list(CONTENT_TYPES)],
     )
 
 
@@ -185,25 +340,26 @@ def top_content(
     )
 
 
-def low_interaction_content(
-    con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None, n: int = 10
-) -> tuple[pd.DataFrame, dict]:
-    """Content with views in the top quartile but interaction below half the median; and the cut-offs."""
+def low_interaction_content(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None,
+                            views_quantile: float, rate_factor: float, network_rate: float | None,
+                            n: int = 10) -> tuple[pd.DataFrame, dict]:  # fmt: skip
+    """Content whose views are in the top (1 - views_quantile) of the quarter's content and
+    whose interaction rate is below rate_factor x the network's interaction rate; and the cut-offs."""
     clause, params = _region_clause(region, "region")
-    cut = con.execute(
-        f"""select quantile_cont(views, ?), median(interaction_rate) from marts.mart_content_top
-            where quarter_label = ?{clause}""",
-        [LOW_INTERACTION_VIEWS_QUANTILE, quarter.label, *params],
+    views_cut, items = con.execute(
+        f"select quantile_cont(views, ?), count(*) from marts.mart_content_top where quarter_label = ?{clause}",
+        [views_quantile, quarter.label, *params],
     ).fetchall()[0]
-    views_cut, median_rate = cut
-    if views_cut is None:
-        return top_content(con, quarter, region, 0), {
-            "views_cut": None,
-            "rate_cut": None,
-            "median_rate": None,
-        }
-    rate_cut = (median_rate or 0) * LOW_INTERACTION_RATE_FACTOR
+    rule = {"views_cut": views_cut, "items": items, "network_rate": network_rate,
+            "rate_cut": network_rate * rate_factor if network_rate is not None else None}  # fmt: skip
+    if views_cut is None or rule["rate_cut"] is None:
+        return top_content(con, quarter, region, 0).assign(views=[]), {**rule, "matches": 0}
     cclause, cparams = _region_clause(region, "c.region")
+    where = f"c.quarter_label = ?{cclause} and c.views >= ? and c.interaction_rate < ?"
+    args = [quarter.label, *cparams, views_cut, rule["rate_cut"]]
+    matches = con.execute(f"select count(*) from marts.mart_content_top c where {where}", args).fetchall()[0][
+        0
+    ]
     df = _df(
         con,
         f"""select c.title, p.platform_name_cn, a.account_name, c.matrix_tier, c.content_type, c.views,
@@ -211,11 +367,28 @@ def low_interaction_content(
             from marts.mart_content_top c join marts.dim_platform p using (platform)
             left join (select distinct platform, account_id, account_name from marts.dim_account where is_current) a
               using (platform, account_id)
-            where c.quarter_label = ?{cclause} and c.views >= ? and c.interaction_rate < ?
-            order by c.views desc limit {int(n)}""",
-        [quarter.label, *cparams, views_cut, rate_cut],
+            where {where}
+            order by c.views desc, c.platform, c.post_id limit {int(n)}""",
+        args,
     )
-    return df, {"views_cut": views_cut, "rate_cut": rate_cut, "median_rate": median_rate}
+    return df, {**rule, "matches": matches}
+
+
+def live_by_account(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
+    """Live-stream results per account: sessions, viewers, leads, leads per 1,000 viewers."""
+    clause, params = _region_clause(region, "l.region")
+    return _df(
+        con,
+        f"""select l.platform, l.account_id, p.platform_name_cn, a.account_name, l.matrix_tier,
+                   count(*) as sessions, sum(l.viewers) as viewers, sum(l.leads) as leads,
+                   sum(l.leads) / nullif(sum(l.viewers), 0) * 1000 as leads_per_k_viewers
+            from marts.fct_live_sessions l join marts.dim_platform p using (platform)
+            left join (select distinct platform, account_id, account_name from marts.dim_account where is_current) a
+              using (platform, account_id)
+            where l.date_day between ? and ?{clause}
+            group by all order by viewers desc, l.platform, l.account_id""",
+        [quarter.start, quarter.end, *params],
+    )
 
 
 def live_by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
@@ -262,62 +435,91 @@ def top_live_sessions(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: 
 
 
 def dealer_scorecard(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
-    clause, params = _region_clause(region)
+    """The dealer scorecard, with the response median over VALID leads (the pack's one definition,
+    as in the headline) taken from fct_leads, and the national response rank on that median:
+    mart_dealer_scorecard's median is over all leads (issue 11, H1 owns that mart)."""
+    clause, params = _region_clause(region, "s.region")
     return _df(
         con,
-        f"""select dealer_code, dealer_name, region, province, city, city_tier, accounts, active_accounts,
+        f"""with resp as (
+              select dealer_code, median(response_minutes) filter (where is_valid) as median_response_minutes
+              from marts.fct_leads where created_date between ? and ? group by 1),
+            national as (
+              select s.* exclude (median_response_minutes, rank_response), r.median_response_minutes,
+                     rank() over (order by r.median_response_minutes asc nulls last) as rank_response
+              from marts.mart_dealer_scorecard s left join resp r using (dealer_code)
+              where s.quarter_label = ?)
+            select dealer_code, dealer_name, region, province, city, city_tier, accounts, active_accounts,
                    exposure, engagements, leads, valid_leads, arrivals, orders, order_rate,
                    median_response_minutes, follow_up_24h_rate, rank_leads, rank_order_rate, rank_response
-            from marts.mart_dealer_scorecard where quarter_label = ?{clause} order by rank_leads, dealer_code""",
-        [quarter.label, *params],
+            from national s where true{clause} order by rank_leads, dealer_code""",
+        [quarter.start, quarter.end, quarter.label, *params],
     )
 
 
-def network_follow_up_median(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> float | None:
-    """The national network median of dealers' 24-hour follow-up rate (the benchmark of rule 3)."""
-    return con.execute(
-        "select median(follow_up_24h_rate) from marts.mart_dealer_scorecard where quarter_label = ?",
-        [quarter.label],
-    ).fetchall()[0][0]
+CREATOR_DEAL_COLUMNS = """r.deal_key, r.platform, r.account_id, r.account_name, p.platform_name_cn, r.matrix_tier,
+       r.campaign_code, c.campaign_name, r.cooperation_form, r.published_on, r.cost_yuan, r.posts_matched,
+       r.live_sessions_matched, r.exposure, r.views, r.engagements, r.follower_gain"""
 
 
-def creator_roi(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
-    """Every creator deal (creator x campaign) of the quarter, largest cost first.
+def creator_roi(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None = None) -> pd.DataFrame:
+    """Every creator deal of the quarter (one row per deal), largest cost first.
 
     The PDF prints the first rows only, so the order is what marketing sees: the biggest
     spends, whatever their cost per lead (ranking by cost per valid lead would float small
-    one-lead deals to the top and sink the ~1/4 of deals with no valid lead). Ties (same
-    cost) break on the mart's unique key, so a rebuilt pack prints the same rows.
+    one-lead deals to the top and sink the deals with no valid lead). Ties (same cost)
+    break on the deal's platform, account and campaign, so a rebuilt pack prints the same rows.
+
+    For a region: only the deals whose leads reached that region's dealers, with the
+    leads, valid leads and orders they brought there (mart_creator_deal_regions); cost and
+    reach stay the deal's own (the budget is national), so cost per valid lead is the
+    deal's cost over the region's valid leads only where stated.
     """
+    order = "order by r.cost_yuan desc nulls last, r.platform, r.account_id, r.campaign_code, r.deal_key"
+    if region is None:
+        return _df(
+            con,
+            f"""select {CREATOR_DEAL_COLUMNS}, r.leads, r.valid_leads, r.orders, r.cpm_yuan, r.cpe_yuan,
+                       r.cost_per_valid_lead
+                from marts.mart_creator_roi r join marts.dim_platform p using (platform)
+                left join marts.dim_campaign c using (campaign_code)
+                where r.quarter_label = ? {order}""",
+            [quarter.label],
+        )
     return _df(
         con,
-        """select r.platform, r.account_id, r.account_name, p.platform_name_cn, r.matrix_tier, r.campaign_code,
-                  c.campaign_name, r.cost_yuan, r.exposure, r.engagements, r.valid_leads, r.cpm_yuan, r.cpe_yuan,
-                  r.cost_per_valid_lead
-           from marts.mart_creator_roi r join marts.dim_platform p using (platform)
-           left join marts.dim_campaign c using (campaign_code)
-           where r.quarter_label = ?
-           order by r.cost_yuan desc nulls last, r.platform, r.account_id, r.campaign_code""",
-        [quarter.label],
+        f"""select {CREATOR_DEAL_COLUMNS}, g.leads, g.valid_leads, g.orders, r.cpm_yuan, r.cpe_yuan,
+                   r.cost_yuan / nullif(r.valid_leads, 0) as cost_per_valid_lead
+            from marts.mart_creator_roi r join marts.dim_platform p using (platform)
+            join marts.mart_creator_deal_regions g using (deal_key, quarter_label)
+            left join marts.dim_campaign c using (campaign_code)
+            where r.quarter_label = ? and g.region = ? and g.leads > 0 {order}""",
+        [quarter.label, region],
     )
 
 
-def campaign_roi(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
-    return _df(
-        con,
-        """select r.campaign_code, c.campaign_name, count(distinct r.account_id) as creators, sum(r.cost_yuan) as cost_yuan,
-                  sum(r.exposure) as exposure, sum(r.engagements) as engagements, sum(r.valid_leads) as valid_leads,
-                  sum(r.cost_yuan) / nullif(sum(r.exposure), 0) * 1000 as cpm_yuan,
-                  sum(r.cost_yuan) / nullif(sum(r.engagements), 0) as cpe_yuan,
-                  sum(r.cost_yuan) / nullif(sum(r.valid_leads), 0) as cost_per_valid_lead
-           from marts.mart_creator_roi r left join marts.dim_campaign c using (campaign_code)
-           where r.quarter_label = ? group by all order by cost_yuan desc""",
-        [quarter.label],
-    )
+def campaign_roi(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None = None) -> pd.DataFrame:
+    """Creator deals summed per campaign (of the same deals creator_roi returns)."""
+    deals = creator_roi(con, quarter, region)
+    cols = ["campaign_code", "campaign_name", "creators", "deals", "cost_yuan", "exposure", "engagements",
+            "leads", "valid_leads", "orders", "cpm_yuan", "cpe_yuan", "cost_per_valid_lead"]  # fmt: skip
+    if not len(deals):
+        return deals.reindex(columns=cols)
+    deals = deals.assign(campaign_name=deals["campaign_name"].fillna(deals["campaign_code"]))
+    g = deals.groupby(["campaign_code", "campaign_name"], as_index=False).agg(
+        creators=("account_id", "nunique"), deals=("deal_key", "count"), cost_yuan=("cost_yuan", "sum"),
+        exposure=("exposure", "sum"), engagements=("engagements", "sum"), leads=("leads", "sum"),
+        valid_leads=("valid_leads", "sum"), orders=("orders", "sum"),
+    )  # fmt: skip
+    g["cpm_yuan"] = g["cost_yuan"] / g["exposure"].where(g["exposure"] > 0) * 1000
+    g["cpe_yuan"] = g["cost_yuan"] / g["engagements"].where(g["engagements"] > 0)
+    g["cost_per_valid_lead"] = g["cost_yuan"] / g["valid_leads"].where(g["valid_leads"] > 0)
+    return g.sort_values(["cost_yuan", "campaign_code"], ascending=[False, True])[cols].reset_index(drop=True)
 
 
-def inactive_accounts(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
-    """Current roster accounts with no active day in the last INACTIVE_DAYS days of the quarter."""
+def inactive_accounts(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None,
+                      days: int = INACTIVE_DAYS) -> pd.DataFrame:  # fmt: skip
+    """Current roster accounts with no active day in the last ``days`` days of the quarter."""
     clause, params = _region_clause(region, "a.region")
     return _df(
         con,
@@ -329,14 +531,25 @@ def inactive_accounts(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: 
             from marts.dim_account a join marts.dim_platform p using (platform)
             left join last_active la using (platform, account_id)
             where a.is_current{clause}
-              and (la.last_active_day is null or la.last_active_day <= ?::date - {INACTIVE_DAYS})
+              and (la.last_active_day is null or la.last_active_day <= ?::date - {int(days)})
             order by days_inactive desc nulls first, a.account_name""",
         [quarter.end, quarter.end, *params, quarter.end],
     )
 
 
+def months_with_data(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Months the marts cover at all (nationally): any other month is unknown, not 0."""
+    rows = con.execute(
+        "select distinct period_label from marts.mart_kpi_by_period where period_type = 'month'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def monthly_trend(con: duckdb.DuckDBPyConnection, months: list[str], region: str | None) -> pd.DataFrame:
+    """Exposure, engagements and valid leads per month; NULL (a gap, a blank cell) for a month
+    the marts do not cover, 0 only for a covered month in which nothing happened."""
     clause, params = _region_clause(region)
+    covered = sorted(months_with_data(con) & set(months))
     return _df(
         con,
         f"""with r as (
@@ -346,13 +559,16 @@ def monthly_trend(con: duckdb.DuckDBPyConnection, months: list[str], region: str
             l as (
               select strftime(created_date, '%Y-%m') as month, count(*) filter (where is_valid) as valid_leads
               from marts.fct_leads where strftime(created_date, '%Y-%m') in (select unnest(?::varchar[])){clause}
-              group by 1)
-            select m.month, coalesce(r.exposure, 0) as exposure, coalesce(r.engagements, 0) as engagements,
-                   coalesce(l.valid_leads, 0) as valid_leads
-            from (select unnest(?::varchar[]) as month) m left join r using (month) left join l using (month)
+              group by 1),
+            m as (select unnest(?::varchar[]) as month)
+            select m.month,
+                   case when list_contains(?::varchar[], m.month) then coalesce(r.exposure, 0) end as exposure,
+                   case when list_contains(?::varchar[], m.month) then coalesce(r.engagements, 0) end as engagements,
+                   case when list_contains(?::varchar[], m.month) then coalesce(l.valid_leads, 0) end as valid_leads
+            from m left join r using (month) left join l using (month)
             order by m.month""",
-        [months, *params, months, *params, months],
-    )
+        [months, *params, months, *params, months, covered, covered, covered],
+    ).astype({"exposure": "float64", "engagements": "float64", "valid_leads": "float64"})
 
 
 # --- data health (meta) --------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from matrix_pulse.report import fmt
 from matrix_pulse.report.fonts import find_cjk_font, pdf_font_faces
+from matrix_pulse.report.model import cell_kind
 from matrix_pulse.report.pack import QuarterPack, Table
 from matrix_pulse.settings import get_settings
 
@@ -23,7 +24,7 @@ MAIL_CHARTS = [("trend", "月度曝光与有效线索"), ("funnel", "线索漏�
                ("platforms", "平台对比"), ("dealers", "经销商排行")]  # fmt: skip
 CID_SUFFIX = "@matrix-pulse"  # Content-ID domain part: unique enough inside one message
 XLSX_FORMATS = {"count": "#,##0", "int": "#,##0", "pct": "0.0%", "yuan": "¥#,##0.00", "minutes": "0.0",
-                "number": "#,##0.0", "hours": "#,##0.0"}  # fmt: skip
+                "number": "#,##0.0", "hours": "#,##0.0", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}  # fmt: skip
 
 
 @dataclass
@@ -66,13 +67,25 @@ def _env():
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True, lstrip_blocks=True
     )
     env.globals["fmt"] = fmt
+    env.globals["compact_table"] = compact_table
     return env
 
 
+def compact_table(t: Table, keys: list[str]) -> dict:
+    """A few columns of a table, for the mail (the PDF and XLSX carry every column)."""
+    picked = [i for i, c in enumerate(t.columns) if c.key in keys]
+    return {
+        "labels": [t.columns[i].label for i in picked],
+        "rows": [[row[i] for i in picked] for row in t.rows()],
+    }
+
+
 def render_mail_html(pack: QuarterPack, issue: int) -> str:
+    shown = MAIL_CHARTS + ([("regions", "七大区对比")] if "region_comparison" in pack.tables else [])
     return _env().get_template("mail.html.j2").render(
-        pack=pack, issue=issue, charts=[(f"{name}{CID_SUFFIX}", title) for name, title in MAIL_CHARTS],
-        platforms=pack.tables["platforms"], missing_rate=fmt.pct(pack.gate.missing_rate),
+        pack=pack, issue=issue, charts=[(f"{name}{CID_SUFFIX}", title) for name, title in shown],
+        platforms=pack.tables["platforms"], regions=pack.tables.get("region_comparison"),
+        missing_rate=fmt.pct(pack.gate.missing_rate),
     )  # fmt: skip
 
 
@@ -103,6 +116,7 @@ def render_pdf(
 
 
 def _xlsx_value(value, kind: str):
+    """The cell value: None (blank), a number, a datetime/date (a real Excel date), a bool or text."""
     from matrix_pulse.report.fmt import is_missing
 
     # None, NaN, pandas NaT and NA are all "unknown": an empty cell, never 0.
@@ -110,12 +124,32 @@ def _xlsx_value(value, kind: str):
         return None
     if kind == "hours":
         return float(value) / 3600
-    if isinstance(value, datetime | date):  # also pandas.Timestamp
-        is_midnight = not isinstance(value, datetime) or value.time() == time(0)
-        return value.strftime("%Y-%m-%d") if is_midnight else value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime):  # also pandas.Timestamp
+        value = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+        return value.date() if value.time() == time(0) else value.replace(tzinfo=None)
+    if isinstance(value, date):
+        return value
     if hasattr(value, "item"):  # numpy scalar -> Python number
         return value.item()
     return value
+
+
+def _write_cell(ws, row: int, col: int, value, kind: str, text, formats) -> None:
+    """One cell, typed explicitly: text from source data (a title "=SUM(A1)") is written with
+    write_string, so Excel never evaluates it as a formula; dates as Excel dates."""
+    v = _xlsx_value(value, kind)
+    if v is None:
+        ws.write_blank(row, col, None, text)
+    elif isinstance(v, bool):
+        ws.write_string(row, col, "是" if v else "否", text)
+    elif isinstance(v, int | float) and kind in formats:
+        ws.write_number(row, col, v, formats[kind])
+    elif isinstance(v, datetime):
+        ws.write_datetime(row, col, v, formats["datetime"])
+    elif isinstance(v, date):
+        ws.write_datetime(row, col, datetime.combine(v, time(0)), formats["date"])
+    else:
+        ws.write_string(row, col, str(v), text)
 
 
 def write_xlsx(pack: QuarterPack, path: Path) -> Path:
@@ -134,19 +168,20 @@ def write_xlsx(pack: QuarterPack, path: Path) -> Path:
     about = wb.add_worksheet("说明")
     about.set_column(0, 0, 18)
     about.set_column(1, 1, 80)
-    about.write(0, 0, pack.title, title)
+    about.write_string(0, 0, pack.title, title)
     info = [("季度", pack.quarter.label), ("对象", pack.audience.name), ("范围", pack.scope_label),
             ("统计期", f"{pack.quarter.start} 至 {pack.quarter.end}"),
             ("生成时间", pack.generated_at.strftime("%Y-%m-%d %H:%M")),
             ("质量门禁", "通过" if pack.gate.passed else "未通过：" + "；".join(pack.gate.reasons)),
-            ("口径", "比率为小数并以百分比格式显示；响应时长单位为分钟；观看时长单位为小时；金额单位为元。")]  # fmt: skip
+            ("口径", "比率以百分比格式显示（单元格内为小数）；响应时长单位为分钟；观看时长单位为小时；金额单位为元；"
+                     "日期为 Excel 日期。空白单元格 = 无数据（不是 0）。")]  # fmt: skip
     for i, (k, v) in enumerate(info, start=2):
-        about.write(i, 0, k, head)
-        about.write(i, 1, v, text)
-    about.write(len(info) + 3, 0, "工作表", head)
+        about.write_string(i, 0, k, head)
+        about.write_string(i, 1, v, text)
+    about.write_string(len(info) + 3, 0, "工作表", head)
     for i, t in enumerate(pack.tables.values(), start=len(info) + 4):
-        about.write(i, 0, t.sheet or t.title[:31], text)
-        about.write(i, 1, t.title + (f"（{t.note}）" if t.note else ""), text)
+        about.write_string(i, 0, (t.sheet or t.title)[:31], text)
+        about.write_string(i, 1, t.title + (f"（{t.note}）" if t.note else ""), text)
 
     for t in pack.tables.values():
         _write_sheet(wb, t, head, note, text, formats)
@@ -158,28 +193,24 @@ def _write_sheet(wb, t: Table, head, note, text, formats) -> None:
     ws = wb.add_worksheet((t.sheet or t.title)[:31])
     units = {"hours": "（小时）", "minutes": "（分钟）", "yuan": "（元）"}
     for j, c in enumerate(t.columns):
-        ws.write(0, j, c.label + units.get(c.kind, ""), head)
-        width = (
-            28
-            if c.kind == "text" and c.key in ("title", "dealer_name", "account_name", "campaign_name")
-            else 13
+        ws.write_string(0, j, c.label + units.get(c.kind, ""), head)
+        wide = c.kind == "text" and c.key in (
+            "title",
+            "dealer_name",
+            "account_name",
+            "campaign_name",
+            "label",
         )
-        ws.set_column(j, j, width)
+        ws.set_column(j, j, 28 if wide else 13)
     for i, rec in enumerate(t.df.to_dict("records"), start=1):
         for j, c in enumerate(t.columns):
-            v = _xlsx_value(rec.get(c.key), c.kind)
-            if v is None:
-                ws.write_blank(i, j, None, text)
-            elif c.kind in formats and isinstance(v, int | float) and not isinstance(v, bool):
-                ws.write_number(i, j, v, formats[c.kind])
-            else:
-                ws.write(i, j, v if not isinstance(v, bool) else ("是" if v else "否"), text)
+            _write_cell(ws, i, j, rec.get(c.key), cell_kind(c, rec), text, formats)
     ws.set_row(0, 30)
     ws.freeze_panes(1, 0)
     if len(t.df):
         ws.autofilter(0, 0, len(t.df), len(t.columns) - 1)
     if t.note:
-        ws.write(len(t.df) + 2, 0, t.note, note)
+        ws.write_string(len(t.df) + 2, 0, t.note, note)
 
 
 def render_pack(pack: QuarterPack, issue: int, folder: Path | None = None) -> PackFiles:

@@ -64,7 +64,7 @@ class CallStats:
     responses: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-def _no_basic_auth(login: str | None, password: str | None) -> None:
+def _no_basic_auth(*_credentials: object) -> None:
     """HttpHook would send login/password as Basic auth on every call; the app secret must
     only ever go to the token endpoint."""
     return None
@@ -98,8 +98,10 @@ class ApiClient:
 
     # --- WeChat access token --------------------------------------------------------------
     def _token_file(self) -> Path:
-        appid_key = hashlib.sha256((self.conn.login or "").encode()).hexdigest()[:12]
-        return pull_token_dir(self.settings) / f"{self.source.conn_id}_{appid_key}.json"
+        # One token per app (host + app id), whichever connection names it: minting a new one
+        # for a second connection would only spend the app's token quota.
+        app = hashlib.sha256(f"{self.conn.host}:{self.conn.port}:{self.conn.login}".encode()).hexdigest()[:16]
+        return pull_token_dir(self.settings) / f"wechat_{app}.json"
 
     def access_token(self, stats: CallStats) -> str:
         if self._token:
@@ -292,7 +294,9 @@ class DayPayload:
 def fetch_wechat_oa(client: ApiClient, days: list[dt.date]) -> dict[dt.date, DayPayload]:
     """{articles, users} per day: articles one day per call, users in windows of up to 7."""
     out = {d: DayPayload(endpoints="datacube/getarticlesummary+getusersummary") for d in days}
-    for window in day_windows(days, DATACUBE_MAX_DAYS["getusersummary"]):
+    windows = day_windows(days, DATACUBE_MAX_DAYS["getusersummary"])
+    while windows:
+        window = windows.pop(0)
         stats = CallStats()
         try:
             body = client.wechat(
@@ -300,22 +304,26 @@ def fetch_wechat_oa(client: ApiClient, days: list[dt.date]) -> dict[dt.date, Day
                 {"begin_date": window[0].isoformat(), "end_date": window[-1].isoformat()},
                 stats,
             )
-            users_by_day: dict[str, list] = {}
-            for row in body.get("list", []):
-                users_by_day.setdefault(str(row.get("ref_date")), []).append(row)
         except ApiProblem as e:
             for d in window:
-                out[d].problem = e
                 _merge(out[d].stats, stats, first_day=d == window[0])
+            if e.outcome == "failed" and len(window) > 1:
+                # One bad day must not cost its neighbours: ask for each day on its own.
+                windows[:0] = [[d] for d in window]
+                continue
+            for d in window:
+                out[d].problem = e
             continue
+        users_by_day: dict[str, list] = {}
+        for row in body.get("list", []):
+            users_by_day.setdefault(str(row.get("ref_date")), []).append(row)
         for d in window:
             _merge(out[d].stats, stats, first_day=d == window[0])
-            day_stats = out[d].stats
             try:
                 art = client.wechat(
                     "/datacube/getarticlesummary",
                     {"begin_date": d.isoformat(), "end_date": d.isoformat()},
-                    day_stats,
+                    out[d].stats,
                 )
                 out[d].payload = {
                     "articles": art.get("list", []),

@@ -48,6 +48,7 @@ class RepullRange:
 class PullSummary:
     run_id: str
     attempts: list[PullAttempt] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # folder -> why it was not pulled
     seconds: Counter = field(default_factory=Counter)  # transport kind (http/sftp) -> seconds
     requests: Counter = field(default_factory=Counter)  # transport kind -> requests/downloads
 
@@ -63,6 +64,7 @@ class PullSummary:
         for kind in sorted(self.seconds):
             lines.append(f"  {kind}: {self.requests[kind]} requests in {self.seconds[kind]:.1f} s")
         lines += [f"  {a.describe()}" for a in self.problems()[:100]]
+        lines += [f"  {folder} not pulled: {why}" for folder, why in sorted(self.skipped.items())]
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
@@ -71,6 +73,7 @@ class PullSummary:
             "requests": dict(self.requests),
             "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
             "problems": [a.describe() for a in self.problems()[:100]],
+            "skipped": self.skipped,
         }
 
 
@@ -99,7 +102,17 @@ def run_pull(
     run_id = run_id or f"pull_{dt.datetime.now(SHANGHAI):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
     summary = PullSummary(run_id)
     redactor = Redactor()
-    chosen = [s for s in config.sources.values() if not sources or s.folder in sources]
+    chosen = []
+    for src in (s for s in config.sources.values() if not sources or s.folder in sources):
+        if connection_defined(src.conn_id):
+            chosen.append(src)
+        else:
+            summary.skipped[src.folder] = (
+                f"connection {src.conn_id} is not defined: the folder is filled by hand"
+            )
+            log.warning(
+                "%s: connection %s not defined, not pulled (landing filled by hand)", src.folder, src.conn_id
+            )
     with PullLedger.open(settings) as ledger:
         for src in (s for s in chosen if s.is_api):
             began = time.perf_counter()
@@ -111,6 +124,18 @@ def run_pull(
             summary.seconds["sftp"] += time.perf_counter() - began
     log.info(summary.describe())
     return summary
+
+
+def connection_defined(conn_id: str) -> bool:
+    """A configured source whose connection does not exist here keeps today's behaviour."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk.bases.hook import BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
 
 
 def due_api_days(

@@ -285,10 +285,13 @@ class DayPayload:
     endpoints: str = ""
 
     @property
-    def rows(self) -> int:
+    def published(self) -> bool:
+        """Whether the platform has the day yet: its always-present list has rows (OA users
+        exist for every account every day, Channels posts for the last 30 days; a day may
+        well have no articles or no lives)."""
         if isinstance(self.payload, dict):
-            return sum(len(v) for v in self.payload.values())
-        return len(self.payload or [])
+            return bool(self.payload.get("users") if "users" in self.payload else self.payload.get("posts"))
+        return bool(self.payload)
 
 
 def fetch_wechat_oa(client: ApiClient, days: list[dt.date]) -> dict[dt.date, DayPayload]:

@@ -17,7 +17,8 @@ is not valid JSON (the simulator's ``invalid_json`` mess) is answered truncated.
 Faults a test injects (``inject``), each for the next ``times`` matching requests:
 ``token_expired`` (42001, and every token issued so far stops working), ``quota`` (45009,
 or Bilibili -412), ``http_429`` (Retry-After: 0), ``timeout`` (answers after ``delay`` s),
-``truncated`` (half the body), ``short_page`` (a page one item short), ``empty_day`` (no rows).
+``truncated`` (half the body), ``short_page`` (a page one item short). A day in
+``unpublished`` ((folder, ISO date) pairs) answers no rows until it is removed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ DATE_LIMITS = {"getarticlesummary": 1, "getusersummary": 7}
 @dataclass
 class Fault:
     kind: str
-    endpoint: str = ""  # substring of the path; "" matches every data endpoint
+    endpoint: str = ""  # start of the path; "" matches every data endpoint
     day: str | None = None  # ISO date the request must be about
     times: int = 1
     delay: float = 0.0
@@ -62,6 +63,7 @@ class PlatformApiStandIn:
         self.token_ttl = token_ttl
         self.tokens: dict[str, float] = {}  # token -> expiry (unix)
         self.faults: list[Fault] = []
+        self.unpublished: set[tuple[str, str]] = set()  # (folder, ISO date) answered with no rows
         self.log: list[tuple[str, str, int]] = []  # (method, path without query, HTTP status)
         self.tokens_issued = 0
         self._lock = threading.Lock()
@@ -108,7 +110,7 @@ class PlatformApiStandIn:
     def _take_fault(self, path: str, days: list[str]) -> Fault | None:
         with self._lock:
             for f in self.faults:
-                if f.times > 0 and f.endpoint in path and (f.day is None or f.day in days):
+                if f.times > 0 and path.startswith(f.endpoint) and (f.day is None or f.day in days):
                     f.times -= 1
                     if f.kind == "token_expired":
                         self.tokens = {t: 0.0 for t in self.tokens}
@@ -122,7 +124,7 @@ class PlatformApiStandIn:
     def day_file(self, folder: str, day: str) -> tuple[object | None, bytes | None]:
         """(parsed JSON, None), (None, raw bytes) when not valid JSON, or (None, None) when absent."""
         path = self.root / folder / f"{folder}_{day.replace('-', '')}.json"
-        if not path.exists():
+        if not path.exists() or (folder, day) in self.unpublished:
             return None, None
         raw = path.read_bytes()
         try:
@@ -154,7 +156,10 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except BrokenPipeError:  # the client gave up (an injected timeout)
+                return
             with api._lock:
                 api.log.append((self.command, urlparse(self.path).path, status))
 
@@ -200,7 +205,6 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
             if endpoint in DATE_LIMITS and len(days) > DATE_LIMITS[endpoint]:
                 return self._json({"errcode": 61501, "errmsg": "date range error"})
             cut = bool(fault and fault.kind == "truncated")
-            empty = bool(fault and fault.kind == "empty_day")
             if endpoint in DATE_LIMITS:
                 key = "articles" if endpoint == "getarticlesummary" else "users"
                 rows: list = []
@@ -208,14 +212,14 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
                     doc, raw = api.day_file("wechat_oa", d)
                     if raw is not None:
                         return self._send(200, raw, cut=True)
-                    if doc and not empty:
+                    if doc:
                         rows += doc.get(key, [])
                 return self._json({"list": rows}, cut=cut)
             key = "posts" if endpoint == "getpostlist" else "lives"
             doc, raw = api.day_file("wechat_channels", days[0])
             if raw is not None:
                 return self._send(200, raw, cut=True)
-            rows = [] if empty or not doc else doc.get(key, [])
+            rows = doc.get(key, []) if doc else []
             page, size = int(body.get("page", 1)), int(body.get("page_size", 100))
             chunk = rows[(page - 1) * size : page * size]
             if fault and fault.kind == "short_page" and chunk:
@@ -238,7 +242,7 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
             doc, raw = api.day_file("bilibili_videos", day)
             if raw is not None:
                 return self._send(200, raw, cut=True)
-            rows = [] if (fault and fault.kind == "empty_day") or not doc else doc
+            rows = doc or []
             pn, ps = int(q.get("pn", 1)), int(q.get("ps", 30))
             chunk = rows[(pn - 1) * ps : pn * ps]
             if fault and fault.kind == "short_page" and chunk:

@@ -67,9 +67,13 @@ def mp_ingest() -> None:
         data_interval_end: datetime | None = None, params: dict | None = None, run_id: str | None = None
     ) -> dict:
         from matrix_pulse.pull import pull_for_run
+        from matrix_pulse.pull.run import SHANGHAI
         from matrix_pulse.settings import get_settings
 
-        through = (data_interval_end or datetime.now()).date() - timedelta(days=1)
+        # The run at 06:00 on D+1 (Shanghai) pulls up to D.
+        through = (data_interval_end or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date() - timedelta(
+            days=1
+        )
         return pull_for_run(get_settings(), params, through, run_id)
 
     @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))

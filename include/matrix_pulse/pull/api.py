@@ -183,15 +183,15 @@ class ApiClient:
                 self.sleep(wait)
                 wait *= 2
             kwargs: dict[str, Any] = {"json": json_body} if json_body is not None else {}
+            data = params
             if method == "POST" and params:
-                endpoint_q = endpoint + "?" + "&".join(f"{k}={v}" for k, v in params.items())
-                data = None
-            else:
-                endpoint_q, data = endpoint, params
+                # Query parameters of a POST (the access token) go in as requests' params, so
+                # the hook's own "Sending ... to url" line never carries them.
+                kwargs["params"], data = params, None
             stats.requests += 1
             try:
                 resp = hook.run(
-                    endpoint_q,
+                    endpoint,
                     data=data,
                     headers=headers,
                     extra_options={"timeout": self.opts.timeout_seconds, "check_response": False},

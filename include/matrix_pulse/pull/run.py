@@ -207,7 +207,7 @@ def _pull_api(
             a.outcome = res.problem.outcome
             a.detail = redactor.clean(res.problem.detail)
             a.http_status = res.problem.http_status or a.http_status
-            a.api_errcode = res.problem.errcode or a.api_errcode
+            a.api_errcode = res.problem.errcode  # not an earlier error the pull recovered from
         elif not res.published:
             a.outcome = "empty"
             a.detail = "the API answered with no rows for the day (not published yet): nothing landed"

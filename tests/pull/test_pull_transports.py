@@ -235,3 +235,22 @@ def test_sftp_waits_for_uploads_and_pulls_redeliveries_again(remote: Remote) -> 
     assert sorted(statuses) == ["loaded", "replaced"], statuses
     # A third run finds nothing to do.
     assert run_pull(remote.settings, remote.config, sources=[folder], through=END).attempts == []
+
+
+def test_sftp_refused_login_is_recorded_without_the_password(remote: Remote, monkeypatch) -> None:
+    import json
+
+    conn = {"conn_type": "sftp", "host": "127.0.0.1", "port": remote.sftp.port, "login": "mp_pull",
+            "password": "not-the-password-" + "y" * 12,
+            "extra": {"host_key": remote.sftp.host_key_line, "look_for_keys": "false"}}  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_MP_DEALER_SFTP", json.dumps(conn))
+    summary = run_pull(remote.settings, remote.config, sources=["crm_dcc", "crm_legacy"], through=END)
+    assert {(a.source, a.data_date, a.outcome) for a in summary.attempts} == {
+        ("crm_dcc", END, "auth_failed"),
+        ("crm_legacy", END, "auth_failed"),
+    }
+    for a in summary.attempts:
+        assert "AuthenticationException" in (a.sftp_error or "") and "not-the-password" not in a.sftp_error
+    assert not landed_files(remote.settings, "crm_dcc")
+    note = pull_notes(remote.settings, [("crm_dcc", END)])[("crm_dcc", END)].describe()
+    assert note.startswith("pull auth_failed (1 attempt") and "AuthenticationException" in note

@@ -268,7 +268,9 @@ def _pull_sftp(
         for src in group:
             a = PullAttempt(src.folder, through, "sftp", conn_id, outcome=outcome, remote_name=src.remote_dir)
             a.sftp_error = redactor.clean(f"{type(e).__name__}: {e}")
-            a.detail = f"SFTP connection {conn_id} failed; files of {through} and earlier not checked"
+            a.detail = (
+                f"SFTP connection {conn_id} failed ({type(e).__name__}): files up to {through} not checked"
+            )
             _record(ledger, summary, a, "sftp")
 
 

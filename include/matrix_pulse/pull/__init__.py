@@ -27,8 +27,7 @@ def pull_for_run(settings: Settings, params: dict | None, through: dt.date, run_
         if end < start:
             raise ValueError(f"repull_to {end} is before repull_from {start}")
         repull = RepullRange(start, end, frozenset(params.get("repull_sources") or []))
-    summary = run_pull(
-        settings, through=max(through, repull.end) if repull else through, repull=repull, run_id=run_id
-    )
+    # A re-pull never reaches past the run's own data date (a later day is not published yet).
+    summary = run_pull(settings, through=through, repull=repull, run_id=run_id)
     print(summary.describe())
     return summary.as_dict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def load_pull_config(path: Path | None = None) -> PullConfig:
                 f"{path}: sources.{folder}.remote_dir: missing (sftp needs a remote folder)"
             )
         sources[folder] = PullSource(folder, transport, spec["conn_id"], spec.get("remote_dir"))
-    since = defaults.get("since", "2026-07-01")
+    # MP_PULL_SINCE overrides (the demo sets it to the first simulated day).
+    since = os.environ.get("MP_PULL_SINCE") or defaults.get("since", "2026-07-01")
     return PullConfig(
         sources=sources,
         since=since if isinstance(since, dt.date) else dt.date.fromisoformat(str(since)),

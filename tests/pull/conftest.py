@@ -138,3 +138,20 @@ def is_valid_json(data: bytes) -> bool:
 
 def copy_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+def load_ledger_statuses(settings: Settings, file_name: str) -> list[str]:
+    """The loader's side of the seam: what meta.load_ledger says about one landed file name."""
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT status FROM meta.load_ledger WHERE file_name LIKE ? ORDER BY first_seen_at",
+                [f"%{file_name}"],
+            ).fetchall()
+        ]
+    finally:
+        con.close()

@@ -229,7 +229,7 @@ def test_sftp_waits_for_uploads_and_pulls_redeliveries_again(remote: Remote) -> 
         remote.settings.landing_dir / folder / "crm_dcc_20260702.csv"
     ).read_bytes() == redelivered.read_bytes()
     # The loader sees the re-delivery as new bytes for the same source-day and replaces the day.
-    from .test_pull_seam import load_ledger_statuses
+    from .conftest import load_ledger_statuses
 
     run_ingest(remote.settings, sources=[folder])
     statuses = load_ledger_statuses(remote.settings, "crm_dcc_20260702.csv")

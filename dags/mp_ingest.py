@@ -3,6 +3,10 @@
 
 Daily at 06:00 Asia/Shanghai (files for D land on D+1 before 06:00, some days late).
 
+0. **pull_exports** fetches what is due from the platform APIs and SFTP drops named in
+   `config/pull.yaml` into the landing folders (`docs/pulling.md`); every attempt is a row in
+   the pull ledger. A source that failed is retried by the next run; params `repull_from` /
+   `repull_to` (/ `repull_sources`) fetch a date range again.
 1. **load_landed_files** loads every landed file the ledger has not seen, whatever its
    data date (late files, re-deliveries, a backlog), into `raw.*`; bad rows go to
    `raw.quarantine`, unreadable files are set aside whole; `meta.load_ledger` says what
@@ -44,10 +48,34 @@ TIMEZONE = "Asia/Shanghai"
     params={
         "fail_on_overdue": Param(
             False, type="boolean", description="Also fail the task when a recent source-day is overdue"
-        )
+        ),
+        "repull_from": Param(
+            None, type=["null", "string"], format="date", description="Re-pull data dates from"
+        ),
+        "repull_to": Param(
+            None, type=["null", "string"], format="date", description="... through (default: from)"
+        ),
+        "repull_sources": Param(
+            [], type="array", description="Landing folders to re-pull (empty: all configured)"
+        ),
     },
 )
 def mp_ingest() -> None:
+    # Not in the writer pool: pulling writes landing files and its own SQLite ledger only.
+    @task(execution_timeout=timedelta(hours=1))
+    def pull_exports(
+        data_interval_end: datetime | None = None, params: dict | None = None, run_id: str | None = None
+    ) -> dict:
+        from matrix_pulse.pull import pull_for_run
+        from matrix_pulse.pull.run import SHANGHAI
+        from matrix_pulse.settings import get_settings
+
+        # The run at 06:00 on D+1 (Shanghai) pulls up to D.
+        through = (data_interval_end or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date() - timedelta(
+            days=1
+        )
+        return pull_for_run(get_settings(), params, through, run_id)
+
     @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))
     def load_landed_files(run_id: str | None = None) -> dict:
         from matrix_pulse.ingest import run_ingest
@@ -92,7 +120,13 @@ def mp_ingest() -> None:
         overdue = overdue_source_days(settings, through)
         if overdue:
             from matrix_pulse.ops.notify import notify_data_team
+            from matrix_pulse.pull.ledger import pull_notes
 
+            # What the pull saw ("throttled since Tuesday"), not just "missing".
+            notes = pull_notes(settings, [(s, d) for s, d, _ in overdue])
+            overdue = [
+                (s, d, f"{st}; {notes[(s, d)].describe()}" if (s, d) in notes else st) for s, d, st in overdue
+            ]
             listing = ", ".join(f"{s} {d} ({st})" for s, d, st in overdue)
             print(f"WARNING source-days overdue past the deadline: {listing}")
             rows = "".join(f"<tr><td>{s}</td><td>{d}</td><td>{st}</td></tr>" for s, d, st in overdue)
@@ -107,6 +141,7 @@ def mp_ingest() -> None:
         return {"expected_source_days": report.rows, "missing": len(report.missing), "overdue": len(overdue)}
 
     loaded = load_landed_files()
+    pull_exports() >> loaded
     checked = check_quality(loaded)
     checked >> publish_raw()
     checked >> check_freshness()

@@ -25,11 +25,32 @@ SINK_PID=$!
 trap 'kill $SINK_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (echo >/dev/tcp/"$MP_SMTP_HOST"/"$MP_SMTP_PORT") 2>/dev/null && break; sleep 0.2; done
 
+if [ "${MP_DEMO_PULL:-0}" = 1 ]; then
+  # Issue 12: the simulator writes the platforms' and dealers' side; mp_ingest pulls it through
+  # the HTTP API and SFTP stand-ins (docs/pulling.md) instead of finding it in landing.
+  REMOTE="$MP_HOME/remote"
+  step "2/5 simulate $START..$END on the remote side ($REMOTE), serve it over HTTP and SFTP"
+  if [ ! -f "$REMOTE/simulated/_manifest.json" ]; then
+    python -m matrix_pulse.simulator --scale demo --start "$START" --end "$END" --seed 7 --out "$REMOTE/simulated"
+  fi
+  mkdir -p "$LANDING" && cp "$REMOTE/simulated/_manifest.json" "$LANDING/_manifest.json"  # the ground truth
+  CONNS="$MP_HOME/secrets/standin_connections.sh"; rm -f "$CONNS"
+  python -m matrix_pulse.pull.standins --root "$REMOTE/served" --lay-out-from "$REMOTE/simulated" \
+    --api-port "${MP_STANDIN_API_PORT:-8306}" --sftp-port "${MP_STANDIN_SFTP_PORT:-8307}" --env-out "$CONNS" \
+    >"$LOGS/standins.log" 2>&1 &
+  STANDINS_PID=$!
+  trap 'kill $SINK_PID $STANDINS_PID 2>/dev/null || true' EXIT
+  for _ in $(seq 100); do [ -s "$CONNS" ] && break; sleep 0.2; done
+  # shellcheck disable=SC1090
+  source "$CONNS"
+  export MP_PULL_SINCE="$START"
+else
 step "2/5 simulate five quarters of exports $START..$END (reporting $QUARTER) into $LANDING"
 if [ -f "$LANDING/_manifest.json" ]; then
   echo "landing already simulated (delete $LANDING to regenerate)"
 else
   python -m matrix_pulse.simulator --scale demo --start "$START" --end "$END" --seed 7 --out "$LANDING"
+fi
 fi
 
 run_dag() {  # run_dag DAG_ID LOGICAL_DATE [CONF]

@@ -123,3 +123,26 @@ class Settings:
 def get_settings() -> Settings:
     """Settings for this process; MP_HOME moves everything (tests use a temp folder)."""
     return Settings(home=Path(os.environ.get("MP_HOME", REPO_ROOT / "data")).resolve())
+
+
+# --- pulling the exports (issue 12; H6's block, to be ported into Settings) -----------------
+def pull_config_path() -> Path:
+    """Which transport and Airflow connection each landing folder is pulled through."""
+    return Path(os.environ.get("MP_PULL_CONFIG", REPO_ROOT / "config" / "pull.yaml"))
+
+
+def pull_ledger_path(settings: Settings) -> Path:
+    """The pull ledger (SQLite, beside the send ledger): one row per pull attempt. Not in the
+    warehouse, so pulling never waits for the one-slot DuckDB writer pool."""
+    return settings.state_dir / "pull_ledger.sqlite"
+
+
+def pull_token_dir(settings: Settings) -> Path:
+    """API access tokens cached until they expire (mode 0600, git-ignored data folder)."""
+    return settings.home / "secrets" / "pull_tokens"
+
+
+def pull_responses_dir(settings: Settings) -> Path:
+    """Raw API responses of every pull attempt, beside the landing folders (the loader skips
+    folders starting with '_')."""
+    return settings.landing_dir / "_api_responses"

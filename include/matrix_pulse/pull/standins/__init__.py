@@ -1,0 +1,46 @@
+"""Local stand-ins for the remote ends, started by the tests and the demo like the SMTP sink:
+``PlatformApiStandIn`` (HTTP, the platforms' request and response shapes and error codes)
+and ``SftpStandIn`` (a real SFTP server, asyncssh, on a loopback port). Both serve a
+"remote root" laid out like the simulator's output: ``<root>/<folder>/<folder>_YYYYMMDD.<ext>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from matrix_pulse.pull.standins.http_api import PlatformApiStandIn
+from matrix_pulse.pull.standins.sftp_server import SftpStandIn
+
+if TYPE_CHECKING:
+    from matrix_pulse.pull.config import PullConfig
+
+__all__ = ["PlatformApiStandIn", "SftpStandIn", "lay_out_remote"]
+
+
+def lay_out_remote(simulated: Path, remote_root: Path, config: PullConfig, days: set | None = None) -> dict:
+    """Copy a simulated landing folder into the stand-ins' roots: API sources under
+    ``<remote_root>/api/<folder>/``, SFTP sources under ``<remote_root>/sftp/<remote_dir>/``.
+    ``days`` (dates) limits which exports are copied. Returns {folder: number of files copied}."""
+    import shutil
+
+    from matrix_pulse.ingest.discovery import classify, sources_by_folder
+
+    copied: dict[str, int] = {}
+    for folder, src in config.sources.items():
+        source_dir = simulated / folder
+        if not source_dir.is_dir():
+            continue
+        target = (
+            remote_root / "api" / folder if src.is_api else remote_root / "sftp" / (src.remote_dir or folder)
+        )
+        target.mkdir(parents=True, exist_ok=True)
+        ext = sources_by_folder()[folder][0].fmt
+        copied[folder] = 0
+        for f in sorted(source_dir.iterdir()):
+            day, _ = classify(folder, f.name, ext)
+            if not f.is_file() or (day is not None and days is not None and day not in days):
+                continue  # junk (a .tmp, a README) is copied too: the pull must leave it
+            shutil.copy2(f, target / f.name)
+            copied[folder] += 1
+    return copied

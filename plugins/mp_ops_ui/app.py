@@ -292,8 +292,15 @@ def dbt_docs(request: Request, name: str = "") -> Any:
 
 
 def gx_docs(request: Request, path: str = "") -> Any:
+    """GX Data Docs, rewritten when served: local assets, escaped source values, strict CSP (gx_docs.py)."""
+    from . import gx_docs as gx
+
     s = get_settings()
     site = gx_site_dir(s)
+    base = _root(request) + "/gx-docs"
+    if path.startswith(gx.VENDOR_PREFIX + "/"):
+        asset = _safe_file(gx.ASSETS_DIR, path.removeprefix(gx.VENDOR_PREFIX + "/"))
+        return FileResponse(asset, headers=gx.SECURITY_HEADERS)
     if path in ("", "/"):
         if not (site / "index.html").exists():
             body = r.notice(
@@ -302,7 +309,14 @@ def gx_docs(request: Request, path: str = "") -> Any:
             )
             return HTMLResponse(r.page("GX Data Docs", body, _root(request)), status_code=404)
         path = "index.html"
-    return FileResponse(_safe_file(site, path))
+    target = _safe_file(site, path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        return FileResponse(target, headers=gx.SECURITY_HEADERS)
+    evidence = gx.validation_json_for(site.resolve(), target)
+    values = gx.source_values_with_markup(evidence) if evidence else []
+    # Relative links inside the page resolve against its own folder; the asset URLs are absolute.
+    text, csp = gx.rewrite_page(target.read_text(encoding="utf-8", errors="replace"), base, values)
+    return HTMLResponse(text, headers={**gx.SECURITY_HEADERS, "Content-Security-Policy": csp})
 
 
 def _with_slash(request: Request) -> RedirectResponse:

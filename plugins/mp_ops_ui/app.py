@@ -1,10 +1,15 @@
 """The FastAPI app behind the Matrix Pulse pages in the Airflow UI.
 
 - ``/``            overview: what exists (published DB, dbt docs, Data Docs, packs)
-- ``/health``      meta.load_ledger and meta.source_freshness from the published DuckDB
-- ``/packs``       the archive of sent packs, downloadable
+- ``/health``      problems first (rejected, missing, GX-failed, set-aside-heavy, late, each with
+                   its reason), freshness per source, then the whole load ledger; paginated
+- ``/packs``       every send from the send ledger (recipient, issue, Message-ID, state, time)
+                   with links to the archived pack, then the archived files
 - ``/dbt-docs/``   dbt's static docs site (index.html, manifest.json, catalog.json) as-is
-- ``/gx-docs/``    Great Expectations Data Docs (local_site) as-is
+- ``/gx-docs/``    Great Expectations Data Docs, rewritten when served (gx_docs.py): assets from
+                   the project's install, source values escaped, strict Content-Security-Policy
+
+Every time shown is Asia/Shanghai and says so (render.TZ_LABEL).
 
 The published DuckDB is opened read-only for each request and closed again: the pipeline
 replaces that file atomically after every build, and a connection held across requests

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import socket
 import sys
 import threading
@@ -132,6 +133,9 @@ def test_hostile_source_values_never_run_and_read_as_written(served_site: str) -
         served = httpx.get(page.url).text
         body_text = page.inner_text("body")
         pwned = page.evaluate("window.__mp_pwned === undefined ? null : window.__mp_pwned")
+        if os.environ.get("MP_SCREENSHOT_DIR"):  # for a reader to look at: the values shown as text
+            page.get_by_text(SCRIPT_VALUE).first.scroll_into_view_if_needed()
+            page.screenshot(path=str(Path(os.environ["MP_SCREENSHOT_DIR"]) / "gx_hostile_values_as_text.png"))
         images = page.evaluate("document.querySelectorAll('img[onerror]').length")
         scripts = page.evaluate("[...document.scripts].filter(s => s.text.includes('__mp_pwned')).length")
     assert left_the_machine == []

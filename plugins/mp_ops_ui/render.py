@@ -115,7 +115,8 @@ def table(
             if i in status_idx and value is not None:
                 cells.append(f"<td>{badge(str(value))}</td>")
             elif i in raw_idx:
-                cells.append(f"<td>{value or ''}</td>")
+                css = ' class="nowrap"' if i in nowrap_idx else ""
+                cells.append(f"<td{css}>{value or ''}</td>")
             elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
                 cells.append(f'<td class="num">{esc(fmt_cell(value))}</td>')
             elif i in wide_idx:

@@ -29,6 +29,9 @@ COMPONENTS=(api-server scheduler dag-processor triggerer)
 URL="http://localhost:$PORT"
 
 export AIRFLOW__CORE__DAGS_FOLDER="${MP_AIRFLOW_DAGS_FOLDER:-$AIRFLOW__CORE__DAGS_FOLDER}"
+# One running task per core: the report's mapped pack builds (matplotlib, WeasyPrint) all at once
+# on a 2-core machine took ~125 s each instead of ~10 s; more slots only add contention.
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-$(nproc)}"
 export AIRFLOW__API__HOST="$HOST"
 export AIRFLOW__API__PORT="$PORT"
 # base_url makes the UI's links, the alert e-mails' log links and the workers' execution API

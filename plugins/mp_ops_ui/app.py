@@ -1,10 +1,15 @@
 """The FastAPI app behind the Matrix Pulse pages in the Airflow UI.
 
 - ``/``            overview: what exists (published DB, dbt docs, Data Docs, packs)
-- ``/health``      meta.load_ledger and meta.source_freshness from the published DuckDB
-- ``/packs``       the archive of sent packs, downloadable
+- ``/health``      problems first (rejected, missing, GX-failed, set-aside-heavy, late, each with
+                   its reason), freshness per source, then the whole load ledger; paginated
+- ``/packs``       every send from the send ledger (recipient, issue, Message-ID, state, time)
+                   with links to the archived pack, then the archived files
 - ``/dbt-docs/``   dbt's static docs site (index.html, manifest.json, catalog.json) as-is
-- ``/gx-docs/``    Great Expectations Data Docs (local_site) as-is
+- ``/gx-docs/``    Great Expectations Data Docs, rewritten when served (gx_docs.py): assets from
+                   the project's install, source values escaped, strict Content-Security-Policy
+
+Every time shown is Asia/Shanghai and says so (render.TZ_LABEL).
 
 The published DuckDB is opened read-only for each request and closed again: the pipeline
 replaces that file atomically after every build, and a connection held across requests
@@ -13,7 +18,6 @@ would keep reading the old, unlinked copy.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from matrix_pulse.settings import Settings, get_settings
 from . import render as r
 
 DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+# What the ledger table shows, in this order (docs/interfaces.md); ids and paths stay out.
 LEDGER_COLUMNS = (
     "data_date",
     "source",
@@ -35,13 +40,16 @@ LEDGER_COLUMNS = (
     "rows_set_aside",
     "reason",
     "extra_columns",
-    "first_seen_at",
+    "landed_at",
     "loaded_at",
-    "replaced_by",
     "size_bytes",
+    "file_mtime",
     "sha256",
 )
 FRESHNESS_STATUSES = ("loaded", "missing", "rejected", "gx_failed")
+PAGE_SIZE = 100
+# A loaded file is listed among the problems when at least this share of its rows was set aside.
+SET_ASIDE_HEAVY_SHARE = 0.10
 
 
 def gx_site_dir(settings: Settings) -> Path:
@@ -147,24 +155,150 @@ def overview(request: Request) -> HTMLResponse:
 
 def health(
     request: Request,
+    kind: str | None = Query(default=None, max_length=40),
     status: str | None = Query(default=None, max_length=40),
     source: str | None = Query(default=None, max_length=80),
-    limit: int = Query(default=200, ge=1, le=5000),
+    page: int = Query(default=1, ge=1, le=100_000),
+    ledger_page: int = Query(default=1, ge=1, le=100_000),
+    per_page: int = Query(default=PAGE_SIZE, ge=10, le=1000),
 ) -> HTMLResponse:
+    """Problems first (each with its reason), then freshness per source, then the whole ledger.
+
+    Every list is paginated with the count of what is on other pages or filtered out; nothing
+    is cut silently. Every time is Asia/Shanghai, the zone the contract and the ledger use.
+    """
     s = get_settings()
     root = _root(request)
     path = s.published_path
+    title = "Load ledger & freshness 加载与及时性"
+    filters = {"kind": kind, "status": status, "source": source, "per_page": per_page}
     try:
-        ledger_html = _ledger_section(path, status, source, limit)
+        problems_html = _problems_section(path, kind, source, page, per_page, filters, ledger_page)
         freshness_html = _freshness_section(path)
+        ledger_html = _ledger_section(path, status, source, ledger_page, per_page, filters, page)
     except NotPublished as exc:
-        return HTMLResponse(
-            r.page("Load ledger & freshness 加载与及时性", _not_published_html(s, str(exc)), root)
+        return HTMLResponse(r.page(title, _not_published_html(s, str(exc)), root))
+    published_at = r.shanghai_from_epoch(path.stat().st_mtime)
+    subtitle = (
+        f"from {r.esc(path.name)} (published {published_at} {r.TZ_LABEL}, read-only) · all times {r.TZ_LABEL}"
+    )
+    return HTMLResponse(r.page(title, problems_html + freshness_html + ledger_html, root, subtitle))
+
+
+def _pager(total: int, page: int, per_page: int, param: str, filters: dict, other: tuple[str, int]) -> str:
+    """'rows a-b of n' and links to the other pages, keeping the filters."""
+    from urllib.parse import urlencode
+
+    pages = max(1, -(-total // per_page))
+    first, last = (page - 1) * per_page + 1, min(page * per_page, total)
+    shown = f"rows {first:,}–{last:,} of {total:,}" if total else "no rows"
+    if total > last:
+        shown += f" ({total - last:,} more on later pages)"
+
+    def link(n: int, label: str) -> str:
+        query = {k: v for k, v in filters.items() if v not in (None, "")}
+        query.update({param: n, other[0]: other[1]})
+        return f'<a href="?{r.esc(urlencode(query))}">{r.esc(label)}</a>'
+
+    nav = []
+    if page > 1:
+        nav.append(link(page - 1, "‹ previous 上一页"))
+    if page < pages:
+        nav.append(link(page + 1, "next 下一页 ›"))
+    return f'<p class="pager">{shown} · page {page} of {pages} {" · ".join(nav)}</p>'
+
+
+def _problems_section(
+    path: Path,
+    kind: str | None,
+    source: str | None,
+    page: int,
+    per_page: int,
+    filters: dict,
+    ledger_page: int,
+) -> str:
+    ledger_cols = set(_table_columns(path, "meta", "load_ledger"))
+    fresh_cols = set(_table_columns(path, "meta", "source_freshness"))
+    landed = "landed_at" if "landed_at" in ledger_cols else "first_seen_at"
+    deadline = "deadline" if "deadline" in fresh_cols else "NULL::TIMESTAMP"
+    problems_sql = f"""
+        with problems as (
+            select 1 as severity,
+                   status as kind, source, data_date, file_name, {landed} as landed_at,
+                   rows_read, rows_set_aside, reason
+            from meta.load_ledger where status in ('rejected', 'gx_failed')
+            union all
+            select 1, 'missing', source, data_date, null, null, null, null,
+                   'no file landed' || coalesce(' by the deadline ' || strftime({deadline}, '%Y-%m-%d %H:%M'), '')
+            from meta.source_freshness where status = 'missing'
+            union all
+            select 2, 'set_aside_heavy', source, data_date, file_name, {landed}, rows_read, rows_set_aside,
+                   format('{{:,}} of {{:,}} rows set aside ({{:.1f}}%); the rows and their reasons are in '
+                          || 'raw.quarantine', rows_set_aside, rows_read, 100.0 * rows_set_aside / rows_read)
+            from meta.load_ledger
+            where status = 'loaded' and rows_read > 0 and rows_set_aside >= ? * rows_read
+            union all
+            select 3, 'late', source, data_date, file_name, landed_at, null, null,
+                   'landed ' || strftime(landed_at, '%Y-%m-%d %H:%M')
+                   || coalesce(format(', {{:.0f}} h after the deadline ', date_diff('minute', {deadline}, landed_at) / 60.0)
+                               || strftime({deadline}, '%Y-%m-%d %H:%M'), '')
+            from meta.source_freshness where status = 'loaded' and is_late
         )
-    published_at = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
-    subtitle = f"from {r.esc(path.name)} (published {published_at}, read-only)"
-    return HTMLResponse(
-        r.page("Load ledger & freshness 加载与及时性", freshness_html + ledger_html, root, subtitle)
+        select * from problems
+    """
+    where, params = [], [SET_ASIDE_HEAVY_SHARE]
+    if kind:
+        where.append("kind = ?")
+        params.append(kind)
+    if source:
+        where.append("source = ?")
+        params.append(source)
+    where_sql = f" where {' and '.join(where)}" if where else ""
+    _, kind_counts = _query(path, f"select kind, min(severity), count(*) from ({problems_sql}) group by kind "
+                            "order by 2", params[:1])  # fmt: skip
+    _, total = _query(path, f"select count(*) from ({problems_sql}){where_sql}", params)
+    total_n = total[0][0]
+    all_n = sum(n for _, _, n in kind_counts)
+    cols, rows = _query(
+        path,
+        f"select kind, data_date, source, file_name, reason, landed_at, rows_read, rows_set_aside "
+        f"from ({problems_sql}){where_sql} order by severity, data_date desc, source, kind limit ? offset ?",
+        (*params, per_page, (page - 1) * per_page),
+    )
+    rows = [
+        (k, d, src, r.file_label(f), r.reason_text(reason, f), lt, rr, sa)
+        for k, d, src, f, reason, lt, rr, sa in rows
+    ]
+    headers = ["problem 问题", "data date", "source", "file", "reason 原因", f"landed ({r.TZ_SHORT})",
+               "rows read", "set aside"]  # fmt: skip
+    chips = (
+        " ".join(f'<a href="?kind={r.esc(k)}">{r.badge(k)} {n:,}</a>' for k, _, n in kind_counts)
+        or '<span class="badge ok">no problems 无问题</span>'
+    )
+    hidden = all_n - total_n
+    filter_note = (
+        f' · <b>{hidden:,} hidden by the filter</b> (<a href="?">show all 显示全部</a>)' if hidden else ""
+    )
+    form = (
+        '<form class="filters" method="get">problem <select name="kind"><option value="">all</option>'
+        + "".join(
+            f'<option value="{r.esc(k)}"{" selected" if k == kind else ""}>{r.esc(k)}</option>'
+            for k, _, _ in kind_counts
+        )
+        + f'</select> source <input name="source" value="{r.esc(source or "")}" size="16"> '
+        "<button>filter 筛选</button></form>"
+    )
+    return (
+        "<h2>Problems 问题 (rejected, missing, failed, set-aside-heavy, late)</h2>"
+        f"<p>{chips}{filter_note}</p>{form}"
+        + _pager(total_n, page, per_page, "page", filters, ("ledger_page", ledger_page))
+        + r.table(
+            headers,
+            rows,
+            status_columns=("problem 问题",),
+            wide_columns=("reason 原因",),
+            nowrap_columns=("source",),
+        )
     )
 
 
@@ -176,27 +310,27 @@ def _freshness_section(path: Path) -> str:
         "count(*) filter (where is_late) as late, max(landed_at) as last_landed_at "
         "from meta.source_freshness group by source order by source",
     )
-    summary = r.table(cols, rows)
-    pcols, problems = _query(
-        path,
-        "select data_date, source, status, is_late, file_name, landed_at from meta.source_freshness "
-        "where status <> 'loaded' or is_late order by data_date desc, source limit 500",
-    )
+    cols = [f"last landed ({r.TZ_SHORT})" if c == "last_landed_at" else c for c in cols]
     return (
         "<h2>Source freshness 数据源及时性</h2>"
-        '<p class="muted">One row per expected source-day in the loaded range.</p>'
-        f"{summary}"
-        "<h2>Missing, rejected, failed or late source-days 缺失/拒收/校验失败/迟到</h2>"
-        f"{r.table(pcols, problems, status_columns=('status',))}"
+        '<p class="muted">One row per daily source; counts of expected source-days in the loaded range. '
+        "Late: landed (or still missing) after the deadline, "
+        f"{get_settings().late_after_hours} h after D+1 00:00 {r.TZ_LABEL}.</p>"
+        f"{r.table(cols, rows)}"
     )
 
 
-def _ledger_section(path: Path, status: str | None, source: str | None, limit: int) -> str:
+def _ledger_section(
+    path: Path,
+    status: str | None,
+    source: str | None,
+    page: int,
+    per_page: int,
+    filters: dict,
+    problems_page: int,
+) -> str:
     available = _table_columns(path, "meta", "load_ledger")
-    # The contract's order first (docs/interfaces.md), anything newer after it.
-    columns = [c for c in LEDGER_COLUMNS if c in available] + [
-        c for c in available if c not in LEDGER_COLUMNS and c not in ("archive_path", "file_id")
-    ]
+    columns = [c for c in LEDGER_COLUMNS if c in available]
     where, params = [], []
     if status:
         where.append("status = ?")
@@ -204,29 +338,36 @@ def _ledger_section(path: Path, status: str | None, source: str | None, limit: i
     if source:
         where.append("source = ?")
         params.append(source)
-    order = "first_seen_at desc nulls last" if "first_seen_at" in available else "1"
+    order = "first_seen_at desc nulls last, file_name" if "first_seen_at" in available else "1"
     select_list = ", ".join(f'"{c}"' for c in columns)
     where_sql = f"where {' and '.join(where)}" if where else ""
+    _, total = _query(path, f"select count(*) from meta.load_ledger {where_sql}", params)
     cols, rows = _query(
         path,
-        f"select {select_list} from meta.load_ledger {where_sql} order by {order} limit ?",
-        (*params, limit),
+        f"select {select_list} from meta.load_ledger {where_sql} order by {order} limit ? offset ?",
+        (*params, per_page, (page - 1) * per_page),
     )
     _, counts = _query(path, "select status, count(*) from meta.load_ledger group by status order by 1")
     count_html = " ".join(f"{r.badge(st)} {n:,}" for st, n in counts)
     form = (
         '<form class="filters" method="get">'
-        f'status <input name="status" value="{r.esc(status or "")}" size="14"> '
-        f'source <input name="source" value="{r.esc(source or "")}" size="18"> '
-        f'limit <input name="limit" value="{limit}" size="5"> <button>filter 筛选</button></form>'
+        f'status <input name="status" value="{r.esc(status or "")}" size="12"> '
+        f'source <input name="source" value="{r.esc(source or "")}" size="16"> '
+        "<button>filter 筛选</button></form>"
     )
-    if "sha256" in cols:  # a prefix is enough to tell files apart on screen
-        i = cols.index("sha256")
-        rows = [(*row[:i], (row[i] or "")[:12], *row[i + 1 :]) for row in rows]
+    shown_rows = [tuple(r.ledger_cell(c, v) for c, v in zip(cols, row, strict=True)) for row in rows]
+    if "reason" in cols and "file_name" in cols:
+        ri, fi = cols.index("reason"), cols.index("file_name")
+        shown_rows = [
+            (*shown[:ri], r.reason_text(raw[ri], raw[fi]), *shown[ri + 1 :])
+            for shown, raw in zip(shown_rows, rows, strict=True)
+        ]
+    headers = [r.LEDGER_HEADERS.get(c, c) for c in cols]
     return (
         "<h2>Load ledger 加载台账</h2>"
         f"<p>{count_html}</p>{form}"
-        f"{r.table(cols, rows, status_columns=('status',))}"
+        + _pager(total[0][0], page, per_page, "ledger_page", filters, ("page", problems_page))
+        + r.table(headers, shown_rows, status_columns=("status",), wide_columns=("reason",))
     )
 
 
@@ -237,37 +378,114 @@ def _pack_files(s: Settings) -> list[Path]:
     return sorted((p for p in base.glob("*/*/*") if p.is_file()), key=lambda p: p.relative_to(base).parts)
 
 
+def send_ledger_rows(path: Path) -> list[dict[str, Any]]:
+    """Every row of the send ledger's ``sends`` table as a dict, newest first.
+
+    Read-only, by column name: the report owns the ledger (matrix_pulse.report.ledger) and may
+    add columns (per-recipient retries); a column this page does not know is simply not shown.
+    """
+    import sqlite3
+
+    if not path.exists():
+        return []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        cursor = con.execute("select * from sends")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except sqlite3.OperationalError:  # no sends table yet
+        return []
+    finally:
+        con.close()
+    when = lambda row: row.get("sent_at") or row.get("last_attempt_at") or row.get("first_attempt_at") or ""  # noqa: E731
+    return sorted(
+        rows, key=lambda row: (when(row), row.get("audience") or "", row.get("recipient") or ""), reverse=True
+    )
+
+
+def _pack_links(root: str, base: Path, quarter: str, audience: str, issue: Any) -> str:
+    """Links to the archived pack of one issue (PDF, XLSX, HTML), escaped."""
+    folder = base / quarter / audience
+    links = []
+    for suffix, label in ((".pdf", "PDF"), (".xlsx", "XLSX"), (".html", "HTML")):
+        for f in sorted(folder.glob(f"*_issue{issue}{suffix}")) if folder.is_dir() else []:
+            href = f"{root}/packs/files/{quarter}/{audience}/{f.name}"
+            links.append(f'<a href="{r.esc(href)}" download title="{r.esc(f.name)}">{label}</a>')
+    return " · ".join(links) or '<span class="muted">not archived</span>'
+
+
 def packs(request: Request) -> HTMLResponse:
     s = get_settings()
     root = _root(request)
     base = packs_dir(s)
+    ledger = s.state_dir / "send_ledger.sqlite"
+    sends = send_ledger_rows(ledger)
     files = _pack_files(s)
-    if not files:
+    if not files and not sends:
         body = r.notice(
             f"No packs archived yet 暂无归档. The report DAG archives every sent pack under "
-            f"<code>{r.esc(base)}/&lt;quarter&gt;/&lt;audience&gt;/</code>."
+            f"<code>{r.esc(base)}/&lt;quarter&gt;/&lt;audience&gt;/</code> and records each send in "
+            f"<code>{r.esc(ledger)}</code>."
         )
         return HTMLResponse(r.page("Sent packs 报告归档", body, root))
-    sections: list[str] = []
+    headers = ["audience 受众", "recipient 收件人", "quarter", "issue", "state 状态", f"time ({r.TZ_SHORT})",
+               "attempts", "Message-ID", "last error", "pack 报告"]  # fmt: skip
+    rows = [
+        (
+            row.get("audience"),
+            row.get("recipient"),
+            row.get("quarter"),
+            row.get("issue"),
+            row.get("status"),
+            r.shanghai_from_iso(
+                row.get("sent_at") or row.get("last_attempt_at") or row.get("first_attempt_at")
+            ),
+            row.get("attempts"),
+            row.get("message_id"),
+            row.get("last_error"),
+            _pack_links(root, base, str(row.get("quarter")), str(row.get("audience")), row.get("issue")),
+        )
+        for row in sends
+    ]
+    states = {}
+    for row in sends:
+        states[row.get("status")] = states.get(row.get("status"), 0) + 1
+    counts = " ".join(
+        f"{r.badge(str(st))} {n:,}" for st, n in sorted(states.items(), key=lambda kv: str(kv[0]))
+    )
+    sections = [
+        "<h2>Sends 发送记录</h2>"
+        f'<p>{counts} <span class="muted">one row per recipient and issue, from the send ledger '
+        f"<code>{r.esc(ledger.name)}</code>; time = sent, or the last attempt when not sent</span></p>"
+        + r.table(
+            headers,
+            rows,
+            status_columns=("state 状态",),
+            raw_html_columns=("pack 报告",),
+            nowrap_columns=("recipient 收件人", f"time ({r.TZ_SHORT})", "pack 报告"),
+        )
+    ]
     quarters = sorted({p.relative_to(base).parts[0] for p in files}, reverse=True)
     for quarter in quarters:
-        rows = []
+        file_rows = []
         for p in files:
             q, audience, name = p.relative_to(base).parts
             if q != quarter:
                 continue
             href = f"{root}/packs/files/{q}/{audience}/{name}"
             stat = p.stat()
-            rows.append(
+            file_rows.append(
                 f'<tr><td>{r.esc(audience)}</td><td><a href="{r.esc(href)}" download>{r.esc(name)}</a></td>'
                 f'<td class="num">{r.esc(r.human_size(stat.st_size))}</td>'
-                f"<td>{dt.datetime.fromtimestamp(stat.st_mtime):%Y-%m-%d %H:%M}</td></tr>"
+                f'<td class="nowrap">{r.shanghai_from_epoch(stat.st_mtime)}</td></tr>'
             )
         sections.append(
-            f"<h2>{r.esc(quarter)}</h2><table><thead><tr><th>audience 受众</th><th>file 文件</th>"
-            f"<th>size</th><th>archived 归档时间</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f'<h2>Archived files 归档文件 {r.esc(quarter)}</h2><div class="scroll"><table><thead><tr>'
+            f"<th>audience 受众</th><th>file 文件</th><th>size</th><th>archived 归档时间 ({r.TZ_SHORT})</th>"
+            f"</tr></thead><tbody>{''.join(file_rows)}</tbody></table></div>"
         )
-    return HTMLResponse(r.page("Sent packs 报告归档", "".join(sections), root, r.esc(str(base))))
+    subtitle = f"{r.esc(str(base))} · all times {r.TZ_LABEL}"
+    return HTMLResponse(r.page("Sent packs 报告归档", "".join(sections), root, subtitle))
 
 
 def pack_file(quarter: str, audience: str, name: str) -> FileResponse:
@@ -292,8 +510,15 @@ def dbt_docs(request: Request, name: str = "") -> Any:
 
 
 def gx_docs(request: Request, path: str = "") -> Any:
+    """GX Data Docs, rewritten when served: local assets, escaped source values, strict CSP (gx_docs.py)."""
+    from . import gx_docs as gx
+
     s = get_settings()
     site = gx_site_dir(s)
+    base = _root(request) + "/gx-docs"
+    if path.startswith(gx.VENDOR_PREFIX + "/"):
+        asset = _safe_file(gx.ASSETS_DIR, path.removeprefix(gx.VENDOR_PREFIX + "/"))
+        return FileResponse(asset, headers=gx.SECURITY_HEADERS)
     if path in ("", "/"):
         if not (site / "index.html").exists():
             body = r.notice(
@@ -302,7 +527,14 @@ def gx_docs(request: Request, path: str = "") -> Any:
             )
             return HTMLResponse(r.page("GX Data Docs", body, _root(request)), status_code=404)
         path = "index.html"
-    return FileResponse(_safe_file(site, path))
+    target = _safe_file(site, path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        return FileResponse(target, headers=gx.SECURITY_HEADERS)
+    evidence = gx.validation_json_for(site.resolve(), target)
+    values = gx.source_values_with_markup(evidence) if evidence else []
+    # Relative links inside the page resolve against its own folder; the asset URLs are absolute.
+    text, csp = gx.rewrite_page(target.read_text(encoding="utf-8", errors="replace"), base, values)
+    return HTMLResponse(text, headers={**gx.SECURITY_HEADERS, "Content-Security-Policy": csp})
 
 
 def _with_slash(request: Request) -> RedirectResponse:

@@ -186,3 +186,57 @@ def test_plugin_module_imports_nothing_heavy() -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_problems_come_first_with_reasons_and_nothing_is_cut_silently(client, mp_home: Path) -> None:
+    import duckdb
+
+    path = _publish(mp_home)
+    con = duckdb.connect(str(path))
+    con.execute("alter table meta.source_freshness add column deadline timestamp")
+    # 130 late source-days: more than a page, so the page must say how many are on later pages
+    con.execute(
+        "insert into meta.source_freshness select 'kuaishou_posts', date '2026-07-01' + i::int, 'loaded',"
+        " 'kuaishou_posts_x.csv', date '2026-07-05' + i::int + interval 10 hour, true,"
+        " date '2026-07-03' + i::int + interval 6 hour from range(130) t(i)"
+    )
+    con.close()
+    page = client.get("/matrix-pulse/health")
+    assert page.status_code == 200, page.text
+    problems = page.text.split("Problems 问题", 1)[1].split("Source freshness", 1)[0]
+    # rejected and missing lead the list, each reason on its own row
+    assert problems.index("weibo_posts_20260701.csv") < problems.index("kuaishou_posts_x.csv")
+    assert "header row not found" in problems and "no file landed" in problems
+    assert "rows 1–100 of 132 (32 more on later pages)" in problems
+    assert "52 h after the deadline" in problems  # landed D+4 10:00, deadline D+2 06:00
+    second = client.get("/matrix-pulse/health", params={"page": 2})
+    assert "rows 101–132 of 132" in second.text
+    only_missing = client.get("/matrix-pulse/health", params={"kind": "missing"})
+    assert "131 hidden by the filter" in only_missing.text
+    assert "Asia/Shanghai (UTC+8)" in page.text and "1.0 KiB" in page.text
+
+
+def test_sent_packs_join_the_send_ledger_and_tolerate_new_columns(client, mp_home: Path) -> None:
+    import sqlite3
+
+    from matrix_pulse.report.ledger import SendLedger, ledger_path
+
+    ledger = SendLedger()
+    sent = ledger.record_attempt("2026Q3", "hq", "cmo@example.com", 1, "run-1")
+    ledger.mark_sent(sent)
+    failed = ledger.record_attempt("2026Q3", "hq", "ops@example.com", 1, "run-1")
+    ledger.mark_failed(failed, "550 mailbox unavailable")
+    with sqlite3.connect(ledger_path()) as con:  # a column a later ledger adds (per-recipient retries)
+        con.execute("alter table sends add column retry_of text")
+    pack = mp_home / "outputs" / "packs" / "2026Q3" / "hq" / "MatrixPulse_2026Q3_hq_issue1.pdf"
+    pack.parent.mkdir(parents=True)
+    pack.write_bytes(b"%PDF-1.7 test pack")
+
+    page = client.get("/matrix-pulse/packs")
+    assert page.status_code == 200, page.text
+    rows = {row.split("</td>")[1]: row for row in page.text.split("<tr>")[1:] if "@example.com" in row}
+    cmo = rows['<td class="nowrap">cmo@example.com']
+    assert "2026Q3" in cmo and ">sent<" in cmo and "&lt;mp.2026Q3.hq.i1." in cmo
+    assert 'href="/matrix-pulse/packs/files/2026Q3/hq/MatrixPulse_2026Q3_hq_issue1.pdf"' in cmo
+    ops = rows['<td class="nowrap">ops@example.com']
+    assert ">failed<" in ops and "550 mailbox unavailable" in ops

@@ -37,6 +37,8 @@ import duckdb
 import numpy as np
 
 from matrix_pulse.ingest.discovery import JunkFile, LandedFile, scan_landing, sources_by_folder
+from matrix_pulse.ingest.isolation import FileReaderPool
+from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt, excerpt_list, read_regular_file
 from matrix_pulse.ingest.normalise import install_macros, typed_expression
 from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex
 from matrix_pulse.ingest.readers import (
@@ -44,10 +46,7 @@ from matrix_pulse.ingest.readers import (
     FileRejected,
     StagedTable,
     fold_header,
-    load_json_document,
     read_csv,
-    read_json_records,
-    read_xlsx,
 )
 from matrix_pulse.ingest.schema import LINEAGE_COLUMNS, ensure_schema, raw_columns
 from matrix_pulse.settings import Settings
@@ -201,7 +200,7 @@ def map_columns(file_name: str, staged: StagedTable) -> ColumnMap:
         where = f" in '{staged.source.json_path}'" if staged.source.json_path else ""
         raise FileRejected(
             f"{file_name}: required column(s) {', '.join(repr(m) for m in missing)} missing{where}; "
-            f"found columns {staged.headers}"
+            f"found columns {excerpt_list(staged.headers)}"  # unknown content: bounded, escaped (H5)
         )
     used = set(mapped.values())
     unmapped = [i for i in range(len(staged.headers)) if i not in used]
@@ -502,6 +501,7 @@ class IngestContext:
         self.days: dict[tuple[str, dt.date], DayState] = {}
         self.run_bytes: dict[tuple[str, dt.date, str], RunFile] = {}
         self.next_fid = 0
+        self.readers = FileReaderPool()  # H5: xlsx/JSON are read in a limited worker (isolation.py)
 
     @property
     def key(self) -> bytes:
@@ -532,13 +532,10 @@ def _read_staged(ctx: IngestContext, rf: RunFile, data: bytes) -> list[StagedTab
     """Stage the file's rows; all or nothing (a FileRejected leaves nothing staged)."""
     f = rf.f
     sources = ctx.by_folder[f.folder]
-    con = ctx.con
-    if rf.fmt == "xlsx":
-        return [read_xlsx(con, f.path, sources[0], "_stg", read_from=rf.archive_path)]
     if rf.fmt == "csv":
         return [read_csv(f.path, sources[0], ctx.scratch, data=data, read_from=rf.archive_path)]
-    document = load_json_document(f.path, data)
-    return [read_json_records(con, f.path, document, s, "_stg") for s in sources]
+    # H5: xlsx and JSON are read in one limited worker process per run (ingest/isolation.py).
+    return ctx.readers.read(rf.fmt, rf.archive_path, f.path.name, sources)
 
 
 def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -> int:
@@ -550,7 +547,8 @@ def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -
         if st.kind != "csv":
             raise
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FileRejected(f"{rf.f.path.name}: not a readable CSV ({first_line})") from exc
+        # DuckDB quotes the offending line: bounded and escaped (H5, landing_guard.excerpt).
+        raise FileRejected(f"{rf.f.path.name}: not a readable CSV ({excerpt(first_line, 200)})") from exc
     return rows
 
 
@@ -566,7 +564,11 @@ def _count_rows(ctx: IngestContext, st: StagedTable) -> int:
 def _stage_file(ctx: IngestContext, f: LandedFile, staged_sources: set[str]) -> RunFile | None:
     """Checksum, archive and stage one new file; None when the ledger already has it."""
     fmt = ctx.by_folder[f.folder][0].fmt
-    data = f.path.read_bytes()
+    try:
+        data = read_regular_file(f.path)  # H5: O_NOFOLLOW, regular files only (landing_guard.py)
+    except LandingRefused as exc:
+        log.warning("refused %s", exc)
+        return None
     sha = hashlib.sha256(data).hexdigest()
     if (f.rel_path, sha) in ctx.known_sha:
         return None
@@ -872,8 +874,11 @@ def run_ingest(
             # Replay deliveries in arrival order, so a later re-delivery replaces an earlier one.
             new.sort(key=lambda f: (f.folder, f.data_date, f.mtime, f.rel_path))
             run_files: list[RunFile] = []
-            for chunk in _chunks(new):
-                run_files += _run_chunk(ctx, chunk, summary)
+            try:
+                for chunk in _chunks(new):
+                    run_files += _run_chunk(ctx, chunk, summary)
+            finally:
+                ctx.readers.close()
         summary.files = [rf.outcome for rf in run_files]
         _record_run(con, summary, ctx.now if ready else shanghai_now())
     finally:

@@ -12,7 +12,7 @@ of its zip, the JSON nesting depth (the parser itself stops at the limit), and a
 reading, the cell count and the longest cell (``MP_READER_MAX_CELLS``,
 ``MP_READER_MAX_CELL_CHARS``, ``MP_READER_MAX_PART_MB``, ``MP_READER_MAX_NESTING``).
 
-Cost (issue 17): ONE worker per ingest run (spawned on the first xlsx/JSON file, ~0.5 s),
+Cost (issue 17): ONE worker per ingest run (started on the first xlsx/JSON file, ~1 s),
 not one per file; a file's staged columns come back pickled over a pipe. CSVs are read by
 DuckDB in the loader's process, where DuckDB's own memory limit and its 2 MB line-size cap
 bound them.
@@ -20,13 +20,15 @@ bound them.
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
 import re
 import resource
 import signal
+import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from matrix_pulse.ingest.landing_guard import excerpt
@@ -144,32 +146,33 @@ def read_file(
 # --- the worker ---------------------------------------------------------------------------
 
 
-def _worker_main(conn, memory_bytes: int) -> None:  # pragma: no cover - runs in the child
+def _worker_main(requests: Connection, replies: Connection, memory_bytes: int) -> None:
+    """The worker's loop (runs in the child): one request (a file) at a time, one reply each."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the worker stops
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     while True:
         try:
-            request = conn.recv()
+            request = requests.recv()
         except EOFError:
             return
         if request is None:
             return
         try:
-            conn.send(("ok", read_file(*request)))
+            replies.send(("ok", read_file(*request)))
         except FileRejected as exc:
-            conn.send(("rejected", str(exc)))
+            replies.send(("rejected", str(exc)))
         except MemoryError:
-            conn.send(("rejected", "memory"))
+            replies.send(("rejected", "memory"))
         except Exception as exc:  # noqa: BLE001 - any reader failure sets the one file aside
-            conn.send(
-                ("rejected", f"{request[2]}: could not be read ({type(exc).__name__}: {excerpt(str(exc))})")
-            )
+            why = f"{type(exc).__name__}: {excerpt(str(exc))}"
+            replies.send(("rejected", f"{request[2]}: could not be read ({why})"))
 
 
 @dataclass
 class _Worker:
-    process: mp.process.BaseProcess
-    conn: object
+    process: subprocess.Popen
+    requests: Connection
+    replies: Connection
 
 
 class FileReaderPool:
@@ -181,46 +184,50 @@ class FileReaderPool:
         self.started = 0  # workers started (one per run unless a file killed one)
 
     def _start(self) -> _Worker:
-        ctx = mp.get_context("spawn")  # never fork a process that holds DuckDB's threads
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(
-            target=_worker_main, args=(child, self.limits.reader_memory_mb * 1024 * 1024),
-            name="mp-file-reader", daemon=True,
-        )  # fmt: skip
-        proc.start()
-        child.close()
+        # A fresh interpreter (not multiprocessing's spawn/forkserver, which re-run the
+        # caller's __main__ in the child: a script, pytest, an Airflow task runner; and
+        # never fork, as this process holds DuckDB's threads). Two one-way pipes carry
+        # pickled requests and replies.
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        memory = self.limits.reader_memory_mb * 1024 * 1024
+        cmd = [sys.executable, "-m", __name__, str(to_child_r), str(from_child_w), str(memory)]
+        proc = subprocess.Popen(cmd, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(from_child_w)
         self.started += 1
-        return _Worker(proc, parent)
+        return _Worker(proc, Connection(to_child_w, readable=False), Connection(from_child_r, writable=False))
 
     def _kill(self) -> None:
         if self._worker is not None:
-            self._worker.process.kill()
-            self._worker.process.join(5)
-            self._worker.conn.close()
+            if self._worker.process.poll() is None:
+                self._worker.process.kill()
+            self._worker.process.wait(5)
+            self._worker.requests.close()
+            self._worker.replies.close()
             self._worker = None
 
     def read(self, fmt: str, path: Path, name: str, sources: list[Source]) -> list[StagedTable]:
         """Stage ``path`` (the archived copy of landed file ``name``) in the worker."""
-        if self._worker is None or not self._worker.process.is_alive():
+        if self._worker is None or self._worker.process.poll() is not None:
             self._kill()
             self._worker = self._start()
         w, limits = self._worker, self.limits
-        w.conn.send((fmt, path, name, sources, limits))
-        if not w.conn.poll(limits.reader_timeout_s):
+        w.requests.send((fmt, path, name, sources, limits))
+        if not w.replies.poll(limits.reader_timeout_s):
             self._kill()
             raise FileRejected(
                 f"{name}: reading took longer than {limits.reader_timeout_s:g} s (MP_READER_TIMEOUT_S); set aside"
             )
         try:
-            status, payload = w.conn.recv()
+            status, payload = w.replies.recv()
         except (EOFError, OSError):
-            # The worker died: the reader hit the address-space limit (allocation failure aborts).
-            w.process.join(5)
-            code = w.process.exitcode
+            # The worker died mid-file: an allocation past the address-space limit aborts it.
+            code = w.process.wait(5)
             self._kill()
             raise FileRejected(
-                f"{name}: the reader exceeded the memory limit of {limits.reader_memory_mb} MB "
-                f"(MP_READER_MEMORY_MB; worker ended with exit code {code}); set aside"
+                f"{name}: the reader died (exit code {code}) reading it, at the memory limit of "
+                f"{limits.reader_memory_mb} MB (MP_READER_MEMORY_MB); set aside"
             ) from None
         if status == "ok":
             return payload
@@ -234,8 +241,16 @@ class FileReaderPool:
     def close(self) -> None:
         if self._worker is not None:
             try:
-                self._worker.conn.send(None)
-                self._worker.process.join(5)
-            except OSError:
+                self._worker.requests.send(None)
+                self._worker.process.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
                 pass
             self._kill()
+
+
+if __name__ == "__main__":  # the worker process (started by FileReaderPool._start)
+    _worker_main(
+        Connection(int(sys.argv[1]), writable=False),
+        Connection(int(sys.argv[2]), readable=False),
+        int(sys.argv[3]),
+    )

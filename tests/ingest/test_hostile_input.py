@@ -77,7 +77,11 @@ def test_xlsx_with_one_cell_at_xfd1048576_is_set_aside_and_the_day_loads(setting
     run_ingest(settings)
     status, reason = ledger(settings)["douyin_posts/douyin_posts_20260701.xlsx"]
     assert status == "rejected"
-    assert "douyin_posts_20260701.xlsx" in reason and "A1:XFD1048576" in reason and "MP_READER_MAX_CELLS" in reason
+    assert (
+        "douyin_posts_20260701.xlsx" in reason
+        and "A1:XFD1048576" in reason
+        and "MP_READER_MAX_CELLS" in reason
+    )
     assert_good_day_loaded(settings, {"douyin_posts"})
 
 
@@ -127,7 +131,9 @@ def _xlsx_with_huge_title(settings: Settings, chars: int, date: dt.date) -> Path
     return path
 
 
-@pytest.mark.parametrize(("mb", "limit"), [(1024, "MP_READER_MAX_PART_MB"), (100, "MP_READER_MAX_CELL_CHARS")])
+@pytest.mark.parametrize(
+    ("mb", "limit"), [(1024, "MP_READER_MAX_PART_MB"), (100, "MP_READER_MAX_CELL_CHARS")]
+)
 def test_xlsx_with_a_huge_shared_string_is_set_aside(settings: Settings, mb: int, limit: str) -> None:
     write_all_good(settings.landing_dir, D)
     (settings.landing_dir / "douyin_posts" / "douyin_posts_20260701.xlsx").unlink()
@@ -148,26 +154,28 @@ def test_json_nested_10000_levels_is_set_aside(settings: Settings) -> None:
     path.write_text("[" * 10_000 + "]" * 10_000)
     run_ingest(settings)
     status, reason = ledger(settings)["bilibili_videos/bilibili_videos_20260701.json"]
-    assert status == "rejected" and "MP_READER_MAX_NESTING" in reason and "bilibili_videos_20260701.json" in reason
+    assert (
+        status == "rejected"
+        and "MP_READER_MAX_NESTING" in reason
+        and "bilibili_videos_20260701.json" in reason
+    )
     assert_good_day_loaded(settings, {"bilibili_videos"})
 
 
-def test_one_worker_serves_a_whole_run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cost guard (issue 17): the reader process is started once per run, not per file."""
-    from matrix_pulse.ingest import isolation
+def test_one_worker_serves_every_file_and_the_next_run(settings: Settings) -> None:
+    """Cost guard (issue 17): the reader process is started once, not per file or per run."""
+    from matrix_pulse.ingest.isolation import FileReaderPool
 
-    started: list[int] = []
-    real_close = isolation.FileReaderPool.close
-
-    def close(self) -> None:
-        started.append(self.started)
-        real_close(self)
-
-    monkeypatch.setattr(isolation.FileReaderPool, "close", close)
+    pool = FileReaderPool.shared()
     write_all_good(settings.landing_dir, D)
+    run_ingest(settings)
+    started = pool.started
     write_all_good(settings.landing_dir, D + dt.timedelta(days=1))
     run_ingest(settings)
-    assert started == [1]
+    assert FileReaderPool.shared() is pool and pool.started == started
+    assert len(ledger(settings)) == 2 * len(
+        {r[0] for r in query(settings, "SELECT source FROM meta.load_ledger")}
+    )
     assert_good_day_loaded(settings, set())
 
 
@@ -230,7 +238,10 @@ def test_linked_source_folder_is_refused(settings: Settings, tmp_path: Path) -> 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     write_all_good(settings.landing_dir, D)
-    shutil.move(settings.landing_dir / "weibo_posts" / "weibo_posts_20260701.csv", outside / "weibo_posts_20260701.csv")
+    shutil.move(
+        settings.landing_dir / "weibo_posts" / "weibo_posts_20260701.csv",
+        outside / "weibo_posts_20260701.csv",
+    )
     (settings.landing_dir / "weibo_posts").rmdir()
     (settings.landing_dir / "weibo_posts").symlink_to(outside)
     run_ingest(settings)

@@ -12,14 +12,16 @@ of its zip, the JSON nesting depth (the parser itself stops at the limit), and a
 reading, the cell count and the longest cell (``MP_READER_MAX_CELLS``,
 ``MP_READER_MAX_CELL_CHARS``, ``MP_READER_MAX_PART_MB``, ``MP_READER_MAX_NESTING``).
 
-Cost (issue 17): ONE worker per ingest run (started on the first xlsx/JSON file, ~1 s),
-not one per file; a file's staged columns come back pickled over a pipe. CSVs are read by
+Cost (issue 17): ONE worker per process (started on the first xlsx/JSON file, ~0.4 s CPU;
+kept for the next run, replaced only when a file killed it or the limits changed), not one
+per file; a file's staged columns come back pickled over a pipe. CSVs are read by
 DuckDB in the loader's process, where DuckDB's own memory limit and its 2 MB line-size cap
 bound them.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import resource
@@ -168,6 +170,9 @@ def _worker_main(requests: Connection, replies: Connection, memory_bytes: int) -
             replies.send(("rejected", f"{request[2]}: could not be read ({why})"))
 
 
+_SHARED: FileReaderPool | None = None
+
+
 @dataclass
 class _Worker:
     process: subprocess.Popen
@@ -237,6 +242,19 @@ class FileReaderPool:
                 "(MP_READER_MEMORY_MB); set aside"
             )
         raise FileRejected(payload)
+
+    @classmethod
+    def shared(cls) -> FileReaderPool:
+        """This process's reader worker, kept between runs (a test session or a backfill pays
+        its start-up once); a new one when the limits changed."""
+        global _SHARED
+        limits = input_limits()
+        if _SHARED is None or _SHARED.limits != limits:
+            if _SHARED is not None:
+                _SHARED.close()
+            _SHARED = cls(limits)
+            atexit.register(_SHARED.close)
+        return _SHARED
 
     def close(self) -> None:
         if self._worker is not None:

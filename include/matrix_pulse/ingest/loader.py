@@ -40,7 +40,7 @@ from matrix_pulse.ingest.discovery import JunkFile, LandedFile, scan_landing, so
 from matrix_pulse.ingest.isolation import FileReaderPool
 from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt, excerpt_list, read_regular_file
 from matrix_pulse.ingest.normalise import install_macros, typed_expression
-from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex
+from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex, scrub_replace_sql
 from matrix_pulse.ingest.readers import (
     TOTAL_MARKERS,
     FileRejected,
@@ -333,7 +333,7 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
     stage1 = f"""
         CREATE OR REPLACE TEMP TABLE {t}_f AS
         WITH s AS MATERIALIZED (
-            SELECT u.* EXCLUDE (source_row), coalesce(u.source_row, u.rowid - m.r0 + 1) AS source_row,
+            SELECT u.* EXCLUDE (source_row) {scrub_replace_sql(src)}, coalesce(u.source_row, u.rowid - m.r0 + 1) AS source_row,
                 hash({cells}) AS _h{digits}
             FROM {t} u JOIN (SELECT _fid, min(rowid) AS r0 FROM {t} GROUP BY _fid) m USING (_fid))
         SELECT s._fid, s.source_row, {folded}, s._xvals, s._xjson, {dup_of} AS _dup_of,
@@ -364,7 +364,8 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
             ]
             continue
         original_pairs.append(f"{_q(c.source_name)}, {col}")
-        typed.append(f'{typed_expression(c.kind, fcol)} AS "{c.name}"')
+        # H5: free text keeps its punctuation as written (only number-like kinds are folded).
+        typed.append(f'{typed_expression(c.kind, col if c.kind == "text" else fcol)} AS "{c.name}"')
         if c.kind == "count_lb":
             typed.append(f'mp_lower_bound_f({fcol}) AS "{c.name}_is_lower_bound"')
         if c.kind not in ("id", "text", "code"):
@@ -383,8 +384,9 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
     )
     base = f"json_object({', '.join(original_pairs)})::VARCHAR"
     # Columns the contract does not know travel to quarantine too, appended to the object.
+    # H5: a phone/ID typed into any cell of a set-aside row is masked in quarantine too.
     original_sql = (
-        f"(CASE WHEN _xjson IS NULL OR _xjson = '{{}}' THEN {base} "
+        f"mp_pii_scrub(CASE WHEN _xjson IS NULL OR _xjson = '{{}}' THEN {base} "
         f"ELSE rtrim({base}, '}}') || ',' || substr(_xjson, 2) END)::JSON"
     )
     stage2 = f"SELECT *, {', '.join(typed)}, {blank_check} AS _blank, ({total_check}) AS _total FROM {t}_f"
@@ -501,7 +503,7 @@ class IngestContext:
         self.days: dict[tuple[str, dt.date], DayState] = {}
         self.run_bytes: dict[tuple[str, dt.date, str], RunFile] = {}
         self.next_fid = 0
-        self.readers = FileReaderPool()  # H5: xlsx/JSON are read in a limited worker (isolation.py)
+        self.readers = FileReaderPool.shared()  # H5: xlsx/JSON are read in a limited worker (isolation.py)
 
     @property
     def key(self) -> bytes:
@@ -874,11 +876,8 @@ def run_ingest(
             # Replay deliveries in arrival order, so a later re-delivery replaces an earlier one.
             new.sort(key=lambda f: (f.folder, f.data_date, f.mtime, f.rel_path))
             run_files: list[RunFile] = []
-            try:
-                for chunk in _chunks(new):
-                    run_files += _run_chunk(ctx, chunk, summary)
-            finally:
-                ctx.readers.close()
+            for chunk in _chunks(new):
+                run_files += _run_chunk(ctx, chunk, summary)
         summary.files = [rf.outcome for rf in run_files]
         _record_run(con, summary, ctx.now if ready else shanghai_now())
     finally:

@@ -19,6 +19,7 @@ import secrets
 from pathlib import Path
 
 from matrix_pulse.settings import Settings
+from matrix_pulse.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +76,29 @@ def hmac_key(settings: Settings) -> bytes:
 def hmac_sha256_hex(key: bytes, values: list[str]) -> list[str]:
     """HMAC-SHA256 (hex) of each value: real RFC 2104 HMAC, not a salted hash."""
     return [hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest() for v in values]
+
+
+# --- PII typed into free text (issue 14) ------------------------------------------------------
+
+# Contract columns that are free text in practice besides kind 'text': CRM staff type the
+# source post/account by hand (SourceContentId / 来源内容 have carried phone numbers).
+FREE_TEXT_ID_COLUMNS = frozenset({"source_content_id", "source_account_id"})
+
+
+def free_text_columns(source: Source) -> list[int]:
+    """Positions of the columns whose cells are scrubbed of phone/ID numbers at load."""
+    return [j for j, c in enumerate(source.columns) if c.kind == "text" or c.name in FREE_TEXT_ID_COLUMNS]
+
+
+def scrub_replace_sql(source: Source, alias: str = "u") -> str:
+    """A ``REPLACE (...)`` clause for ``<alias>.*`` over the loader's staging table: every
+    free-text cell (k<j>) and every column the contract does not know (_xvals, _xjson) goes
+    through mp_pii_scrub before anything else reads it, so the phone in a title reaches
+    neither raw nor quarantine. Customer names typed into free text cannot be told from
+    other words and are NOT caught (only the CustomerName column is dropped)."""
+    cells = [f"mp_pii_scrub({alias}.k{j}) AS k{j}" for j in free_text_columns(source)]
+    cells += [
+        f"list_transform({alias}._xvals, lambda x: mp_pii_scrub(x)) AS _xvals",
+        f"mp_pii_scrub({alias}._xjson) AS _xjson",
+    ]
+    return f"REPLACE ({', '.join(cells)})"

@@ -40,7 +40,7 @@ from matrix_pulse.ingest.discovery import JunkFile, LandedFile, scan_landing, so
 from matrix_pulse.ingest.isolation import FileReaderPool
 from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt, excerpt_list, read_regular_file
 from matrix_pulse.ingest.normalise import install_macros, typed_expression
-from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex, scrub_replace_sql
+from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex, restrict_to_owner, scrub_replace_sql
 from matrix_pulse.ingest.readers import (
     TOTAL_MARKERS,
     FileRejected,
@@ -129,6 +129,7 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     # Bounded memory (settings.duckdb_config). preserve_insertion_order stays on: a CSV's
     # rows take their file order from the staging table's rowid, which needs it.
     con = duckdb.connect(str(settings.warehouse_path), config=settings.duckdb_config())
+    restrict_to_owner(settings.warehouse_path)  # H5: 0600/0700 whatever the caller's umask
     ensure_schema(con)
     install_macros(con)
     return con

@@ -16,6 +16,7 @@ import hmac
 import logging
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from matrix_pulse.settings import Settings
@@ -54,17 +55,36 @@ def _key_from_airflow() -> str | None:
 
 def _key_from_file(path: Path) -> str:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL + 0600: two processes racing on first use cannot both write, and the key
-        # is never readable by others even for an instant.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created atomically WITH its content: the key is written and fsynced under a temp
+        # name (0600 from the start), then hard-linked to the final name, which fails if
+        # another process got there first. So no reader ever sees an empty or partial key
+        # (with O_CREAT|O_EXCL and a write after it, 2 of 20 concurrent first uses read "").
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pii_hmac.")  # mode 0600
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        log.info("Created a local demo PII key file at %s (0600); production sets %s", path, ENV_KEY)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+                log.info("Created a local demo PII key file at %s (0600); production sets %s", path, ENV_KEY)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
+
+
+def restrict_to_owner(path: Path) -> None:
+    """0600 for a file the pipeline writes (and its -wal/-shm/.wal companions), 0700 for its
+    folder: the warehouse and ledgers hold hashed PII and business numbers, not for every
+    local account whatever the umask of the process that created them."""
+    if path.parent.exists():
+        os.chmod(path.parent, 0o700)
+    for p in [path, *path.parent.glob(path.name + "-*"), *path.parent.glob(path.name + ".wal")]:
+        if p.exists() and not p.is_symlink():
+            os.chmod(p, 0o600)
 
 
 def hmac_key(settings: Settings) -> bytes:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from matrix_pulse.ingest.pii import restrict_to_owner
 from matrix_pulse.settings import get_settings
 
 SCHEMA = """
@@ -92,6 +93,8 @@ class SendLedger:
             con.executescript(SCHEMA)
         finally:
             con.close()
+        # Recipients' addresses and what they were sent: owner-only (issue 14).
+        restrict_to_owner(self.path)
 
     @contextmanager
     def _tx(self):

@@ -39,6 +39,11 @@ def test_rejected_and_all_rows_set_aside_days_reach_freshness_notice_and_gate(se
     assert_reconciles(settings)
     ledger = dict(query(settings, "SELECT file_name, status FROM meta.load_ledger"))
     assert ledger["douyin_posts/douyin_posts_20260702.xlsx"] == "loaded"  # the file itself was read
+    reason = query(
+        settings,
+        "SELECT reason FROM meta.load_ledger WHERE source = 'bilibili_videos' AND reason IS NOT NULL",
+    )
+    assert reason[0][0].startswith("bilibili_videos_20260702.json: invalid JSON"), reason  # the landed name
     refresh_freshness(settings, through=D2)
     fresh = dict(
         query(settings, "SELECT source, status FROM meta.source_freshness WHERE data_date = ?", [D2])

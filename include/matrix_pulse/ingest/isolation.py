@@ -119,7 +119,7 @@ def _parse_json_bounded(path: Path, name: str, limits: InputLimits) -> object:
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(len(inspect.stack(0)) + limits.reader_max_nesting + 2)
     try:
-        return load_json_document(path, data)
+        return load_json_document(Path(name), data)  # messages name the landed file, not the archive copy
     except RecursionError:
         raise FileRejected(
             f"{name}: JSON nested deeper than {limits.reader_max_nesting} levels (MP_READER_MAX_NESTING)"

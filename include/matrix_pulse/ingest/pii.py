@@ -101,8 +101,11 @@ def hmac_sha256_hex(key: bytes, values: list[str]) -> list[str]:
 # --- PII typed into free text (issue 14) ------------------------------------------------------
 
 # Contract columns that are free text in practice besides kind 'text': CRM staff type the
-# source post/account by hand (SourceContentId / 来源内容 have carried phone numbers).
-FREE_TEXT_ID_COLUMNS = frozenset({"source_content_id", "source_account_id"})
+# source post by hand (SourceContentId / 来源内容 have carried phone numbers). Post and
+# live-room IDs are 19-digit or alphanumeric, so a phone-shaped value there is no ID.
+# NOT SourceAccountId: Douyin/Kuaishou account IDs are often 11 digits starting 1[3-9]
+# (the demo has them), indistinguishable from a phone; masking them broke lead attribution.
+FREE_TEXT_ID_COLUMNS = frozenset({"source_content_id"})
 
 
 def free_text_columns(source: Source) -> list[int]:

@@ -196,7 +196,9 @@ class FileReaderPool:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         memory = self.limits.reader_memory_mb * 1024 * 1024
-        cmd = [sys.executable, "-m", __name__, str(to_child_r), str(from_child_w), str(memory)]
+        # -c, not -m: the package imports this module first, and runpy would warn and run it twice.
+        entry = f"import sys; from {__name__} import worker_entry; worker_entry(sys.argv[1:])"
+        cmd = [sys.executable, "-c", entry, str(to_child_r), str(from_child_w), str(memory)]
         proc = subprocess.Popen(cmd, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(from_child_w)
@@ -266,9 +268,7 @@ class FileReaderPool:
             self._kill()
 
 
-if __name__ == "__main__":  # the worker process (started by FileReaderPool._start)
-    _worker_main(
-        Connection(int(sys.argv[1]), writable=False),
-        Connection(int(sys.argv[2]), readable=False),
-        int(sys.argv[3]),
-    )
+def worker_entry(argv: list[str]) -> None:  # pragma: no cover - runs in the child
+    """The worker process's entry point (started by FileReaderPool._start)."""
+    requests_fd, replies_fd, memory = (int(a) for a in argv)
+    _worker_main(Connection(requests_fd, writable=False), Connection(replies_fd, readable=False), memory)

@@ -17,9 +17,13 @@ Daily at 06:00 Asia/Shanghai (files for D land on D+1 before 06:00, some days la
 3. **publish_raw** emits the `raw.*` Assets the dbt DAG is scheduled on (also after a GX
    failure: the failing file is already out of `raw`).
 4. **check_freshness** rebuilds `meta.source_freshness` and e-mails the data team a notice
-   listing every source-day of the last week that is missing or rejected past its deadline
-   (`MP_LATE_AFTER_HOURS`). A late source is not a pipeline failure, so the task succeeds
-   unless the run is triggered with `fail_on_overdue=true`.
+   listing every source-day of the last week that is unusable (rejected, every row set
+   aside, GX-failed) or missing past its deadline (`MP_LATE_AFTER_HOURS`). A late source is
+   not a pipeline failure, so the task succeeds unless the run is triggered with
+   `fail_on_overdue=true`.
+5. **run_outcome** fails the run when any task above failed (it runs only then): freshness
+   and the Assets still run after a failed load, but the grid shows the day as failed and
+   `airflow dags test` exits non-zero, instead of a green leaf hiding the failure.
 
 Every task that writes the warehouse runs in the one-slot writer pool.
 """
@@ -128,11 +132,13 @@ def mp_ingest() -> None:
                 (s, d, f"{st}; {notes[(s, d)].describe()}" if (s, d) in notes else st) for s, d, st in overdue
             ]
             listing = ", ".join(f"{s} {d} ({st})" for s, d, st in overdue)
-            print(f"WARNING source-days overdue past the deadline: {listing}")
+            print(f"WARNING source-days unusable or overdue past the deadline: {listing}")
             rows = "".join(f"<tr><td>{s}</td><td>{d}</td><td>{st}</td></tr>" for s, d, st in overdue)
             notify_data_team(
-                f"[Matrix Pulse] {len(overdue)} 个数据源日逾期未到 / source-days overdue (through {through})",
-                "<p>以下数据源日已过截止时间仍未成功加载（缺失按缺失处理，不按零计）：</p>"
+                f"[Matrix Pulse] {len(overdue)} 个数据源日不可用或逾期 / source-days unusable or overdue "
+                f"(through {through})",
+                "<p>以下数据源日没有可用数据：被拒收、全部行被搁置、GX 校验失败，或已过截止时间仍未到"
+                "（缺失按缺失处理，不按零计）：</p>"
                 f"<table border='1' cellpadding='4'><tr><th>source</th><th>data date</th><th>status</th></tr>"
                 f"{rows}</table>",
             )
@@ -140,11 +146,20 @@ def mp_ingest() -> None:
                 raise RuntimeError(f"Source-days overdue (not loaded past the deadline): {listing}")
         return {"expected_source_days": report.rows, "missing": len(report.missing), "overdue": len(overdue)}
 
+    @task(trigger_rule="one_failed")
+    def run_outcome() -> None:
+        """Runs only when an upstream task failed: the run then ends failed (a leaf decides)."""
+        raise RuntimeError(
+            "mp_ingest: a task of this run failed (see its log); freshness was still refreshed"
+        )
+
     loaded = load_landed_files()
     pull_exports() >> loaded
     checked = check_quality(loaded)
-    checked >> publish_raw()
-    checked >> check_freshness()
+    published = publish_raw()
+    freshness = check_freshness()
+    checked >> [published, freshness]
+    [loaded, checked, published, freshness] >> run_outcome()
 
 
 mp_ingest()

@@ -14,6 +14,11 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True
 export AIRFLOW__CORE__UNIT_TEST_MODE="${AIRFLOW__CORE__UNIT_TEST_MODE:-False}"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
 export AIRFLOW__LOGGING__BASE_LOG_FOLDER="$AIRFLOW_HOME/logs"
+# Issue 14: what the pipeline writes (warehouse, published copy, airflow.db, logs, ledgers) is
+# owner-only. Airflow chmods task logs itself (default 0o664), so its own settings are set too.
+umask 077
+export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS=0o600
+export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS=0o700
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=30
 # SMTP for alerts and packs: a local aiosmtpd in the demo and tests (see matrix_pulse.ops.smtp_sink).
 export MP_SMTP_HOST="${MP_SMTP_HOST:-127.0.0.1}"

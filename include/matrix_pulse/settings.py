@@ -146,3 +146,43 @@ def pull_responses_dir(settings: Settings) -> Path:
     """Raw API responses of every pull attempt, beside the landing folders (the loader skips
     folders starting with '_')."""
     return settings.landing_dir / "_api_responses"
+
+
+# === H5 (issue 14): hostile-input limits ========================================================
+# One block, read from the environment, so it ports as-is into the pydantic-settings object.
+# name: type = default (env var): description
+#   reader_memory_mb: int = 2048 (MP_READER_MEMORY_MB): address-space cap of the file-reader worker
+#   reader_timeout_s: float = 300 (MP_READER_TIMEOUT_S): wall time one file may take to read
+#   reader_max_cells: int = 20_000_000 (MP_READER_MAX_CELLS): cells one sheet/array may declare or hold
+#   reader_max_cell_chars: int = 32_767 (MP_READER_MAX_CELL_CHARS): characters in one cell (Excel's own cap)
+#   reader_max_part_mb: int = 512 (MP_READER_MAX_PART_MB): uncompressed size of one part of an xlsx zip
+#   reader_max_nesting: int = 64 (MP_READER_MAX_NESTING): JSON nesting depth (arrays and objects)
+#   data_date_past_days: int = 1100 (MP_DATA_DATE_PAST_DAYS): oldest data date accepted, days before today
+#     (three years: a backfill of the history behind QoQ/YoY, which the demo's five quarters need, still loads)
+#   data_date_future_days: int = 1 (MP_DATA_DATE_FUTURE_DAYS): newest data date accepted, days after today
+#   error_excerpt_chars: int = 32 (MP_ERROR_EXCERPT_CHARS): longest excerpt of unknown content in a message
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    reader_memory_mb: int = 2048
+    reader_timeout_s: float = 300.0
+    reader_max_cells: int = 20_000_000
+    reader_max_cell_chars: int = 32_767
+    reader_max_part_mb: int = 512
+    reader_max_nesting: int = 64
+    data_date_past_days: int = 1100
+    data_date_future_days: int = 1
+    error_excerpt_chars: int = 32
+
+
+def input_limits() -> InputLimits:
+    """The hostile-input limits for this process (each overridable by its MP_* variable)."""
+    from dataclasses import fields
+
+    values = {}
+    for f in fields(InputLimits):
+        raw = os.environ.get(f"MP_{f.name.upper()}")
+        if raw is not None:
+            values[f.name] = float(raw) if f.type == "float" else int(raw)
+    return InputLimits(**values)

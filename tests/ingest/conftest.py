@@ -53,3 +53,8 @@ def assert_reconciles(settings: Settings) -> None:
             [name, sha],
         )[0][0]
         assert (in_raw, in_q) == (loaded, aside), f"{file_id}: raw {in_raw} / quarantine {in_q} vs ledger"
+
+
+def connect_rw(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A writing connection to the test warehouse (for tables a test stands in for)."""
+    return duckdb.connect(str(settings.warehouse_path))

@@ -64,8 +64,10 @@ def test_critical_failure_quarantines_only_that_file(settings: Settings) -> None
     bad = {"crm_dcc/crm_dcc_20260702.csv", "kuaishou_posts/kuaishou_posts_20260702.csv"}
     assert report.files_checked == len(good_d) + 5
     assert sorted(report.critical_failures) == [
-        "crm_dcc/crm_dcc_20260702.csv: expect_column_values_to_be_in_set on lead_status",
-        "kuaishou_posts/kuaishou_posts_20260702.csv: expect_compound_columns_to_be_unique on post_id",
+        # The rows are named (file rows under the header), not just counted.
+        "crm_dcc/crm_dcc_20260702.csv: expect_column_values_to_be_in_set on lead_status (1 unexpected: row 2)",
+        "kuaishou_posts/kuaishou_posts_20260702.csv: expect_compound_columns_to_be_unique on post_id "
+        "(2 unexpected: rows 1, 3)",
     ]
     ledger = _ledger(settings)
     assert len(ledger) == len(good_d) + 5
@@ -116,7 +118,7 @@ def test_critical_failure_quarantines_only_that_file(settings: Settings) -> None
             ["crm_dcc/crm_dcc_20260702.csv"],
         )[0][0]
     )
-    assert details == {"partial_unexpected": ["999"], "element_count": 4}
+    assert details == {"partial_unexpected": ["999"], "unexpected_rows": [2], "element_count": 4}
     for name in ledger.keys() - bad:
         res = _gx(settings, name)
         assert res and all(v[0] and v[1] in (0, None) for v in res.values()), (name, res)
@@ -151,9 +153,9 @@ def test_warnings_are_recorded_without_quarantine(settings: Settings) -> None:
     assert report.files_checked == 3
     assert sorted(report.warnings) == [
         "crm_legacy/crm_legacy_20260701.csv (crm_legacy): expect_column_values_to_be_in_set on "
-        "phone_is_valid (3 unexpected)",
+        "phone_is_valid (3 unexpected: rows 1, 2, 3)",
         "kuaishou_posts/kuaishou_posts_20260701.csv (kuaishou_posts): expect_column_values_to_be_between "
-        "on published_at (1 unexpected)",
+        "on published_at (1 unexpected: row 1)",
     ]
     assert {s for s, _, _ in _ledger(settings).values()} == {"loaded"}
     assert all(checked for _, _, checked in _ledger(settings).values())
@@ -196,3 +198,15 @@ def test_a_file_is_checked_once(settings: Settings) -> None:
         ("douyin_posts/douyin_posts_20260702.xlsx",)
     ]
     assert query(settings, "SELECT count(*) FROM meta.load_ledger WHERE gx_checked_at IS NULL")[0][0] == 0
+
+
+def test_a_failure_names_a_bounded_sample_of_rows(settings: Settings) -> None:
+    """Issue 14: 30 bad rows are named by their first rows (bounded) and the count says the rest."""
+    dcc = good_rows("crm_dcc", D, 40)
+    for r in dcc[5:35]:
+        r["LeadStatus"] = "999"
+    write_csv(settings.landing_dir, "crm_dcc", D, dcc)
+    run_ingest(settings)
+    report = run_quality(settings)
+    [failure] = report.critical_failures
+    assert failure.endswith("(30 unexpected: rows 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 … (30 in all))"), failure

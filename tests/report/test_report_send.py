@@ -165,3 +165,58 @@ def test_quality_gate_blocks_and_notifies(tmp_path: Path, blocked_db: Path, monk
     assert [m["X-Sink-Rcpt-To"] for m in mails] == ["data-team@example.com"]
     body = mails[0].get_body(("html",)).get_content()
     assert "质量门禁" in mails[0]["Subject"] and "douyin_posts 2026-08-20" in body
+
+
+def test_server_gone_between_two_messages_only_that_recipient_is_retried(
+    report_env, monkeypatch, tmp_path
+) -> None:
+    """Issue 14: the SMTP server disappears after the first message of a pack; the second
+    fails at MAIL FROM (before any data), is marked failed at that phase and is sent by the
+    retry; nobody gets a copy twice."""
+    from matrix_pulse.ops.smtp_sink import SmtpSink
+
+    from tests.report.conftest import smtp_conn_json
+
+    box = tmp_path / "box"
+    sink = SmtpSink(box).start()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn_json(sink.port))
+    built = flow.build_job({"quarter": "2026Q3", "audience": "hq"}, "run-gone", resend=True)
+    issue = built["issue"]
+    real_mark_sent = SendLedger.mark_sent
+
+    def server_goes_away_after_first(self, mid):
+        real_mark_sent(self, mid)
+        sink.stop()
+
+    monkeypatch.setattr(SendLedger, "mark_sent", server_goes_away_after_first)
+    with pytest.raises(SendFailed, match="MAIL FROM|connect"):
+        flow.send_job(built, "run-gone")
+    monkeypatch.setattr(SendLedger, "mark_sent", real_mark_sent)
+    ledger = SendLedger()
+    assert ledger.get("2026Q3", "hq", "cmo@example.com", issue).status == "sent"
+    second = ledger.get("2026Q3", "hq", "marketing-hq@example.com", issue)
+    assert second.status == "failed"
+    assert ledger.failed_phase("2026Q3", "hq", "marketing-hq@example.com", issue) in ("MAIL FROM", "connect")
+    with SmtpSink(box, port=sink.port):  # the server is back: the task retry
+        retry = flow.send_job(built, "run-gone")
+    assert retry["sent"] == ["marketing-hq@example.com"] and retry["already_sent"] == ["cmo@example.com"]
+    got = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(box.glob("*.eml"))]
+    assert {m["X-Matrix-Pulse-Pack"] for m in got} == {f"2026Q3/hq/issue{issue}"}
+    assert sorted(m["X-Sink-Rcpt-To"] for m in got) == ["cmo@example.com", "marketing-hq@example.com"]
+
+
+def test_resend_can_target_one_recipient(report_env) -> None:
+    sink = report_env["sink"]
+    before = len(_mails(sink))
+    ledger = SendLedger()
+    issue = ledger.issue_for_run(
+        "2026Q3", "hq", "run-target", resend=True, recipients=["marketing-hq@example.com"]
+    )
+    built = flow.build_job({"quarter": "2026Q3", "audience": "hq"}, "run-target", resend=True)
+    assert built["issue"] == issue  # the run's own re-issue, created once
+    out = flow.send_job(built, "run-target")
+    assert out["sent"] == ["marketing-hq@example.com"]
+    new = _mails(sink)[before:]
+    assert [m["X-Sink-Rcpt-To"] for m in new] == ["marketing-hq@example.com"]
+    assert ledger.issue_recipients("2026Q3", "hq", issue) == ["marketing-hq@example.com"]
+    assert ledger.get("2026Q3", "hq", "cmo@example.com", issue) is None  # nobody else got a second copy

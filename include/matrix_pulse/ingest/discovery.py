@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from matrix_pulse.ingest.landing_guard import date_refusal, entry_refusal, escape
 from matrix_pulse.sources import SOURCES, Source, landing_folder
 
 
@@ -85,23 +86,34 @@ def scan_landing(
     if not landing_dir.exists():
         return ready, junk, []
     for entry in sorted(landing_dir.iterdir()):
-        if entry.is_dir() and entry.name not in by_folder and not entry.name.startswith((".", "_")):
-            junk.append(JunkFile(entry.name + "/", "unknown source folder"))
+        # Names are escaped wherever they are reported: a newline in one must not forge a log line.
+        if entry.name in by_folder:
+            if entry.is_symlink() or not entry.is_dir():
+                junk.append(JunkFile(escape(entry.name) + "/", entry_refusal(entry) or "not a folder"))
+        elif entry.is_dir() and not entry.name.startswith((".", "_")):
+            junk.append(JunkFile(escape(entry.name) + "/", "unknown source folder"))
     for folder in wanted:
         folder_path = landing_dir / folder
-        if not folder_path.is_dir():
-            continue
+        if folder_path.is_symlink() or not folder_path.is_dir():
+            continue  # a linked source folder is refused above
         ext = by_folder[folder][0].fmt
         for path in sorted(folder_path.iterdir()):
-            rel = f"{folder}/{path.name}"
-            if not path.is_file():
-                junk.append(JunkFile(rel + "/", "not a file"))
+            rel = f"{folder}/{escape(path.name)}"
+            refused = entry_refusal(path)  # symlink, FIFO, device, folder, control characters
+            if refused:
+                junk.append(JunkFile(rel, refused))
                 continue
             data_date, why = classify(folder, path.name, ext)
             if data_date is None:
                 junk.append(JunkFile(rel, why or "unrecognised"))
                 continue
-            candidates.append((rel, path, data_date, path.stat()))
+            # A date far outside the window (99991231, 00010101) would make freshness expect
+            # millions of source-days: such a file is set aside and reported, never loaded.
+            why = date_refusal(data_date)
+            if why:
+                junk.append(JunkFile(rel, why))
+                continue
+            candidates.append((rel, path, data_date, path.lstat()))
 
     recent = [c for c in candidates if time.time() - c[3].st_mtime < stable_seconds]
     if recent:

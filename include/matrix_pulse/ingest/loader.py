@@ -37,17 +37,16 @@ import duckdb
 import numpy as np
 
 from matrix_pulse.ingest.discovery import JunkFile, LandedFile, scan_landing, sources_by_folder
+from matrix_pulse.ingest.isolation import FileReaderPool
+from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt, excerpt_list, read_regular_file
 from matrix_pulse.ingest.normalise import install_macros, typed_expression
-from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex
+from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex, restrict_to_owner, scrub_replace_sql
 from matrix_pulse.ingest.readers import (
     TOTAL_MARKERS,
     FileRejected,
     StagedTable,
     fold_header,
-    load_json_document,
     read_csv,
-    read_json_records,
-    read_xlsx,
 )
 from matrix_pulse.ingest.schema import LINEAGE_COLUMNS, ensure_schema, raw_columns
 from matrix_pulse.settings import Settings
@@ -130,6 +129,7 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     # Bounded memory (settings.duckdb_config). preserve_insertion_order stays on: a CSV's
     # rows take their file order from the staging table's rowid, which needs it.
     con = duckdb.connect(str(settings.warehouse_path), config=settings.duckdb_config())
+    restrict_to_owner(settings.warehouse_path)  # H5: 0600/0700 whatever the caller's umask
     ensure_schema(con)
     install_macros(con)
     return con
@@ -201,7 +201,7 @@ def map_columns(file_name: str, staged: StagedTable) -> ColumnMap:
         where = f" in '{staged.source.json_path}'" if staged.source.json_path else ""
         raise FileRejected(
             f"{file_name}: required column(s) {', '.join(repr(m) for m in missing)} missing{where}; "
-            f"found columns {staged.headers}"
+            f"found columns {excerpt_list(staged.headers)}"  # unknown content: bounded, escaped (H5)
         )
     used = set(mapped.values())
     unmapped = [i for i in range(len(staged.headers)) if i not in used]
@@ -334,7 +334,7 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
     stage1 = f"""
         CREATE OR REPLACE TEMP TABLE {t}_f AS
         WITH s AS MATERIALIZED (
-            SELECT u.* EXCLUDE (source_row), coalesce(u.source_row, u.rowid - m.r0 + 1) AS source_row,
+            SELECT u.* EXCLUDE (source_row) {scrub_replace_sql(src)}, coalesce(u.source_row, u.rowid - m.r0 + 1) AS source_row,
                 hash({cells}) AS _h{digits}
             FROM {t} u JOIN (SELECT _fid, min(rowid) AS r0 FROM {t} GROUP BY _fid) m USING (_fid))
         SELECT s._fid, s.source_row, {folded}, s._xvals, s._xjson, {dup_of} AS _dup_of,
@@ -365,7 +365,8 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
             ]
             continue
         original_pairs.append(f"{_q(c.source_name)}, {col}")
-        typed.append(f'{typed_expression(c.kind, fcol)} AS "{c.name}"')
+        # H5: free text keeps its punctuation as written (only number-like kinds are folded).
+        typed.append(f'{typed_expression(c.kind, col if c.kind == "text" else fcol)} AS "{c.name}"')
         if c.kind == "count_lb":
             typed.append(f'mp_lower_bound_f({fcol}) AS "{c.name}_is_lower_bound"')
         if c.kind not in ("id", "text", "code"):
@@ -384,8 +385,9 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
     )
     base = f"json_object({', '.join(original_pairs)})::VARCHAR"
     # Columns the contract does not know travel to quarantine too, appended to the object.
+    # H5: a phone/ID typed into any cell of a set-aside row is masked in quarantine too.
     original_sql = (
-        f"(CASE WHEN _xjson IS NULL OR _xjson = '{{}}' THEN {base} "
+        f"mp_pii_scrub(CASE WHEN _xjson IS NULL OR _xjson = '{{}}' THEN {base} "
         f"ELSE rtrim({base}, '}}') || ',' || substr(_xjson, 2) END)::JSON"
     )
     stage2 = f"SELECT *, {', '.join(typed)}, {blank_check} AS _blank, ({total_check}) AS _total FROM {t}_f"
@@ -502,6 +504,7 @@ class IngestContext:
         self.days: dict[tuple[str, dt.date], DayState] = {}
         self.run_bytes: dict[tuple[str, dt.date, str], RunFile] = {}
         self.next_fid = 0
+        self.readers = FileReaderPool.shared()  # H5: xlsx/JSON are read in a limited worker (isolation.py)
 
     @property
     def key(self) -> bytes:
@@ -532,13 +535,10 @@ def _read_staged(ctx: IngestContext, rf: RunFile, data: bytes) -> list[StagedTab
     """Stage the file's rows; all or nothing (a FileRejected leaves nothing staged)."""
     f = rf.f
     sources = ctx.by_folder[f.folder]
-    con = ctx.con
-    if rf.fmt == "xlsx":
-        return [read_xlsx(con, f.path, sources[0], "_stg", read_from=rf.archive_path)]
     if rf.fmt == "csv":
         return [read_csv(f.path, sources[0], ctx.scratch, data=data, read_from=rf.archive_path)]
-    document = load_json_document(f.path, data)
-    return [read_json_records(con, f.path, document, s, "_stg") for s in sources]
+    # H5: xlsx and JSON are read in one limited worker process per run (ingest/isolation.py).
+    return ctx.readers.read(rf.fmt, rf.archive_path, f.path.name, sources)
 
 
 def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -> int:
@@ -550,7 +550,8 @@ def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -
         if st.kind != "csv":
             raise
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FileRejected(f"{rf.f.path.name}: not a readable CSV ({first_line})") from exc
+        # DuckDB quotes the offending line: bounded and escaped (H5, landing_guard.excerpt).
+        raise FileRejected(f"{rf.f.path.name}: not a readable CSV ({excerpt(first_line, 200)})") from exc
     return rows
 
 
@@ -566,7 +567,11 @@ def _count_rows(ctx: IngestContext, st: StagedTable) -> int:
 def _stage_file(ctx: IngestContext, f: LandedFile, staged_sources: set[str]) -> RunFile | None:
     """Checksum, archive and stage one new file; None when the ledger already has it."""
     fmt = ctx.by_folder[f.folder][0].fmt
-    data = f.path.read_bytes()
+    try:
+        data = read_regular_file(f.path)  # H5: O_NOFOLLOW, regular files only (landing_guard.py)
+    except LandingRefused as exc:
+        log.warning("refused %s", exc)
+        return None
     sha = hashlib.sha256(data).hexdigest()
     if (f.rel_path, sha) in ctx.known_sha:
         return None

@@ -18,6 +18,15 @@ import duckdb
 _FULLWIDTH = "０１２３４５６７８９．，：％－＋／　\u00a0"
 _ASCII = "0123456789.,:%-+/  "
 
+# A phone in free text: 1[3-9]x and 8 digits, maybe +86/0086 before, a space or dash
+# between the 3-4-4 groups (groups: 1 before, 3/4/5 the digits, 6 after).
+_PHONE_IN_TEXT = r"(^|[^0-9])((?:\+?86|0086)[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})([^0-9]|$)"
+# An 18-digit resident ID: 6-digit region, a birth date 18xx-20xx, 3 digits and a check digit or X.
+_ID_IN_TEXT = (
+    r"(^|[^0-9])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    r"[0-9]{3}[0-9Xx]([^0-9Xx]|$)"
+)
+
 # The *_f macros take text already folded by mp_fold (the loader materialises that once
 # per file): DuckDB inlines macros, so folding inside each of them would multiply the
 # expression tree and the bind time. The unsuffixed forms fold first, for ad-hoc use.
@@ -117,8 +126,26 @@ MACROS: tuple[str, ...] = (
     "CREATE OR REPLACE MACRO mp_date(s) AS mp_date_f(mp_fold(s))",
     "CREATE OR REPLACE MACRO mp_money(s) AS mp_money_f(mp_fold(s))",
     "CREATE OR REPLACE MACRO mp_id(s) AS mp_id_f(mp_fold(s))",
-    # Single-quoted value for error details.
-    "CREATE OR REPLACE MACRO quote_text(s) AS '''' || CAST(s AS VARCHAR) || ''''",
+    # Free text as written: only surrounding blanks go (ASCII, ideographic, no-break);
+    # full-width punctuation (，：（）…) and digits inside the text stay as the author typed them.
+    "CREATE OR REPLACE MACRO mp_text(s) AS nullif(trim(CAST(s AS VARCHAR), ' \t\r\n\u3000\u00a0'), '')",
+    # PII typed into free text (a phone in a post title, an ID number in a defeat reason) is
+    # masked before anything is stored: phones as 138****5678 (the contract's display form),
+    # 18-digit resident IDs wholly. A longer digit run (a 19-digit post ID) is left alone:
+    # each pattern needs a non-digit (or the end) on both sides. Applied twice, as two
+    # matches next to each other share the one separator between them.
+    f"""CREATE OR REPLACE MACRO mp_pii_scrub_once(s) AS
+        regexp_replace(regexp_replace(s, '{_PHONE_IN_TEXT}', '\\1\\3****\\5\\6', 'g'),
+                       '{_ID_IN_TEXT}', '\\1******************\\2', 'g')""",
+    # Most cells hold no 8-digit run at all: they skip the two patterns.
+    """CREATE OR REPLACE MACRO mp_pii_scrub(s) AS CASE
+        WHEN regexp_matches(s, '[0-9]{4}[ -]?[0-9]{4}') THEN mp_pii_scrub_once(mp_pii_scrub_once(s)) ELSE s END""",
+    # Single-quoted value for error details: unknown content, so at most 32 characters of it,
+    # control characters shown as '?' (issue 14; landing_guard.excerpt does the same in Python).
+    """CREATE OR REPLACE MACRO quote_text(s) AS '''' ||
+        regexp_replace(left(mp_pii_scrub(CAST(s AS VARCHAR)), 32), '[\\x00-\\x1f\\x7f]', '?', 'g') || '''' ||
+        CASE WHEN length(CAST(s AS VARCHAR)) > 32
+             THEN '…(+' || (length(CAST(s AS VARCHAR)) - 32) || ' chars)' ELSE '' END""",
 )
 
 
@@ -132,7 +159,7 @@ def typed_expression(kind: str, folded: str) -> str:
     """SQL turning the *folded* VARCHAR column ``folded`` into the raw type for ``kind``."""
     return {
         "id": f"mp_id_f({folded})",
-        "text": folded,
+        "text": f"mp_text({folded})",  # the loader passes the text as delivered here, not folded
         "code": folded,
         "count": f"mp_count_f({folded})",
         "count_lb": f"mp_count_f({folded})",

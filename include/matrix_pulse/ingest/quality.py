@@ -48,6 +48,9 @@ TIME_WINDOW_DAYS_BEFORE = 400
 TIME_WINDOW_DAYS_AFTER = 2
 # Columns that tell which file a row came from (also what GX reports unexpected rows by).
 FILE_COLUMNS = ("source_file", "file_sha256")
+# The row within its file: GX reports it with each unexpected row, so a failure names rows.
+ROW_COLUMN = "source_row"
+ROWS_NAMED = 10  # row numbers a failure message names (the count says how many in all)
 DAYS_SUFFIX = "__days_from_data_date"
 BATCH_DEFINITION = "pending_files"
 # Validation results the Data Docs index lists (newest first): keeps each docs build cheap
@@ -55,7 +58,7 @@ BATCH_DEFINITION = "pending_files"
 DOCS_INDEX_LIMIT = 500
 RESULT_FORMAT: dict[str, Any] = {
     "result_format": "COMPLETE",
-    "unexpected_index_column_names": list(FILE_COLUMNS),
+    "unexpected_index_column_names": [*FILE_COLUMNS, ROW_COLUMN],
     "return_unexpected_index_query": False,
     "partial_unexpected_count": 20,
 }
@@ -177,10 +180,10 @@ def batch_sql(source: Source) -> str:
     Expects the temp table ``_mp_gx_pending(file_id, source, file_name, sha256, data_date)``.
     """
     stored = {n for n, _ in raw_columns(source)}
-    select = [f"r.{c}" for c in FILE_COLUMNS]
+    select = [f"r.{c}" for c in (*FILE_COLUMNS, ROW_COLUMN)]
     for chk in checks_for(source):
         for col in _check_columns(chk):
-            if col in FILE_COLUMNS or any(s.endswith(f'"{col}"') for s in select):
+            if col in (*FILE_COLUMNS, ROW_COLUMN) or any(s.endswith(f'"{col}"') for s in select):
                 continue
             if col.endswith(DAYS_SUFFIX) and col.removesuffix(DAYS_SUFFIX) in stored:
                 t = col.removesuffix(DAYS_SUFFIX)
@@ -341,6 +344,16 @@ class _Outcome:
     success: bool
     unexpected: int | None
     details: str
+    rows: list[int] = field(
+        default_factory=list
+    )  # the first ROWS_NAMED unexpected rows (1-based, in the file)
+
+    def rows_text(self) -> str:
+        """'rows 3, 7, 12' (and '… of N' when there are more), for messages."""
+        if not self.rows:
+            return ""
+        more = f" … ({self.unexpected} in all)" if (self.unexpected or 0) > len(self.rows) else ""
+        return ("row " if len(self.rows) == 1 else "rows ") + ", ".join(str(r) for r in self.rows) + more
 
 
 def _file_outcomes(
@@ -357,10 +370,14 @@ def _file_outcomes(
         return {f: _Outcome(False, None, msg) for f in files}
     unexpected: dict[tuple[str, str], int] = {}
     samples: dict[tuple[str, str], list[Any]] = {}
-    value_cols = [c for c in domain if c not in FILE_COLUMNS]
+    rows: dict[tuple[str, str], list[int]] = {}
+    value_cols = [c for c in domain if c not in (*FILE_COLUMNS, ROW_COLUMN)]
     for idx in res.get("unexpected_index_list") or []:
         f = (idx["source_file"], idx["file_sha256"])
         unexpected[f] = unexpected.get(f, 0) + 1
+        named = rows.setdefault(f, [])
+        if len(named) < ROWS_NAMED and idx.get(ROW_COLUMN) is not None:
+            named.append(int(idx[ROW_COLUMN]))
         sample = samples.setdefault(f, [])
         if len(sample) < 10:
             vals = [idx.get(c) for c in value_cols]
@@ -375,11 +392,12 @@ def _file_outcomes(
             n = nonnull.get(f, 0)
             ok = n == 0 or (n - n_bad) / n >= mostly
         details = json.dumps(
-            {"partial_unexpected": samples.get(f, []), "element_count": row_counts.get(f, 0)},
+            {"partial_unexpected": samples.get(f, []), "unexpected_rows": sorted(rows.get(f, [])),
+             "element_count": row_counts.get(f, 0)},
             ensure_ascii=False,
             default=str,
-        )
-        out[f] = _Outcome(ok, n_bad, details)
+        )  # fmt: skip
+        out[f] = _Outcome(ok, n_bad, details, sorted(rows.get(f, [])))
     return out
 
 
@@ -477,13 +495,13 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
                     )
                     if o.success:
                         continue
-                    msg = f"{gx_type} on {column}"
+                    # Name the rows, not only the count (file rows, 1-based under the header).
+                    where = f": {o.rows_text()}" if o.rows else ""
+                    msg = f"{gx_type} on {column} ({o.unexpected} unexpected{where})"
                     if severity == CRITICAL:
                         failed_critical.append(msg)
                     else:
-                        report.warnings.append(
-                            f"{file_name} ({src.raw_table}): {msg} ({o.unexpected} unexpected)"
-                        )
+                        report.warnings.append(f"{file_name} ({src.raw_table}): {msg}")
             report.files_checked += 1
             if failed_critical:
                 reason = "gx_critical: " + "; ".join(failed_critical)

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from matrix_pulse.ingest.landing_guard import excerpt, excerpt_list
 from matrix_pulse.sources import Source
 
 TOTAL_MARKERS = ("合计", "总计", "合 计", "总 计", "Total", "TOTAL")
@@ -180,7 +181,9 @@ def read_xlsx(
         reader = fastexcel.read_excel(str(read_from or path))
         names = reader.sheet_names
         if source.sheet and source.sheet not in names:
-            raise FileRejected(f"{path.name}: sheet '{source.sheet}' not found; the workbook has {names}")
+            raise FileRejected(
+                f"{path.name}: sheet '{source.sheet}' not found; the workbook has {excerpt_list(names)}"
+            )
         # header_row=None: the sheet's rows as they are (the header is found below, under
         # any title line); one text type for every column, whatever the cells hold.
         grid = reader.load_sheet(source.sheet or 0, header_row=None, dtypes="string").to_arrow()
@@ -188,7 +191,7 @@ def read_xlsx(
         raise
     except Exception as exc:  # fastexcel raises its own types for zip/xml damage
         raise FileRejected(
-            f"{path.name}: not a readable xlsx workbook ({type(exc).__name__}: {exc})"
+            f"{path.name}: not a readable xlsx workbook ({type(exc).__name__}: {excerpt(str(exc), 200)})"
         ) from exc
     if grid.num_rows == 0 or grid.num_columns == 0:
         raise FileRejected(f"{path.name}: the sheet is empty; expected a header row")
@@ -316,7 +319,7 @@ def read_json_records(
             )
         if source.json_path not in document:
             raise FileRejected(
-                f"{path.name}: missing key '{source.json_path}'; the object has keys {sorted(document)[:10]}"
+                f"{path.name}: missing key '{source.json_path}'; the object has keys {excerpt_list(sorted(document))}"
             )
         records = document[source.json_path]
     else:

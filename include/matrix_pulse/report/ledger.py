@@ -7,7 +7,8 @@ send tasks, which SQLite (WAL, short IMMEDIATE transactions) does well.
 Rows and states (one row per quarter × audience × recipient × issue):
 
     (none) --intent--> attempted --server said 250--> sent
-                        |  \\--server refused (4xx/5xx, connection refused)--> failed --retry--> attempted
+                        |  \\--server refused (4xx/5xx), or the connection failed before DATA
+                        |     (connect / MAIL FROM / RCPT TO: nothing accepted yet)--> failed --retry--> attempted
                         \\--crash / timeout between DATA and our update--> stays 'attempted'
 
 A later run that finds 'attempted' without 'sent' cannot know whether the server took
@@ -28,18 +29,21 @@ the issue it created instead of bumping again.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from matrix_pulse.ingest.pii import restrict_to_owner
 from matrix_pulse.settings import get_settings
 
 SCHEMA = """
 create table if not exists issues (
   quarter text not null, audience text not null, issue integer not null,
   run_id text, reason text, created_at text not null,
+  recipients text,
   primary key (quarter, audience, issue));
 create unique index if not exists issues_by_run on issues (quarter, audience, run_id);
 create table if not exists sends (
@@ -49,8 +53,15 @@ create table if not exists sends (
   attempts integer not null default 0,
   first_attempt_at text, last_attempt_at text, sent_at text, last_error text, run_id text,
   pack_sha256 text,
+  failed_phase text,
   primary key (quarter, audience, recipient, issue));
 """
+# Columns added after the first ledgers were written (issue 14): added in place, existing
+# columns untouched (the UI's sent-packs page reads them).
+#   issues.recipients    JSON list: a re-issue for these recipients only (NULL: everyone)
+#   sends.failed_phase   where a failed send stopped: 'connect', 'MAIL FROM', 'RCPT TO'
+#                        (before any data: safe to retry) or 'DATA' (refused by the server)
+ADDED_COLUMNS = (("issues", "recipients", "text"), ("sends", "failed_phase", "text"))
 MESSAGE_ID_DOMAIN = "matrix-pulse.example.com"
 
 
@@ -90,8 +101,14 @@ class SendLedger:
         try:
             con.execute("pragma journal_mode=wal")
             con.executescript(SCHEMA)
+            for table, column, type_ in ADDED_COLUMNS:
+                have = {r[1] for r in con.execute(f"pragma table_info({table})")}
+                if column not in have:
+                    con.execute(f"alter table {table} add column {column} {type_}")
         finally:
             con.close()
+        # Recipients' addresses and what they were sent: owner-only (issue 14).
+        restrict_to_owner(self.path)
 
     @contextmanager
     def _tx(self):
@@ -115,8 +132,12 @@ class SendLedger:
                               (quarter, audience)).fetchone()  # fmt: skip
         return row[0]
 
-    def issue_for_run(self, quarter: str, audience: str, run_id: str, resend: bool) -> int:
-        """The issue this run sends: the current one, or (resend) a new one created once per run."""
+    def issue_for_run(self, quarter: str, audience: str, run_id: str, resend: bool,
+                      recipients: list[str] | None = None) -> int:  # fmt: skip
+        """The issue this run sends: the current one, or (resend) a new one created once per run.
+
+        ``recipients`` (with ``resend``): the new issue goes to these recipients only, e.g. the
+        one whose copy was lost, so nobody else gets a second pack."""
         with self._tx() as con:
             mine = con.execute("select issue from issues where quarter = ? and audience = ? and run_id = ?",
                                (quarter, audience, run_id)).fetchone()  # fmt: skip
@@ -127,9 +148,27 @@ class SendLedger:
             if latest is not None and not resend:
                 return latest
             issue = (latest or 0) + 1
-            con.execute("insert into issues values (?, ?, ?, ?, ?, ?)",
-                        (quarter, audience, issue, run_id, "resend" if latest else "first", _now()))  # fmt: skip
+            reason = (
+                ("resend to " + ", ".join(recipients))
+                if latest and recipients
+                else "resend"
+                if latest
+                else "first"
+            )
+            con.execute(
+                "insert into issues (quarter, audience, issue, run_id, reason, created_at, recipients) "
+                "values (?, ?, ?, ?, ?, ?, ?)",
+                (quarter, audience, issue, run_id, reason, _now(),
+                 json.dumps(sorted(recipients)) if latest and recipients else None),
+            )  # fmt: skip
             return issue
+
+    def issue_recipients(self, quarter: str, audience: str, issue: int) -> list[str] | None:
+        """The recipients a targeted re-issue goes to; None when it goes to everyone."""
+        with self._tx() as con:
+            row = con.execute("select recipients from issues where quarter = ? and audience = ? and issue = ?",
+                              (quarter, audience, issue)).fetchone()  # fmt: skip
+        return json.loads(row[0]) if row and row[0] else None
 
     # --- sends ------------------------------------------------------------------------
     def get(self, quarter: str, audience: str, recipient: str, issue: int) -> SendRow | None:
@@ -159,20 +198,29 @@ class SendLedger:
             )
         return mid
 
-    def _set(self, message_id_: str, status: str, error: str | None = None) -> None:
+    def _set(self, message_id_: str, status: str, error: str | None = None, phase: str | None = None) -> None:
         with self._tx() as con:
             con.execute(
-                "update sends set status = ?, last_error = coalesce(?, last_error), "
+                "update sends set status = ?, last_error = coalesce(?, last_error), failed_phase = ?, "
                 "sent_at = case when ? = 'sent' then ? else sent_at end where message_id = ?",
-                (status, error, status, _now(), message_id_),
+                (status, error, phase, status, _now(), message_id_),
             )
 
     def mark_sent(self, message_id_: str) -> None:
         self._set(message_id_, "sent")
 
-    def mark_failed(self, message_id_: str, error: str) -> None:
-        """The server definitely did not take the message: a retry may send it."""
-        self._set(message_id_, "failed", error[:500])
+    def mark_failed(self, message_id_: str, error: str, phase: str | None = None) -> None:
+        """The server definitely did not take the message (refused it, or the connection failed
+        before DATA: at connect, MAIL FROM or RCPT TO): a retry may send it."""
+        self._set(message_id_, "failed", error[:500], phase)
+
+    def failed_phase(self, quarter: str, audience: str, recipient: str, issue: int) -> str | None:
+        with self._tx() as con:
+            row = con.execute(
+                "select failed_phase from sends where quarter = ? and audience = ? and recipient = ? and issue = ?",
+                (quarter, audience, recipient, issue),
+            ).fetchone()
+        return row[0] if row else None
 
     def mark_unconfirmed(self, message_id_: str, note: str) -> None:
         self._set(message_id_, "unconfirmed", note[:500])

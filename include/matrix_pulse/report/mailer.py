@@ -20,6 +20,7 @@ client it opened.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from dataclasses import dataclass, field
 from email import policy
@@ -79,26 +80,73 @@ def build_message(files: PackFiles, recipient: str, from_addr: str, msg_id: str)
     return msg
 
 
-def _definitely_not_accepted(exc: BaseException) -> bool:
-    """True when the server answered with an error: it did not take the message, a retry is safe.
+class NotAccepted(Exception):
+    """The server took nothing of this message: it refused it, or the connection failed before
+    DATA began (at MAIL FROM or RCPT TO; e.g. the server went away since the last message).
+    A retry cannot duplicate it."""
 
-    A dropped connection or a timeout while sending DATA is the ambiguous case: the server
-    may have queued the message before we lost the reply.
+    def __init__(self, phase: str, error: BaseException | str) -> None:
+        super().__init__(f"{phase}: {error!r}")
+        self.phase = phase
+        self.error = error
+
+
+def send_one(client: smtplib.SMTP, from_addr: str, rcpt: str, data: bytes) -> None:
+    """One SMTP transaction, step by step, so a failure says whether any data was sent.
+
+    ``sendmail`` runs MAIL, RCPT and DATA in one call, and a dropped connection raises the
+    same SMTPServerDisconnected at any of them; only a failure inside DATA (or after it,
+    before the reply) is ambiguous: the server may have queued the message.
     """
-    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused):
-        return True
-    return isinstance(exc, smtplib.SMTPResponseException) and not isinstance(
-        exc, smtplib.SMTPServerDisconnected
-    )
+    phase = "MAIL FROM"
+    try:
+        client.ehlo_or_helo_if_needed()
+        code, resp = client.mail(from_addr)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, resp, from_addr)
+        phase = "RCPT TO"
+        code, resp = client.rcpt(rcpt)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({rcpt: (code, resp)})
+    except (smtplib.SMTPException, OSError) as exc:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.rset()
+        raise NotAccepted(phase, exc) from exc
+    # From here on the server may take the message: an error now is only "not accepted"
+    # when the server answered DATA with an error code.
+    try:
+        code, resp = client.data(data)
+    except smtplib.SMTPDataError as exc:
+        raise NotAccepted("DATA", exc) from exc
+    if code != 250:
+        raise NotAccepted("DATA", f"{code} {resp!r}")
+
+
+def _reconnect(hook) -> None:
+    """Open a new connection on the hook (its client is None when the server stays away)."""
+    with contextlib.suppress(Exception):
+        hook._smtp_client.close()
+    hook._smtp_client = None
+    with contextlib.suppress(Exception):
+        hook.get_conn()
 
 
 def send_pack(files: PackFiles, recipients: list[str] | tuple[str, ...], *, run_id: str,
               ledger: SendLedger | None = None, conn_id: str = CONN_ID) -> SendReport:  # fmt: skip
-    """Send ``files`` to every recipient that has not had this issue; raise SendFailed if any failed."""
+    """Send ``files`` to every recipient that has not had this issue; raise SendFailed if any failed.
+
+    A targeted re-issue (``SendLedger.issue_for_run(..., recipients=[...])``) goes to those
+    recipients only. A send that failed before the server accepted any data is marked
+    'failed' with its phase and is sent by the task's retry; the connection is re-opened
+    for the next recipient, so one dropped connection costs no one else their pack.
+    """
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     ledger = ledger or SendLedger()
     report = SendReport(files.quarter, files.audience, files.issue)
+    targeted = ledger.issue_recipients(files.quarter, files.audience, files.issue)
+    if targeted is not None:
+        recipients = [r for r in recipients if r in targeted]
     todo = []
     for rcpt in recipients:
         row = ledger.get(files.quarter, files.audience, rcpt, files.issue)
@@ -114,27 +162,40 @@ def send_pack(files: PackFiles, recipients: list[str] | tuple[str, ...], *, run_
             report.unconfirmed.append(rcpt)
     if not todo:
         return report
-    with SmtpHook(smtp_conn_id=conn_id) as hook:
-        client = hook._smtp_client  # the connected smtplib client (see module docstring)
+    hook = SmtpHook(smtp_conn_id=conn_id)
+    try:
+        hook.get_conn()
+    except Exception as exc:  # noqa: BLE001 - nothing was sent: every recipient is retried later
+        for rcpt in todo:
+            mid = ledger.record_attempt(files.quarter, files.audience, rcpt, files.issue, run_id)
+            ledger.mark_failed(mid, repr(exc), "connect")
+            report.failed[rcpt] = f"connect: {exc!r}"
+        raise SendFailed(
+            f"{files.quarter}/{files.audience} issue {files.issue}: cannot connect: {exc!r}"
+        ) from exc
+    try:
         from_addr = hook.from_email or DEFAULT_FROM
         for rcpt in todo:
             mid = ledger.record_attempt(files.quarter, files.audience, rcpt, files.issue, run_id)
             msg = build_message(files, rcpt, from_addr, mid)
             try:
-                refused = client.sendmail(from_addr, [rcpt], msg.as_bytes())
-            except Exception as exc:  # noqa: BLE001 - classified below, never swallowed
-                if _definitely_not_accepted(exc):
-                    ledger.mark_failed(mid, repr(exc))
+                if hook._smtp_client is None:  # the reconnect below failed: nothing was sent
+                    raise NotAccepted("connect", "no connection to the SMTP server")
+                send_one(hook._smtp_client, from_addr, rcpt, msg.as_bytes())  # see module docstring
+            except NotAccepted as exc:
+                ledger.mark_failed(mid, repr(exc.error), exc.phase)
+                report.failed[rcpt] = str(exc)
+                if isinstance(exc.error, smtplib.SMTPServerDisconnected | OSError):
+                    _reconnect(hook)  # the server went away between messages
+                continue
+            except Exception as exc:  # noqa: BLE001 - during DATA: the server may have it
                 report.failed[rcpt] = repr(exc)
-                if not _definitely_not_accepted(exc):
-                    break  # the connection is gone or in an unknown state: stop, let the retry decide
-                continue
-            if refused:
-                ledger.mark_failed(mid, repr(refused))
-                report.failed[rcpt] = repr(refused)
-                continue
+                break  # the connection is in an unknown state: stop, 'attempted' stays (at-most-once)
             ledger.mark_sent(mid)
             report.sent.append(rcpt)
+    finally:
+        with contextlib.suppress(Exception):
+            hook.__exit__(None, None, None)
     if report.failed:
         raise SendFailed(f"{files.quarter}/{files.audience} issue {files.issue}: {len(report.failed)} recipient(s) "
                          f"failed: {report.failed}")  # fmt: skip

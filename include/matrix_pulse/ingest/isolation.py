@@ -1,0 +1,274 @@
+"""Every xlsx and JSON file is read in a worker process with limits, one file at a time.
+
+Why a process: a 5 KB xlsx whose only cell sits at XFD1048576 makes the xlsx reader
+allocate ~549 GB and abort the whole process, a 1 GB shared string exhausts memory, and a
+JSON document nested 10,000 levels raises RecursionError; none of that may stop the day.
+The worker runs under an address-space limit (``RLIMIT_AS``, ``MP_READER_MEMORY_MB``) and
+a wall-time limit (``MP_READER_TIMEOUT_S``); when it dies or overruns, that one file is
+set aside with a reason naming the file and the limit, a fresh worker is started and the
+run goes on. Cheap checks run before the expensive parse and say exactly which limit a
+file broke: the xlsx's declared sheet size (cells) and the uncompressed size of each part
+of its zip, the JSON nesting depth (the parser itself stops at the limit), and after
+reading, the cell count and the longest cell (``MP_READER_MAX_CELLS``,
+``MP_READER_MAX_CELL_CHARS``, ``MP_READER_MAX_PART_MB``, ``MP_READER_MAX_NESTING``).
+
+Cost (issue 17): ONE worker per process (started on the first xlsx/JSON file, ~0.4 s CPU;
+kept for the next run, replaced only when a file killed it or the limits changed), not one
+per file; a file's staged columns come back pickled over a pipe. CSVs are read by
+DuckDB in the loader's process, where DuckDB's own memory limit and its 2 MB line-size cap
+bound them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from matrix_pulse.ingest.landing_guard import excerpt
+from matrix_pulse.ingest.readers import FileRejected, StagedTable
+from matrix_pulse.settings import InputLimits, input_limits
+from matrix_pulse.sources import Source
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+# --- checks (run inside the worker) -----------------------------------------------------
+
+
+def check_xlsx_container(path: Path, name: str, limits: InputLimits) -> None:
+    """Refuse an xlsx by its zip directory and declared sheet size, before any cell is parsed."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            parts = zf.infolist()
+            for part in parts:
+                if part.file_size > limits.reader_max_part_mb * 1024 * 1024:
+                    raise FileRejected(
+                        f"{name}: xlsx part {excerpt(part.filename)} unpacks to {part.file_size:,} bytes, "
+                        f"above the limit of {limits.reader_max_part_mb} MB (MP_READER_MAX_PART_MB)"
+                    )
+            for part in parts:
+                if not re.fullmatch(r"xl/worksheets/sheet\d+\.xml", part.filename):
+                    continue
+                with zf.open(part) as fh:
+                    head = fh.read(4096)  # <dimension> sits at the top of a sheet part
+                m = _DIMENSION.search(head)
+                if not m or not m.group(4):
+                    continue
+                cells = _col_number(m.group(3)) * int(m.group(4))
+                if cells > limits.reader_max_cells:
+                    ref = m.group(0).decode("ascii", "replace").split('"')[1]
+                    raise FileRejected(
+                        f"{name}: sheet {excerpt(part.filename)} declares range {ref} = {cells:,} cells, "
+                        f"above the limit of {limits.reader_max_cells:,} cells (MP_READER_MAX_CELLS)"
+                    )
+    except zipfile.BadZipFile:
+        return  # the xlsx reader names the damage itself
+
+
+def check_cells(staged: StagedTable, name: str, limits: InputLimits) -> None:
+    """Refuse a staged table holding too many cells or a cell longer than the limit."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = staged.data
+    if isinstance(data, pa.Table):
+        cells = data.num_rows * max(data.num_columns - 1, 0)
+        longest = max((pc.max(pc.utf8_length(c)).as_py() or 0 for c in data.columns[1:]), default=0)
+    else:
+        arrays = [a for k, a in (data or {}).items() if k.startswith("c")]
+        cells = (staged.rows_read or 0) * len(staged.headers)
+        longest = 0
+        for a in arrays:
+            lengths = [len(v) for v in a if type(v) is str]
+            longest = max(longest, max(lengths, default=0))
+    if cells > limits.reader_max_cells:
+        raise FileRejected(
+            f"{name}: {cells:,} cells, above the limit of {limits.reader_max_cells:,} cells (MP_READER_MAX_CELLS)"
+        )
+    if longest > limits.reader_max_cell_chars:
+        raise FileRejected(
+            f"{name}: a cell holds {longest:,} characters, above the limit of "
+            f"{limits.reader_max_cell_chars:,} (MP_READER_MAX_CELL_CHARS)"
+        )
+
+
+def _parse_json_bounded(path: Path, name: str, limits: InputLimits) -> object:
+    """json.loads with the interpreter's recursion limit set just above the nesting limit:
+    the C parser counts one level per nested array/object, so it stops there, cheaply."""
+    import inspect
+
+    from matrix_pulse.ingest.readers import load_json_document
+
+    data = path.read_bytes()
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + limits.reader_max_nesting + 2)
+    try:
+        return load_json_document(Path(name), data)  # messages name the landed file, not the archive copy
+    except RecursionError:
+        raise FileRejected(
+            f"{name}: JSON nested deeper than {limits.reader_max_nesting} levels (MP_READER_MAX_NESTING)"
+        ) from None
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def read_file(
+    fmt: str, path: Path, name: str, sources: list[Source], limits: InputLimits
+) -> list[StagedTable]:
+    """Stage one xlsx/JSON file under the limits (what the worker runs; also callable in-process)."""
+    from matrix_pulse.ingest.readers import read_json_records, read_xlsx
+
+    if fmt == "xlsx":
+        check_xlsx_container(path, name, limits)
+        staged = [read_xlsx(None, Path(name), sources[0], "_stg", read_from=path)]
+    else:
+        document = _parse_json_bounded(path, name, limits)
+        staged = [read_json_records(None, Path(name), document, s, "_stg") for s in sources]
+    for st in staged:
+        check_cells(st, name, limits)
+    return staged
+
+
+# --- the worker ---------------------------------------------------------------------------
+
+
+def _worker_main(requests: Connection, replies: Connection, memory_bytes: int) -> None:
+    """The worker's loop (runs in the child): one request (a file) at a time, one reply each."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the worker stops
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    while True:
+        try:
+            request = requests.recv()
+        except EOFError:
+            return
+        if request is None:
+            return
+        try:
+            replies.send(("ok", read_file(*request)))
+        except FileRejected as exc:
+            replies.send(("rejected", str(exc)))
+        except MemoryError:
+            replies.send(("rejected", "memory"))
+        except Exception as exc:  # noqa: BLE001 - any reader failure sets the one file aside
+            why = f"{type(exc).__name__}: {excerpt(str(exc))}"
+            replies.send(("rejected", f"{request[2]}: could not be read ({why})"))
+
+
+_SHARED: FileReaderPool | None = None
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen
+    requests: Connection
+    replies: Connection
+
+
+class FileReaderPool:
+    """One reader worker for an ingest run; ``read`` stages a file or raises FileRejected."""
+
+    def __init__(self, limits: InputLimits | None = None) -> None:
+        self.limits = limits or input_limits()
+        self._worker: _Worker | None = None
+        self.started = 0  # workers started (one per run unless a file killed one)
+
+    def _start(self) -> _Worker:
+        # A fresh interpreter (not multiprocessing's spawn/forkserver, which re-run the
+        # caller's __main__ in the child: a script, pytest, an Airflow task runner; and
+        # never fork, as this process holds DuckDB's threads). Two one-way pipes carry
+        # pickled requests and replies.
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        memory = self.limits.reader_memory_mb * 1024 * 1024
+        # -c, not -m: the package imports this module first, and runpy would warn and run it twice.
+        entry = f"import sys; from {__name__} import worker_entry; worker_entry(sys.argv[1:])"
+        cmd = [sys.executable, "-c", entry, str(to_child_r), str(from_child_w), str(memory)]
+        proc = subprocess.Popen(cmd, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.started += 1
+        return _Worker(proc, Connection(to_child_w, readable=False), Connection(from_child_r, writable=False))
+
+    def _kill(self) -> None:
+        if self._worker is not None:
+            if self._worker.process.poll() is None:
+                self._worker.process.kill()
+            self._worker.process.wait(5)
+            self._worker.requests.close()
+            self._worker.replies.close()
+            self._worker = None
+
+    def read(self, fmt: str, path: Path, name: str, sources: list[Source]) -> list[StagedTable]:
+        """Stage ``path`` (the archived copy of landed file ``name``) in the worker."""
+        if self._worker is None or self._worker.process.poll() is not None:
+            self._kill()
+            self._worker = self._start()
+        w, limits = self._worker, self.limits
+        w.requests.send((fmt, path, name, sources, limits))
+        if not w.replies.poll(limits.reader_timeout_s):
+            self._kill()
+            raise FileRejected(
+                f"{name}: reading took longer than {limits.reader_timeout_s:g} s (MP_READER_TIMEOUT_S); set aside"
+            )
+        try:
+            status, payload = w.replies.recv()
+        except (EOFError, OSError):
+            # The worker died mid-file: an allocation past the address-space limit aborts it.
+            code = w.process.wait(5)
+            self._kill()
+            raise FileRejected(
+                f"{name}: the reader died (exit code {code}) reading it, at the memory limit of "
+                f"{limits.reader_memory_mb} MB (MP_READER_MEMORY_MB); set aside"
+            ) from None
+        if status == "ok":
+            return payload
+        if payload == "memory":
+            raise FileRejected(
+                f"{name}: the reader exceeded the memory limit of {limits.reader_memory_mb} MB "
+                "(MP_READER_MEMORY_MB); set aside"
+            )
+        raise FileRejected(payload)
+
+    @classmethod
+    def shared(cls) -> FileReaderPool:
+        """This process's reader worker, kept between runs (a test session or a backfill pays
+        its start-up once); a new one when the limits changed."""
+        global _SHARED
+        limits = input_limits()
+        if _SHARED is None or _SHARED.limits != limits:
+            if _SHARED is not None:
+                _SHARED.close()
+            _SHARED = cls(limits)
+            atexit.register(_SHARED.close)
+        return _SHARED
+
+    def close(self) -> None:
+        if self._worker is not None:
+            try:
+                self._worker.requests.send(None)
+                self._worker.process.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._kill()
+
+
+def worker_entry(argv: list[str]) -> None:  # pragma: no cover - runs in the child
+    """The worker process's entry point (started by FileReaderPool._start)."""
+    requests_fd, replies_fd, memory = (int(a) for a in argv)
+    _worker_main(Connection(requests_fd, writable=False), Connection(replies_fd, readable=False), memory)

@@ -24,17 +24,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import dag, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 from airflow.sdk.definitions.param import Param
-from airflow.timetables.trigger import CronTriggerTimetable
-from matrix_pulse.orchestration import DEFAULT_ARGS, RAW_ASSETS, WRITER_POOL
-
-TIMEZONE = "Asia/Shanghai"
+from matrix_pulse.orchestration import DEFAULT_ARGS, RAW_ASSETS, TIMEZONE, WRITER_POOL
 
 
 @dag(
     dag_id="mp_ingest",
-    schedule=CronTriggerTimetable("0 6 * * *", timezone=TIMEZONE),
+    # The one-day interval makes the run at 06:00 on D+1 cover D (matrix_pulse.clock.data_date_of).
+    schedule=CronTriggerTimetable("0 6 * * *", timezone=TIMEZONE, interval=timedelta(days=1)),
     start_date=datetime(2026, 7, 1),
     catchup=False,
     max_active_runs=1,
@@ -80,13 +78,14 @@ def mp_ingest() -> None:
         """Emit the raw Assets; dbt runs on them (bad files are already in quarantine)."""
 
     @task(pool=WRITER_POOL, trigger_rule="all_done")
-    def check_freshness(data_interval_end: datetime | None = None, params: dict | None = None) -> dict:
+    def check_freshness(**context) -> dict:
+        from matrix_pulse.clock import data_date_of
         from matrix_pulse.ingest.freshness import overdue_source_days, refresh_freshness
         from matrix_pulse.settings import get_settings
 
         settings = get_settings()
-        # The run at 06:00 on D+1 covers data date D.
-        through = (data_interval_end or datetime.now()).date() - timedelta(days=1)
+        params = context.get("params")
+        through = data_date_of(context)  # the run at 06:00 on D+1 covers D
         report = refresh_freshness(settings, through=through)
         print(report.describe())
         overdue = overdue_source_days(settings, through)

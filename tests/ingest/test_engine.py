@@ -13,7 +13,7 @@ from matrix_pulse.ingest.loader import (
     union_table,
 )
 from matrix_pulse.ingest.normalise import install_macros
-from matrix_pulse.settings import Settings
+from matrix_pulse.settings import Settings, get_settings
 from matrix_pulse.sources import SOURCES
 
 
@@ -22,7 +22,7 @@ def test_ingest_connection_takes_memory_limit_and_threads_from_settings(
 ) -> None:
     monkeypatch.setenv("MP_DUCKDB_MEMORY_LIMIT", "300MB")
     monkeypatch.setenv("MP_DUCKDB_THREADS", "1")
-    con = connect(settings)
+    con = connect(get_settings())  # a Settings is a snapshot of the environment: take it after setenv
     try:
         limit, threads = con.execute(
             "SELECT current_setting('memory_limit'), current_setting('threads')"

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
-from matrix_pulse.ingest.loader import connect, shanghai_now
+from matrix_pulse.ingest.loader import connect
 from matrix_pulse.settings import Settings
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import JunkFile, LandedFile, scan_landing, sources_by_folder
 from matrix_pulse.ingest.normalise import install_macros, typed_expression
 from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex
@@ -57,21 +58,6 @@ log = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = ("loaded", "gx_failed")  # the delivery that currently holds a source-day
 SAME_BYTES_STATUSES = ("loaded", "gx_failed", "rejected")  # a new file with these bytes is a duplicate
-
-
-def shanghai_now() -> dt.datetime:
-    """Asia/Shanghai wall-clock now (naive), the time basis of every table here."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=8)
-
-
-def stable_seconds() -> float:
-    """Seconds between the two looks at a file's size (MP_STABLE_SECONDS; tests keep it short)."""
-    return float(os.environ.get("MP_STABLE_SECONDS", "2"))
-
-
-def chunk_bytes() -> int:
-    """Landed bytes per chunk (MP_INGEST_CHUNK_MB): bounds memory on a large backlog."""
-    return int(float(os.environ.get("MP_INGEST_CHUNK_MB", "256")) * 1024 * 1024)
 
 
 @dataclass
@@ -813,9 +799,8 @@ def _run_chunk(ctx: IngestContext, chunk: list[LandedFile], summary: IngestSumma
     return files
 
 
-def _chunks(files: list[LandedFile]) -> list[list[LandedFile]]:
-    """Consecutive groups of whole source-days of about ``chunk_bytes()`` landed bytes."""
-    limit = chunk_bytes()
+def _chunks(files: list[LandedFile], limit: int) -> list[list[LandedFile]]:
+    """Consecutive groups of whole source-days of about ``limit`` landed bytes."""
     out: list[list[LandedFile]] = []
     current: list[LandedFile] = []
     size = 0
@@ -856,7 +841,7 @@ def run_ingest(
         folders = sorted(
             {fo for fo, srcs in by_folder.items() for s in srcs if fo in sources or s.name in sources}
         )
-    ready, junk, in_progress = scan_landing(settings.landing_dir, folders, stable_seconds())
+    ready, junk, in_progress = scan_landing(settings.landing_dir, folders, settings.stable_seconds)
     started = time.perf_counter()
     summary = IngestSummary(run_id, ignored=junk, in_progress=in_progress)
     con = connect(settings)
@@ -872,7 +857,7 @@ def run_ingest(
             # Replay deliveries in arrival order, so a later re-delivery replaces an earlier one.
             new.sort(key=lambda f: (f.folder, f.data_date, f.mtime, f.rel_path))
             run_files: list[RunFile] = []
-            for chunk in _chunks(new):
+            for chunk in _chunks(new, settings.ingest_chunk_bytes):
                 run_files += _run_chunk(ctx, chunk, summary)
         summary.files = [rf.outcome for rf in run_files]
         _record_run(con, summary, ctx.now if ready else shanghai_now())

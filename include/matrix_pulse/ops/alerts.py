@@ -18,29 +18,26 @@ recipients needs no DAG re-parse.
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
+from matrix_pulse.clock import data_date_of, to_shanghai
 from matrix_pulse.ops.notify import DEFAULT_FROM
-from matrix_pulse.settings import TIMEZONE
+from matrix_pulse.settings import get_settings
 
 ALERT_EMAILS_ENV = "MP_ALERT_EMAILS"
 # A traceback can be long and may quote data; the log link has the whole story.
 _MAX_ERROR_CHARS = 2000
 
-_TZ = ZoneInfo(TIMEZONE)
-
 
 def alert_recipients(raw: str | None = None) -> list[str]:
     """Addresses from ``MP_ALERT_EMAILS`` (comma, semicolon or space separated), de-duplicated."""
-    value = os.environ.get(ALERT_EMAILS_ENV, "") if raw is None else raw
+    value = get_settings().alert_emails if raw is None else raw
     seen: dict[str, None] = {}
     for address in re.split(r"[,;\s]+", value):
         if address:
@@ -48,31 +45,8 @@ def alert_recipients(raw: str | None = None) -> list[str]:
     return list(seen)
 
 
-def _local(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(_TZ) if moment is not None else None
-
-
 def _fmt(moment: datetime | None) -> str:
-    local = _local(moment)
-    return local.strftime("%Y-%m-%d %H:%M %Z") if local is not None else "—"
-
-
-def data_date_of(context: Mapping[str, Any]) -> str:
-    """The day the failed run is about, as YYYY-MM-DD in Asia/Shanghai.
-
-    The logical date when there is one; asset-triggered and some manual runs have none in
-    Airflow 3, then the start of the data interval, then the moment the run was due.
-    """
-    dag_run = context.get("dag_run")
-    candidates = (
-        context.get("logical_date"),
-        context.get("data_interval_start"),
-        getattr(dag_run, "run_after", None),
-    )
-    for moment in candidates:
-        if moment is not None:
-            return _local(moment).strftime("%Y-%m-%d")  # type: ignore[union-attr]
-    return "unknown"
+    return to_shanghai(moment).strftime("%Y-%m-%d %H:%M %Z") if moment is not None else "—"
 
 
 def _log_url(context: Mapping[str, Any]) -> str:
@@ -101,7 +75,7 @@ def render_failure_email(context: Mapping[str, Any]) -> tuple[str, str]:
     run_id = getattr(ti, "run_id", None) or context.get("run_id") or "—"
     try_number = getattr(ti, "try_number", None)
     max_tries = getattr(ti, "max_tries", None)
-    data_date = data_date_of(context)
+    data_date = data_date_of(context).isoformat()
     log_url = _log_url(context)
     error = context.get("exception") or context.get("reason") or ""
     error_text = str(error)

@@ -90,17 +90,11 @@ def mp_ingest() -> None:
         print(report.describe())
         overdue = overdue_source_days(settings, through)
         if overdue:
-            from matrix_pulse.ops.notify import notify_data_team
+            from matrix_pulse.ops.notify import notify_overdue
 
             listing = ", ".join(f"{s} {d} ({st})" for s, d, st in overdue)
             print(f"WARNING source-days overdue past the deadline: {listing}")
-            rows = "".join(f"<tr><td>{s}</td><td>{d}</td><td>{st}</td></tr>" for s, d, st in overdue)
-            notify_data_team(
-                f"[Matrix Pulse] {len(overdue)} 个数据源日逾期未到 / source-days overdue (through {through})",
-                "<p>以下数据源日已过截止时间仍未成功加载（缺失按缺失处理，不按零计）：</p>"
-                f"<table border='1' cellpadding='4'><tr><th>source</th><th>data date</th><th>status</th></tr>"
-                f"{rows}</table>",
-            )
+            notify_overdue(overdue, through)
             if (params or {}).get("fail_on_overdue"):
                 raise RuntimeError(f"Source-days overdue (not loaded past the deadline): {listing}")
         return {"expected_source_days": report.rows, "missing": len(report.missing), "overdue": len(overdue)}

@@ -432,7 +432,8 @@ _add(
         raw_table="matrix_roster",
         group="reference",
         key=("platform_name", "account_id"),
-        notes="A full new version replaces the old one; history is kept by the dbt snapshot.",
+        notes="Each delivery is a full version of the roster; every version stays in raw (one per "
+        "data_date) and int_account_versions_derived derives the SCD2 history from them.",
         columns=(
             C("平台", "platform_name", "code"),
             C("账号ID", "account_id", "id"),

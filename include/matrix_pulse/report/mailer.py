@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
-from matrix_pulse.ops.notify import CONN_ID, DEFAULT_FROM, notify_data_team  # noqa: F401 (re-exported)
+from matrix_pulse.ops.notify import CONN_ID, DEFAULT_FROM, notify_data_team, smtp_session  # noqa: F401 (re-exported)
 from matrix_pulse.report.ledger import SendLedger
 
 if TYPE_CHECKING:
@@ -95,8 +95,6 @@ def _definitely_not_accepted(exc: BaseException) -> bool:
 def send_pack(files: PackFiles, recipients: list[str] | tuple[str, ...], *, run_id: str,
               ledger: SendLedger | None = None, conn_id: str = CONN_ID) -> SendReport:  # fmt: skip
     """Send ``files`` to every recipient that has not had this issue; raise SendFailed if any failed."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
     ledger = ledger or SendLedger()
     report = SendReport(files.quarter, files.audience, files.issue)
     todo = []
@@ -114,9 +112,7 @@ def send_pack(files: PackFiles, recipients: list[str] | tuple[str, ...], *, run_
             report.unconfirmed.append(rcpt)
     if not todo:
         return report
-    with SmtpHook(smtp_conn_id=conn_id) as hook:
-        client = hook._smtp_client  # the connected smtplib client (see module docstring)
-        from_addr = hook.from_email or DEFAULT_FROM
+    with smtp_session(conn_id) as (client, from_addr):  # why not SmtpHook.send_email_smtp: see there
         for rcpt in todo:
             mid = ledger.record_attempt(files.quarter, files.audience, rcpt, files.issue, run_id)
             msg = build_message(files, rcpt, from_addr, mid)

@@ -145,8 +145,6 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
     from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-    from matrix_pulse.orchestration import WRITER_POOL
-
     return {
         "project_config": ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
@@ -172,7 +170,7 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
         ),
-        "operator_args": {"pool": WRITER_POOL, "append_env": True},
+        "operator_args": {"pool": get_settings().writer_pool, "append_env": True},
     }
 
 

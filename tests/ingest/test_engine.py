@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from matrix_pulse.ingest.loader import (
-    build_normalise_sql,
-    connect,
-    hash_collision_sql,
-    union_ddl,
-    union_table,
-)
 from matrix_pulse.ingest.normalise import install_macros
+from matrix_pulse.ingest.staging_sql import build_normalise_sql, hash_collision_sql, union_ddl, union_table
+from matrix_pulse.ingest.warehouse import connect
 from matrix_pulse.settings import Settings, get_settings
 from matrix_pulse.sources import SOURCES
 

@@ -17,7 +17,7 @@ import duckdb
 
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
-from matrix_pulse.ingest.loader import connect
+from matrix_pulse.ingest.warehouse import connect
 from matrix_pulse.settings import Settings
 
 

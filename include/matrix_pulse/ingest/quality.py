@@ -36,8 +36,8 @@ import duckdb
 
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
-from matrix_pulse.ingest.loader import connect
 from matrix_pulse.ingest.schema import raw_columns
+from matrix_pulse.ingest.warehouse import connect
 from matrix_pulse.settings import Settings
 from matrix_pulse.sources import DCC_STATUS, LEGACY_STATUS, MATRIX_TIERS, REVIEW_STATUS, Source
 

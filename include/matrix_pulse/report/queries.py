@@ -15,12 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from matrix_pulse.report.quarters import Quarter
+from matrix_pulse.sources import MATRIX_TIERS
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-TIERS = ("官方", "经销商", "KOL", "KOC", "高管", "员工")
+TIERS = MATRIX_TIERS  # the contract's tiers, in report order
 CONTENT_TYPES = ("视频", "图文", "直播")
 # The "high views, low interaction" rule: views in the top quarter of the quarter's
 # content and an interaction rate below half the median interaction rate.

@@ -76,27 +76,40 @@ class Source:
 
 @dataclass(frozen=True)
 class Platform:
-    """A platform of the matrix (dbt seed ``platforms.csv`` is generated from these)."""
+    """A platform of the matrix (dbt's ``platforms.csv`` seed and ``mp_platform_aliases`` macro
+    are generated from these)."""
 
     code: str  # used everywhere downstream
     name_cn: str
+    # how exports and CRM channels write the platform (matched trimmed and lower-cased)
+    aliases: tuple[str, ...] = ()
     reports_impressions: bool = False
     counters_are_cumulative: bool = True
 
 
 PLATFORM_LIST: tuple[Platform, ...] = (
-    Platform("douyin", "抖音"),
-    Platform("kuaishou", "快手"),
-    Platform("xiaohongshu", "小红书", reports_impressions=True),
-    Platform("weibo", "微博"),
-    Platform("bilibili", "B站"),
-    Platform("wechat_oa", "微信公众号", counters_are_cumulative=False),
-    Platform("wechat_channels", "视频号"),
+    Platform("douyin", "抖音", ("抖音", "douyin", "抖音号")),
+    Platform("kuaishou", "快手", ("快手", "kuaishou")),
+    Platform("xiaohongshu", "小红书", ("小红书", "xiaohongshu", "red"), reports_impressions=True),
+    Platform("weibo", "微博", ("微博", "新浪微博", "weibo")),
+    Platform("bilibili", "B站", ("b站", "哔哩哔哩", "bilibili")),
+    Platform("wechat_oa", "微信公众号", ("微信公众号", "公众号", "wechat_oa"), counters_are_cumulative=False),
+    Platform("wechat_channels", "视频号", ("视频号", "微信视频号", "wechat_channels")),
 )
 # code -> Chinese name, the form most readers want
 PLATFORMS: dict[str, str] = {p.code: p.name_cn for p in PLATFORM_LIST}
 
-MATRIX_TIERS = ("官方", "经销商", "KOL", "KOC", "高管", "员工")
+# matrix tier -> matrix group: 1 (官方) / N (经销商) / X (KOL, KOC) / 全员 (高管, 员工);
+# dbt's ``mp_matrix_groups`` macro is generated from it
+MATRIX_GROUPS: dict[str, str] = {
+    "官方": "1",
+    "经销商": "N",
+    "KOL": "X",
+    "KOC": "X",
+    "高管": "全员",
+    "员工": "全员",
+}
+MATRIX_TIERS: tuple[str, ...] = tuple(MATRIX_GROUPS)
 DCC_STATUS = {
     "101": "待分配",
     "201": "待建档",

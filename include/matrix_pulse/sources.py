@@ -14,6 +14,7 @@ from matrix_pulse.contract import (
     KIND_TYPES,
     LEGACY_STATUS,
     LINEAGE_COLUMNS,
+    MATRIX_GROUPS,
     MATRIX_TIERS,
     MESS_KINDS,
     PLATFORM_LIST,
@@ -27,7 +28,7 @@ from matrix_pulse.contract import (
 )
 
 __all__ = [
-    "DCC_STATUS", "KIND_TYPES", "LANDING_FOLDERS", "LEGACY_STATUS", "LINEAGE_COLUMNS", "MATRIX_TIERS",
+    "DCC_STATUS", "KIND_TYPES", "LANDING_FOLDERS", "LEGACY_STATUS", "LINEAGE_COLUMNS", "MATRIX_GROUPS", "MATRIX_TIERS",
     "MESS_KINDS", "PLATFORMS", "PLATFORM_LIST", "REVIEW_STATUS", "SOURCES", "Column", "Platform",
     "RawColumn", "Source", "landing_folder", "raw_columns",
 ]  # fmt: skip

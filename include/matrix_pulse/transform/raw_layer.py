@@ -8,10 +8,11 @@ source declarations cannot drift from what the ingest writes.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from matrix_pulse.settings import REPO_ROOT
-from matrix_pulse.sources import PLATFORM_LIST, SOURCES, Source, raw_columns
+from matrix_pulse.sources import MATRIX_GROUPS, PLATFORM_LIST, SOURCES, Source, raw_columns
 
 # dbt source group (staging folder) of every source, as the contract declares it
 STAGING_GROUP: dict[str, str] = {name: src.staging_group for name, src in SOURCES.items()}
@@ -79,6 +80,23 @@ def platforms_seed_csv() -> str:
     return "\n".join(lines) + "\n"
 
 
+def contract_macros_sql() -> str:
+    """dbt/macros/contract.sql: the contract's platform names and tier groups as dbt macros."""
+    aliases = {p.code: list(p.aliases) for p in PLATFORM_LIST}
+    return (
+        "{#- Generated from include/matrix_pulse/contract.py by python -m matrix_pulse.transform.raw_layer.\n"
+        "    Do not edit by hand: change the contract and regenerate. -#}\n\n"
+        "{#- platform code -> how exports and CRM channels write it (matched trimmed, lower-cased) -#}\n"
+        "{% macro mp_platform_aliases() -%}\n"
+        f"    {{{{ return({json.dumps(aliases, ensure_ascii=False)}) }}}}\n"
+        "{%- endmacro %}\n\n"
+        "{#- matrix tier -> matrix group -#}\n"
+        "{% macro mp_matrix_groups() -%}\n"
+        f"    {{{{ return({json.dumps(MATRIX_GROUPS, ensure_ascii=False)}) }}}}\n"
+        "{%- endmacro %}\n"
+    )
+
+
 def generated_files(root: Path = REPO_ROOT) -> dict[Path, str]:
     """Every file made from the contract, with the text it must hold."""
     files = {
@@ -86,6 +104,7 @@ def generated_files(root: Path = REPO_ROOT) -> dict[Path, str]:
         for group in sorted(set(STAGING_GROUP.values()))
     }
     files[root / "dbt" / "seeds" / "platforms.csv"] = platforms_seed_csv()
+    files[root / "dbt" / "macros" / "contract.sql"] = contract_macros_sql()
     return files
 
 

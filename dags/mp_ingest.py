@@ -32,17 +32,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import dag, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 from airflow.sdk.definitions.param import Param
-from airflow.timetables.trigger import CronTriggerTimetable
-from matrix_pulse.orchestration import DEFAULT_ARGS, RAW_ASSETS, WRITER_POOL
-
-TIMEZONE = "Asia/Shanghai"
+from matrix_pulse.orchestration import DEFAULT_ARGS, RAW_ASSETS, TIMEZONE, WRITER_POOL
 
 
 @dag(
     dag_id="mp_ingest",
-    schedule=CronTriggerTimetable("0 6 * * *", timezone=TIMEZONE),
+    # The one-day interval makes the run at 06:00 on D+1 cover D (matrix_pulse.clock.data_date_of).
+    schedule=CronTriggerTimetable("0 6 * * *", timezone=TIMEZONE, interval=timedelta(days=1)),
     start_date=datetime(2026, 7, 1),
     catchup=False,
     max_active_runs=1,
@@ -67,18 +65,13 @@ TIMEZONE = "Asia/Shanghai"
 def mp_ingest() -> None:
     # Not in the writer pool: pulling writes landing files and its own SQLite ledger only.
     @task(execution_timeout=timedelta(hours=1))
-    def pull_exports(
-        data_interval_end: datetime | None = None, params: dict | None = None, run_id: str | None = None
-    ) -> dict:
+    def pull_exports(**context) -> dict:
+        from matrix_pulse.clock import data_date_of
         from matrix_pulse.pull import pull_for_run
-        from matrix_pulse.pull.run import SHANGHAI
         from matrix_pulse.settings import get_settings
 
-        # The run at 06:00 on D+1 (Shanghai) pulls up to D.
-        through = (data_interval_end or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date() - timedelta(
-            days=1
-        )
-        return pull_for_run(get_settings(), params, through, run_id)
+        through = data_date_of(context)  # the run at 06:00 on D+1 (Shanghai) pulls up to D
+        return pull_for_run(get_settings(), context.get("params"), through, context.get("run_id"))
 
     @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))
     def load_landed_files(run_id: str | None = None) -> dict:
@@ -112,18 +105,19 @@ def mp_ingest() -> None:
         """Emit the raw Assets; dbt runs on them (bad files are already in quarantine)."""
 
     @task(pool=WRITER_POOL, trigger_rule="all_done")
-    def check_freshness(data_interval_end: datetime | None = None, params: dict | None = None) -> dict:
+    def check_freshness(**context) -> dict:
+        from matrix_pulse.clock import data_date_of
         from matrix_pulse.ingest.freshness import overdue_source_days, refresh_freshness
         from matrix_pulse.settings import get_settings
 
         settings = get_settings()
-        # The run at 06:00 on D+1 covers data date D.
-        through = (data_interval_end or datetime.now()).date() - timedelta(days=1)
+        params = context.get("params")
+        through = data_date_of(context)  # the run at 06:00 on D+1 covers D
         report = refresh_freshness(settings, through=through)
         print(report.describe())
         overdue = overdue_source_days(settings, through)
         if overdue:
-            from matrix_pulse.ops.notify import notify_data_team
+            from matrix_pulse.ops.notify import notify_overdue
             from matrix_pulse.pull.ledger import pull_notes
 
             # What the pull saw ("throttled since Tuesday"), not just "missing".
@@ -133,15 +127,7 @@ def mp_ingest() -> None:
             ]
             listing = ", ".join(f"{s} {d} ({st})" for s, d, st in overdue)
             print(f"WARNING source-days unusable or overdue past the deadline: {listing}")
-            rows = "".join(f"<tr><td>{s}</td><td>{d}</td><td>{st}</td></tr>" for s, d, st in overdue)
-            notify_data_team(
-                f"[Matrix Pulse] {len(overdue)} 个数据源日不可用或逾期 / source-days unusable or overdue "
-                f"(through {through})",
-                "<p>以下数据源日没有可用数据：被拒收、全部行被搁置、GX 校验失败，或已过截止时间仍未到"
-                "（缺失按缺失处理，不按零计）：</p>"
-                f"<table border='1' cellpadding='4'><tr><th>source</th><th>data date</th><th>status</th></tr>"
-                f"{rows}</table>",
-            )
+            notify_overdue(overdue, through)
             if (params or {}).get("fail_on_overdue"):
                 raise RuntimeError(f"Source-days overdue (not loaded past the deadline): {listing}")
         return {"expected_source_days": report.rows, "missing": len(report.missing), "overdue": len(overdue)}

@@ -29,9 +29,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
-from matrix_pulse.orchestration import DEFAULT_ARGS, PUBLISHED_ASSET
-
-TIMEZONE = "Asia/Shanghai"
+from matrix_pulse.orchestration import DEFAULT_ARGS, PUBLISHED_ASSET, TIMEZONE
 
 
 def _notify_send_failure(context) -> None:
@@ -66,6 +64,7 @@ def _notify_send_failure(context) -> None:
 def mp_report() -> None:
     @task
     def plan(**context) -> list[str]:
+        from matrix_pulse.clock import data_date_of
         from matrix_pulse.report.flow import plan_quarters
 
         events = context.get("triggering_asset_events") or {}
@@ -73,7 +72,8 @@ def mp_report() -> None:
         # An asset trigger without extras still counts as one: plan from the published data.
         if not extras and context["dag_run"].run_type == "asset_triggered":
             extras = [{}]
-        quarters = plan_quarters(context["params"].get("quarter"), context.get("logical_date"), extras)
+        # a scheduled or dated run reports the quarter ended before its data date
+        quarters = plan_quarters(context["params"].get("quarter"), data_date_of(context), extras)
         print(f"reporting quarter(s): {quarters}")
         return quarters
 

@@ -24,14 +24,21 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetAny, dag, task
 from cosmos import DbtTaskGroup
-from matrix_pulse.orchestration import DEFAULT_ARGS, MARTS_ASSET, PUBLISHED_ASSET, RAW_ASSETS, WRITER_POOL
+from matrix_pulse.orchestration import (
+    DEFAULT_ARGS,
+    MARTS_ASSET,
+    PUBLISHED_ASSET,
+    RAW_ASSETS,
+    TIMEZONE,
+    WRITER_POOL,
+)
 from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_consumers_after_producer
 
 
 @dag(
     dag_id="mp_transform",
     schedule=AssetAny(*RAW_ASSETS.values()),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

@@ -1,17 +1,10 @@
 {#- Domain mappings used by several models. -#}
 
-{#- Chinese platform / channel name (抖音, 视频号 ...) or a platform code -> platform code;
+{#- Chinese platform / channel name (抖音, 视频号 ...) or a platform code -> platform code
+    (contract.Platform.aliases, via the generated macros/contract.sql);
     anything else (懂车帝, 汽车之家, 自然到店, 400电话 ...) -> 'other'. -#}
 {% macro platform_code(expr) -%}
-    {%- set aliases = {
-        'douyin': ['抖音', 'douyin', '抖音号'],
-        'kuaishou': ['快手', 'kuaishou'],
-        'xiaohongshu': ['小红书', 'xiaohongshu', 'red'],
-        'weibo': ['微博', '新浪微博', 'weibo'],
-        'bilibili': ['b站', '哔哩哔哩', 'bilibili'],
-        'wechat_oa': ['微信公众号', '公众号', 'wechat_oa'],
-        'wechat_channels': ['视频号', '微信视频号', 'wechat_channels'],
-    } -%}
+    {%- set aliases = mp_platform_aliases() -%}
     case
         {%- for code, names in aliases.items() %}
         when lower(trim({{ expr }})) in ({% for n in names %}'{{ n }}'{% if not loop.last %}, {% endif %}{% endfor %}) then '{{ code }}'
@@ -20,15 +13,13 @@
     end
 {%- endmacro %}
 
-{#- matrix tier -> matrix group: 1 (官方) / N (经销商) / X (KOL, KOC) / 全员 (高管, 员工). -#}
+{#- matrix tier -> matrix group (contract.MATRIX_GROUPS): 1 (官方) / N (经销商) / X (KOL, KOC) /
+    全员 (高管, 员工); 'none' (no account) stays 'none', anything else is 未登记. -#}
 {% macro matrix_group(tier) -%}
     case {{ tier }}
-        when '官方' then '1'
-        when '经销商' then 'N'
-        when 'KOL' then 'X'
-        when 'KOC' then 'X'
-        when '高管' then '全员'
-        when '员工' then '全员'
+        {%- for tier_name, group in mp_matrix_groups().items() %}
+        when '{{ tier_name }}' then '{{ group }}'
+        {%- endfor %}
         when 'none' then 'none'
         else '未登记'
     end

@@ -11,8 +11,10 @@ from datetime import timedelta
 from airflow.sdk import Asset
 
 from matrix_pulse.ops.alerts import failure_alert
-from matrix_pulse.settings import get_settings
+from matrix_pulse.settings import TIMEZONE, get_settings
 from matrix_pulse.sources import SOURCES
+
+__all__ = ["DEFAULT_ARGS", "MARTS_ASSET", "PUBLISHED_ASSET", "RAW_ASSETS", "TIMEZONE", "WRITER_POOL"]
 
 OWNER = "data-team"
 

@@ -1,31 +1,210 @@
 """One place for every path and setting Matrix Pulse uses.
 
-Everything is derived from ``MP_HOME`` (default: the repo's ``data/`` folder) so that a
-DAG, a test or the CLI never hard-codes a path. DuckDB paths are absolute on purpose:
-Cosmos runs dbt in a temporary working directory, where a relative path would silently
-write a throw-away database.
+``Settings`` reads the ``MP_*`` environment once, when it is built (``get_settings()``):
+every option the project reads is a field here, with its type, default and description,
+and no other module reads the environment. Paths derive from ``MP_HOME`` (default: the
+repo's ``data/`` folder) so that a DAG, a test or the CLI never hard-codes a path. DuckDB
+paths are absolute on purpose: Cosmos runs dbt in a temporary working directory, where a
+relative path would silently write a throw-away database.
+
+An instance is a snapshot: a process that changes the environment builds a new one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The business runs on Beijing time: schedules, data dates and every timestamp the pipeline
+# writes (``matrix_pulse.clock`` is the one clock built on it).
 TIMEZONE = "Asia/Shanghai"
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
+class Settings(BaseSettings):
+    """Every option of Matrix Pulse, from ``MP_<FIELD>`` environment variables."""
 
-    # --- inputs -------------------------------------------------------------------
-    @property
-    def landing_dir(self) -> Path:
-        """Where the daily files land: <landing>/<source>/<file>."""
-        return Path(os.environ.get("MP_LANDING_DIR", self.home / "landing"))
+    model_config = SettingsConfigDict(
+        env_prefix="MP_",
+        frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
+        validate_default=False,  # the path defaults are None until _derive_paths fills them from home
+    )
 
+    # --- where things live ------------------------------------------------------------
+    home: Path = Field(REPO_ROOT / "data", description="Root of every file the pipeline reads or writes.")
+    landing_dir: Path = Field(  # type: ignore[assignment]  # None: derived from home below
+        None,
+        description="Where the daily files land: <landing>/<source>/<file> (default <home>/landing).",
+    )
+    warehouse_path: Path = Field(  # type: ignore[assignment]
+        None,
+        validation_alias="MP_WAREHOUSE",
+        description="The one DuckDB file the pipeline writes (default <home>/warehouse/matrix_pulse.duckdb).",
+    )
+    published_path: Path = Field(  # type: ignore[assignment]
+        None,
+        validation_alias="MP_PUBLISHED",
+        description="Read-only copy for analysts and the report DAG, replaced atomically after each build "
+        "(default <home>/published/matrix_pulse_marts.duckdb).",
+    )
+    audiences_file: Path = Field(
+        REPO_ROOT / "config" / "audiences.yaml", description="Who receives which pack, and the quality gate."
+    )
+    font_cache: Path | None = Field(
+        None,
+        description="Where the subset CJK fonts are cached (default <XDG_CACHE_HOME>/matrix-pulse/fonts).",
+    )
+    xdg_cache_home: Path = Field(
+        Path("~/.cache").expanduser(),
+        validation_alias="XDG_CACHE_HOME",
+        description="The user's cache folder (freedesktop convention), under which the font cache lives.",
+    )
+
+    # --- ingest -------------------------------------------------------------------------
+    late_after_hours: int = Field(
+        30, description="A source-day not landed this many hours after D+1 00:00 is reported late."
+    )
+    stable_seconds: float = Field(
+        2.0, description="Seconds between the two looks at a landed file's size (tests keep it short)."
+    )
+    ingest_chunk_mb: float = Field(
+        256.0, description="Landed megabytes per ingest chunk: bounds memory on a large backlog."
+    )
+    pii_hmac_key: SecretStr | None = Field(
+        None,
+        description="Key for hashing phones (HMAC-SHA256); else the Airflow Variable/Connection, "
+        "else a local demo key file.",
+    )
+    airflow_ctx_dag_id: str | None = Field(
+        None,
+        validation_alias="AIRFLOW_CTX_DAG_ID",
+        description="Set by Airflow inside a running task: only there may Variables and Connections be read.",
+    )
+    airflow_home: Path = Field(
+        REPO_ROOT / "airflow_home",
+        validation_alias="AIRFLOW_HOME",
+        description="The Airflow home (scripts/env.sh sets it); the run helper finds the generated "
+        "simple-auth-manager passwords there.",
+    )
+
+    # --- hostile input (issue 14): what one landed file may cost the reader worker ---------
+    reader_memory_mb: int = Field(2048, ge=1, description="Address-space cap of the file-reader worker (MB).")
+    reader_timeout_s: float = Field(300.0, gt=0, description="Wall time (seconds) one file may take to read.")
+    reader_max_cells: int = Field(
+        20_000_000, ge=1, description="Cells one sheet or JSON array may declare or hold."
+    )
+    reader_max_cell_chars: int = Field(32_767, ge=1, description="Characters in one cell (Excel's own cap).")
+    reader_max_part_mb: int = Field(
+        512, ge=1, description="Uncompressed size (MB) of one part of an xlsx zip."
+    )
+    reader_max_nesting: int = Field(64, ge=1, description="JSON nesting depth (arrays and objects).")
+    data_date_past_days: int = Field(
+        1100,
+        ge=0,
+        description="Oldest data date accepted, in days before today (three years: a backfill of the "
+        "history behind QoQ/YoY, which the demo's five quarters need, still loads).",
+    )
+    data_date_future_days: int = Field(1, ge=0, description="Newest data date accepted, in days after today.")
+    error_excerpt_chars: int = Field(
+        32, ge=1, description="Longest excerpt of unknown content (a header, a cell) quoted in a message."
+    )
+
+    # --- pulling the exports (issue 12) ----------------------------------------------------
+    pull_config_path: Path = Field(
+        REPO_ROOT / "config" / "pull.yaml",
+        validation_alias="MP_PULL_CONFIG",
+        description="Which transport and Airflow connection each landing folder is pulled through.",
+    )
+    pull_since: dt.date | None = Field(
+        None,
+        description="First data date pulled; overrides defaults.since of the pull config (the demo sets "
+        "it to the first simulated day).",
+    )
+    standin_appid: str | None = Field(
+        None, description="App id the platform-API stand-in accepts (demo and tests only)."
+    )
+    standin_secret: SecretStr | None = Field(
+        None, description="App secret the platform-API stand-in accepts (demo and tests only)."
+    )
+    standin_bilibili_token: SecretStr | None = Field(
+        None, description="Bearer token the platform-API stand-in accepts for Bilibili (demo and tests only)."
+    )
+    standin_sftp_password: SecretStr | None = Field(
+        None, description="Password of the SFTP stand-in's one user (demo and tests only)."
+    )
+
+    # --- DuckDB and dbt -------------------------------------------------------------------
+    duckdb_memory_limit: str = Field(
+        "2GB",
+        description="DuckDB memory_limit for every writing connection and dbt. DuckDB's own default is "
+        "80% of RAM, far above the 4 GB a step may use; past the limit it spills to <warehouse>.tmp. "
+        "The limit covers DuckDB's buffers only, so it leaves room for Python and the file readers.",
+    )
+    duckdb_threads: int = Field(
+        0,
+        ge=0,
+        description="DuckDB worker threads, for the ingest and dbt (0: one per CPU this process may use).",
+    )
+    dbt_threads: int = Field(
+        2,
+        ge=1,
+        description="dbt models at a time: all share the one DuckDB instance, so more than the cores only "
+        "adds memory pressure.",
+    )
+    dbt_target: Literal["duckdb", "postgres"] = Field("duckdb", description="The dbt target (profiles.yml).")
+    dbt_schema_prefix: str = Field(
+        "", description="Prefix of every dbt schema (tests on a shared PostgreSQL; unset in production)."
+    )
+    pg_host: str = Field("localhost", description="PostgreSQL host of the scale-out dbt target.")
+    pg_port: int = Field(5432, description="PostgreSQL port of the scale-out dbt target.")
+    pg_user: str = Field("matrix_pulse", description="PostgreSQL role of the scale-out dbt target.")
+    pg_password: SecretStr = Field(
+        SecretStr(""), description="PostgreSQL password of the scale-out dbt target."
+    )
+    pg_database: str = Field("matrix_pulse", description="PostgreSQL database of the scale-out dbt target.")
+
+    # --- mail and report ---------------------------------------------------------------------
+    alert_emails: str = Field(
+        "",
+        description="Data-team addresses for failure alerts and notices (comma, semicolon or space separated).",
+    )
+    gate_max_missing_rate: float | None = Field(
+        None, description="Overrides the quality gate's max_missing_source_day_rate of the audiences file."
+    )
+    advice_file: Path = Field(
+        REPO_ROOT / "config" / "advice.yaml", description="The pack's advice thresholds (one rule per key)."
+    )
+    bench_scale: Literal["demo", "national"] = Field("national", description="Default scale of `make bench`.")
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        # frozen: derived defaults are set once here, while the instance is being built
+        home = self.home.resolve()
+        derived = {
+            "home": home,
+            "landing_dir": Path(self.landing_dir or home / "landing"),
+            "warehouse_path": Path(
+                self.warehouse_path or home / "warehouse" / "matrix_pulse.duckdb"
+            ).resolve(),
+            "published_path": Path(
+                self.published_path or home / "published" / "matrix_pulse_marts.duckdb"
+            ).resolve(),
+            "duckdb_threads": self.duckdb_threads or len(os.sched_getaffinity(0)),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+        return self
+
+    # --- derived paths ------------------------------------------------------------------
     @property
     def archive_dir(self) -> Path:
         """Every landed file, kept byte for byte as it arrived, by checksum."""
@@ -35,19 +214,6 @@ class Settings:
     def manifest_path(self) -> Path:
         """The simulator's ground truth (only exists for simulated landings)."""
         return self.landing_dir / "_manifest.json"
-
-    # --- warehouse ------------------------------------------------------------------
-    @property
-    def warehouse_path(self) -> Path:
-        """The one DuckDB file the pipeline writes (one writer at a time: pool below)."""
-        return Path(os.environ.get("MP_WAREHOUSE", self.home / "warehouse" / "matrix_pulse.duckdb")).resolve()
-
-    @property
-    def published_path(self) -> Path:
-        """Read-only copy for analysts and the report DAG, replaced atomically after each build."""
-        return Path(
-            os.environ.get("MP_PUBLISHED", self.home / "published" / "matrix_pulse_marts.duckdb")
-        ).resolve()
 
     @property
     def gx_dir(self) -> Path:
@@ -72,7 +238,6 @@ class Settings:
         """`dbt docs generate` output after each build (index.html, manifest, catalog)."""
         return self.dbt_target_dir / "docs"
 
-    # --- outputs --------------------------------------------------------------------
     @property
     def outputs_dir(self) -> Path:
         """Rendered packs (archived per quarter and audience) and received .eml files."""
@@ -83,36 +248,68 @@ class Settings:
         """Small ledgers that must survive re-runs (the send ledger)."""
         return self.home / "state"
 
-    # --- secrets ----------------------------------------------------------------------
     @property
     def hmac_key_file(self) -> Path:
         """Local key for the demo only; git-ignored. Production sets MP_PII_HMAC_KEY."""
         return self.home / "secrets" / "pii_hmac.key"
 
-    # --- behaviour ----------------------------------------------------------------------
     @property
-    def late_after_hours(self) -> int:
-        """A source-day not landed this many hours after D+1 00:00 is reported late."""
-        return int(os.environ.get("MP_LATE_AFTER_HOURS", "30"))
+    def font_cache_dir(self) -> Path:
+        return self.font_cache or self.xdg_cache_home / "matrix-pulse" / "fonts"
 
     @property
-    def duckdb_memory_limit(self) -> str:
-        """DuckDB's memory_limit for the pipeline's writing connections (MP_DUCKDB_MEMORY_LIMIT).
-
-        DuckDB's own default is 80% of RAM, far above the 4 GB a step may use; past the
-        limit it spills to disk (``<warehouse>.tmp``) instead of growing. The limit covers
-        DuckDB's buffers only, so it leaves room for Python and the file readers.
-        """
-        return os.environ.get("MP_DUCKDB_MEMORY_LIMIT", "2GB")
+    def pull_ledger_path(self) -> Path:
+        """The pull ledger (SQLite, beside the send ledger): one row per pull attempt. Not in the
+        warehouse, so pulling never waits for the one-slot DuckDB writer pool."""
+        return self.state_dir / "pull_ledger.sqlite"
 
     @property
-    def duckdb_threads(self) -> int:
-        """DuckDB worker threads (MP_DUCKDB_THREADS; default one per CPU this process may use)."""
-        return int(os.environ.get("MP_DUCKDB_THREADS", 0)) or len(os.sched_getaffinity(0))
+    def pull_token_dir(self) -> Path:
+        """API access tokens cached until they expire (mode 0600, git-ignored data folder)."""
+        return self.home / "secrets" / "pull_tokens"
+
+    @property
+    def pull_responses_dir(self) -> Path:
+        """Raw API responses of every pull attempt, beside the landing folders (the loader skips
+        folders starting with '_')."""
+        return self.landing_dir / "_api_responses"
+
+    # --- derived behaviour ----------------------------------------------------------------
+    @property
+    def ingest_chunk_bytes(self) -> int:
+        return int(self.ingest_chunk_mb * 1024 * 1024)
+
+    def input_limits(self) -> InputLimits:
+        """The hostile-input limits as one picklable value (the reader worker gets it per file)."""
+        return InputLimits(
+            reader_memory_mb=self.reader_memory_mb,
+            reader_timeout_s=self.reader_timeout_s,
+            reader_max_cells=self.reader_max_cells,
+            reader_max_cell_chars=self.reader_max_cell_chars,
+            reader_max_part_mb=self.reader_max_part_mb,
+            reader_max_nesting=self.reader_max_nesting,
+            data_date_past_days=self.data_date_past_days,
+            data_date_future_days=self.data_date_future_days,
+            error_excerpt_chars=self.error_excerpt_chars,
+        )
 
     def duckdb_config(self) -> dict[str, str | int]:
         """The ``config`` for ``duckdb.connect`` (one place for every writing connection)."""
         return {"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads}
+
+    def dbt_env(self, target: str | None = None) -> dict[str, str]:
+        """What every dbt invocation gets for the duckdb output of profiles.yml (its values come from here).
+
+        No secret goes in: Cosmos shows these as the task's rendered ``env``. The PostgreSQL
+        output reads ``MP_PG_*`` from the inherited environment (the fields above document them).
+        """
+        return {
+            "MP_WAREHOUSE": str(self.warehouse_path),
+            "MP_DBT_TARGET": target or self.dbt_target,
+            "MP_DBT_THREADS": str(self.dbt_threads),
+            "MP_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "MP_DUCKDB_THREADS": str(self.duckdb_threads),
+        }
 
     @property
     def writer_pool(self) -> str:
@@ -120,69 +317,39 @@ class Settings:
         return "duckdb_writer"
 
 
-def get_settings() -> Settings:
-    """Settings for this process; MP_HOME moves everything (tests use a temp folder)."""
-    return Settings(home=Path(os.environ.get("MP_HOME", REPO_ROOT / "data")).resolve())
-
-
-# --- pulling the exports (issue 12; H6's block, to be ported into Settings) -----------------
-def pull_config_path() -> Path:
-    """Which transport and Airflow connection each landing folder is pulled through."""
-    return Path(os.environ.get("MP_PULL_CONFIG", REPO_ROOT / "config" / "pull.yaml"))
-
-
-def pull_ledger_path(settings: Settings) -> Path:
-    """The pull ledger (SQLite, beside the send ledger): one row per pull attempt. Not in the
-    warehouse, so pulling never waits for the one-slot DuckDB writer pool."""
-    return settings.state_dir / "pull_ledger.sqlite"
-
-
-def pull_token_dir(settings: Settings) -> Path:
-    """API access tokens cached until they expire (mode 0600, git-ignored data folder)."""
-    return settings.home / "secrets" / "pull_tokens"
-
-
-def pull_responses_dir(settings: Settings) -> Path:
-    """Raw API responses of every pull attempt, beside the landing folders (the loader skips
-    folders starting with '_')."""
-    return settings.landing_dir / "_api_responses"
-
-
-# === H5 (issue 14): hostile-input limits ========================================================
-# One block, read from the environment, so it ports as-is into the pydantic-settings object.
-# name: type = default (env var): description
-#   reader_memory_mb: int = 2048 (MP_READER_MEMORY_MB): address-space cap of the file-reader worker
-#   reader_timeout_s: float = 300 (MP_READER_TIMEOUT_S): wall time one file may take to read
-#   reader_max_cells: int = 20_000_000 (MP_READER_MAX_CELLS): cells one sheet/array may declare or hold
-#   reader_max_cell_chars: int = 32_767 (MP_READER_MAX_CELL_CHARS): characters in one cell (Excel's own cap)
-#   reader_max_part_mb: int = 512 (MP_READER_MAX_PART_MB): uncompressed size of one part of an xlsx zip
-#   reader_max_nesting: int = 64 (MP_READER_MAX_NESTING): JSON nesting depth (arrays and objects)
-#   data_date_past_days: int = 1100 (MP_DATA_DATE_PAST_DAYS): oldest data date accepted, days before today
-#     (three years: a backfill of the history behind QoQ/YoY, which the demo's five quarters need, still loads)
-#   data_date_future_days: int = 1 (MP_DATA_DATE_FUTURE_DAYS): newest data date accepted, days after today
-#   error_excerpt_chars: int = 32 (MP_ERROR_EXCERPT_CHARS): longest excerpt of unknown content in a message
-
-
 @dataclass(frozen=True)
 class InputLimits:
-    reader_memory_mb: int = 2048
-    reader_timeout_s: float = 300.0
-    reader_max_cells: int = 20_000_000
-    reader_max_cell_chars: int = 32_767
-    reader_max_part_mb: int = 512
-    reader_max_nesting: int = 64
-    data_date_past_days: int = 1100
-    data_date_future_days: int = 1
-    error_excerpt_chars: int = 32
+    """The hostile-input fields of ``Settings`` (described there), as the value the ingest hands
+    to its reader worker process and compares to tell whether the worker must be restarted."""
+
+    reader_memory_mb: int
+    reader_timeout_s: float
+    reader_max_cells: int
+    reader_max_cell_chars: int
+    reader_max_part_mb: int
+    reader_max_nesting: int
+    data_date_past_days: int
+    data_date_future_days: int
+    error_excerpt_chars: int
 
 
-def input_limits() -> InputLimits:
-    """The hostile-input limits for this process (each overridable by its MP_* variable)."""
-    from dataclasses import fields
+def get_settings() -> Settings:
+    """Settings of this process's environment now; MP_HOME moves everything (tests use a temp folder)."""
+    return Settings()
 
-    values = {}
-    for f in fields(InputLimits):
-        raw = os.environ.get(f"MP_{f.name.upper()}")
-        if raw is not None:
-            values[f.name] = float(raw) if f.type == "float" else int(raw)
-    return InputLimits(**values)
+
+def process_environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's whole environment plus ``overrides``: for a subprocess (dbt) that must inherit it."""
+    return {**os.environ, **(overrides or {})}
+
+
+if __name__ == "__main__":
+    import shlex
+    import sys
+
+    # `python -m matrix_pulse.settings dbt-env`: export lines for running dbt by hand
+    if sys.argv[1:] == ["dbt-env"]:
+        print("\n".join(f"export {k}={shlex.quote(v)}" for k, v in get_settings().dbt_env().items()))
+    else:
+        for name, info in Settings.model_fields.items():
+            print(f"{name}: {info.description}")

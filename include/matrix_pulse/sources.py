@@ -1,96 +1,39 @@
-"""The input contract (shared/contracts/sources.md) as data.
+"""The input contract (shared/contracts/sources.md) as data: every source, declared once.
 
 This registry is the single description of every source that the simulator writes, the
-ingest parses, and dbt declares as sources. Each column maps the export's own header to
-the raw table's English column and says how its values are normalised:
-
-kind        raw column(s)                         normalisation
-----------  ------------------------------------  ---------------------------------------------
-id          <name> VARCHAR                        trimmed; full-width digits folded
-text        <name> VARCHAR                        trimmed
-code        <name> VARCHAR                        trimmed; full-width folded (status codes, tiers)
-count       <name> BIGINT                         1.2万 / 3.4w / 1,234 / - or empty -> NULL
-count_lb    <name> BIGINT, <name>_is_lower_bound  as count; 10万+ -> 100000 flagged TRUE
-rate        <name> DOUBLE                         23.5% / 0.235 / 23.5 -> 0.235
-duration    <name> DOUBLE (seconds)               00:01:35 / 95 / 1分35秒 -> 95
-time        <name> TIMESTAMP (Asia/Shanghai)      ISO, 2026/7/1 9:05, unix seconds, Excel serial
-date        <name> DATE
-money       <name> DOUBLE (yuan)
-unix        <name> TIMESTAMP (Asia/Shanghai)      unix seconds from the JSON APIs
-phone       phone_hash, phone_masked,             HMAC-SHA256 of the normalised 11-digit
-            phone_is_valid                        number; 138****5678; junk -> hash NULL, FALSE
-pii_drop    (none)                                customer names are dropped at load
-
-Every raw table also carries: data_date DATE, source_file VARCHAR, file_sha256 VARCHAR,
-source_row BIGINT (1-based data row in the file), loaded_at TIMESTAMP.
+ingest parses, and dbt declares as sources (its DDL, sources yml and platform seed are
+generated from it: ``python -m matrix_pulse.transform.raw_layer``). Each column maps the
+export's own header to the raw table's English column; the kinds, platforms, codes and the
+raw-column rules are defined in ``matrix_pulse.contract``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from matrix_pulse.contract import (
+    DCC_STATUS,
+    KIND_TYPES,
+    LEGACY_STATUS,
+    LINEAGE_COLUMNS,
+    MATRIX_GROUPS,
+    MATRIX_TIERS,
+    MESS_KINDS,
+    PLATFORM_LIST,
+    PLATFORMS,
+    REVIEW_STATUS,
+    Column,
+    Platform,
+    RawColumn,
+    Source,
+    raw_columns,
+)
 
-
-@dataclass(frozen=True)
-class Column:
-    source_name: str  # header as the export writes it (or JSON key path, '.'-separated)
-    name: str  # raw table column
-    kind: str
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str  # folder under landing/ and file prefix
-    fmt: str  # xlsx | csv | json
-    encoding: str | None  # csv only: utf-8, utf-8-sig, gb18030
-    raw_table: str  # raw.<raw_table>
-    columns: tuple[Column, ...]
-    key: tuple[str, ...]  # raw columns unique within one file
-    group: str  # content | crm | reference
-    platform: str | None = None  # platform code for single-platform sources
-    sheet: str | None = None  # xlsx sheet name when fixed
-    header_row: int = 1  # 1-based row of the header (douyin: 2, below a title line)
-    json_path: str | None = None  # json: key of the array inside the object (None: top-level array)
-    notes: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def file_glob(self) -> str:
-        ext = {"xlsx": "xlsx", "csv": "csv", "json": "json"}[self.fmt]
-        return f"{self.name}_????????.{ext}"
-
-    @property
-    def required_source_columns(self) -> list[str]:
-        return [c.source_name for c in self.columns if c.required]
-
+__all__ = [
+    "DCC_STATUS", "KIND_TYPES", "LANDING_FOLDERS", "LEGACY_STATUS", "LINEAGE_COLUMNS", "MATRIX_GROUPS", "MATRIX_TIERS",
+    "MESS_KINDS", "PLATFORMS", "PLATFORM_LIST", "REVIEW_STATUS", "SOURCES", "Column", "Platform",
+    "RawColumn", "Source", "landing_folder", "raw_columns",
+]  # fmt: skip
 
 C = Column
-
-# Platform codes used everywhere downstream (dim_platform seed has the Chinese names).
-PLATFORMS = {
-    "douyin": "抖音",
-    "kuaishou": "快手",
-    "xiaohongshu": "小红书",
-    "weibo": "微博",
-    "bilibili": "B站",
-    "wechat_oa": "微信公众号",
-    "wechat_channels": "视频号",
-}
-
-MATRIX_TIERS = ("官方", "经销商", "KOL", "KOC", "高管", "员工")
-DCC_STATUS = {
-    "101": "待分配",
-    "201": "待建档",
-    "301": "已建档",
-    "401": "已邀约",
-    "501": "跟进中",
-    "601": "已下订单",
-    "701": "已成交",
-    "801": "战败申请中",
-    "901": "已战败",
-}
-LEGACY_STATUS = ("新线索", "跟进中", "已到店", "已试驾", "已下订", "已交车", "战败", "无效")
-REVIEW_STATUS = ("已发布", "审核中", "未通过", "已删除")
 
 SOURCES: dict[str, Source] = {}
 
@@ -106,6 +49,7 @@ _add(
         encoding=None,
         raw_table="douyin_posts",
         group="content",
+        staging_group="douyin",
         platform="douyin",
         sheet="作品数据",
         header_row=2,
@@ -138,6 +82,7 @@ _add(
         encoding="utf-8-sig",
         raw_table="kuaishou_posts",
         group="content",
+        staging_group="kuaishou",
         platform="kuaishou",
         key=("post_id",),
         columns=(
@@ -163,6 +108,7 @@ _add(
         encoding=None,
         raw_table="xiaohongshu_notes",
         group="content",
+        staging_group="xiaohongshu",
         platform="xiaohongshu",
         key=("post_id",),
         columns=(
@@ -191,6 +137,7 @@ _add(
         encoding="gb18030",
         raw_table="weibo_posts",
         group="content",
+        staging_group="weibo",
         platform="weibo",
         key=("post_id",),
         notes="阅读数 above 100k is written 10万+: a lower bound, kept flagged.",
@@ -214,6 +161,7 @@ _add(
         encoding=None,
         raw_table="bilibili_videos",
         group="content",
+        staging_group="bilibili",
         platform="bilibili",
         key=("post_id",),
         columns=(
@@ -239,6 +187,7 @@ _add(
         encoding=None,
         raw_table="wechat_oa_articles",
         group="content",
+        staging_group="wechat",
         platform="wechat_oa",
         json_path="articles",
         key=("msgid",),
@@ -267,6 +216,7 @@ _add(
         encoding=None,
         raw_table="wechat_oa_users",
         group="content",
+        staging_group="wechat",
         platform="wechat_oa",
         json_path="users",
         key=("account_id",),
@@ -288,6 +238,7 @@ _add(
         encoding=None,
         raw_table="wechat_channels_posts",
         group="content",
+        staging_group="wechat",
         platform="wechat_channels",
         json_path="posts",
         key=("post_id",),
@@ -313,6 +264,7 @@ _add(
         encoding=None,
         raw_table="wechat_channels_lives",
         group="content",
+        staging_group="wechat",
         platform="wechat_channels",
         json_path="lives",
         key=("live_id",),
@@ -339,6 +291,7 @@ _add(
         encoding="utf-8",
         raw_table="live_sessions",
         group="content",
+        staging_group="live",
         key=("platform_name", "live_id"),
         notes="Douyin and Kuaishou live rooms that ended on D.",
         columns=(
@@ -366,6 +319,7 @@ _add(
         encoding="utf-8-sig",
         raw_table="crm_dcc",
         group="crm",
+        staging_group="crm",
         key=("clue_id", "updated_at"),
         notes="A lead reappears at every status change; latest UpdateTime is current.",
         columns=(
@@ -401,6 +355,7 @@ _add(
         encoding="gb18030",
         raw_table="crm_legacy",
         group="crm",
+        staging_group="crm",
         key=("clue_id", "updated_at"),
         columns=(
             C("线索编号", "clue_id", "id"),
@@ -431,8 +386,10 @@ _add(
         encoding=None,
         raw_table="matrix_roster",
         group="reference",
+        staging_group="reference",
         key=("platform_name", "account_id"),
-        notes="A full new version replaces the old one; history is kept by the dbt snapshot.",
+        notes="Each delivery is a full version of the roster; every version stays in raw (one per "
+        "data_date) and int_account_versions_derived derives the SCD2 history from them.",
         columns=(
             C("平台", "platform_name", "code"),
             C("账号ID", "account_id", "id"),
@@ -452,6 +409,7 @@ _add(
         encoding="utf-8",
         raw_table="dealers",
         group="reference",
+        staging_group="reference",
         key=("dealer_code",),
         columns=(
             C("经销商代码", "dealer_code", "id"),
@@ -471,6 +429,7 @@ _add(
         encoding="utf-8",
         raw_table="campaigns",
         group="reference",
+        staging_group="reference",
         key=("campaign_code",),
         columns=(
             C("活动编码", "campaign_code", "code"),
@@ -489,6 +448,7 @@ _add(
         encoding="utf-8",
         raw_table="creator_costs",
         group="reference",
+        staging_group="reference",
         key=("platform_name", "account_id", "campaign_code", "published_on"),
         columns=(
             C("平台", "platform_name", "code"),
@@ -509,35 +469,3 @@ def landing_folder(source: Source) -> str:
 
 
 LANDING_FOLDERS: tuple[str, ...] = tuple(dict.fromkeys(landing_folder(s) for s in SOURCES.values()))
-
-# Row-level and file-level defects the simulator injects and the ingest must handle.
-# 'loaded' rows keep their values (normalised); 'set_aside' rows go to raw quarantine
-# with the reason named here; 'file_rejected' sets the whole file aside.
-MESS_KINDS: dict[str, str] = {
-    "count_wan": "loaded",  # 1.2万 -> 12000
-    "count_w": "loaded",  # 3.4w -> 34000
-    "count_thousands_sep": "loaded",  # 1,234
-    "count_lower_bound": "loaded",  # 10万+ (weibo reads) -> 100000, flagged
-    "count_unknown": "loaded",  # '-' or empty -> NULL
-    "rate_forms": "loaded",  # 23.5% / 0.235 / 23.5
-    "duration_forms": "loaded",  # 00:01:35 / 95 / 1分35秒
-    "time_forms": "loaded",  # ISO / 2026/7/1 9:05 / unix / Excel serial
-    "fullwidth_digits": "loaded",
-    "trailing_spaces": "loaded",
-    "phone_forms": "loaded",  # +86 138 1234 5678, 138-1234-5678
-    "phone_junk": "loaded",  # 123, 无: phone_is_valid FALSE
-    "counter_decrease": "loaded",  # cumulative lower than yesterday: dbt clamps, flags
-    "exact_duplicate_row": "set_aside",  # reason 'exact duplicate of row N'
-    "total_row": "set_aside",  # 合计
-    "blank_row": "set_aside",
-    "column_reorder": "loaded",  # file-level
-    "extra_column": "loaded",  # file-level, reported in the ledger
-    "missing_required_column": "file_rejected",
-    "truncated_xlsx": "file_rejected",
-    "invalid_json": "file_rejected",
-    "wrong_encoding": "file_rejected",
-    "late_file": "loaded",  # lands days after D+1
-    "redelivered_file": "loaded",  # a corrected copy replaces the first delivery
-    "missing_file": "missing",  # never lands: the day shows as missing
-    "junk_in_folder": "ignored",  # .tmp, ~$ lock file, README
-}

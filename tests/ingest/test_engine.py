@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from matrix_pulse.ingest.loader import (
-    build_normalise_sql,
-    connect,
-    hash_collision_sql,
-    union_ddl,
-    union_table,
-)
 from matrix_pulse.ingest.normalise import install_macros
-from matrix_pulse.settings import Settings
+from matrix_pulse.ingest.staging_sql import build_normalise_sql, hash_collision_sql, union_ddl, union_table
+from matrix_pulse.ingest.warehouse import connect
+from matrix_pulse.settings import Settings, get_settings
 from matrix_pulse.sources import SOURCES
 
 
@@ -22,7 +17,7 @@ def test_ingest_connection_takes_memory_limit_and_threads_from_settings(
 ) -> None:
     monkeypatch.setenv("MP_DUCKDB_MEMORY_LIMIT", "300MB")
     monkeypatch.setenv("MP_DUCKDB_THREADS", "1")
-    con = connect(settings)
+    con = connect(get_settings())  # a Settings is a snapshot of the environment: take it after setenv
     try:
         limit, threads = con.execute(
             "SELECT current_setting('memory_limit'), current_setting('threads')"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from matrix_pulse.ingest import refresh_freshness, run_ingest
-from matrix_pulse.settings import Settings
+from matrix_pulse.settings import Settings, get_settings
 from matrix_pulse.sources import MESS_KINDS
 
 from .conftest import assert_reconciles, query
@@ -439,7 +439,7 @@ def test_file_still_being_written_waits(settings: Settings, monkeypatch: pytest.
     t = threading.Thread(target=keep_writing)
     t.start()
     try:
-        summary = run_ingest(settings)
+        summary = run_ingest(get_settings())  # settings are a snapshot: taken after setenv
     finally:
         stop.set()
         t.join()
@@ -449,7 +449,7 @@ def test_file_still_being_written_waits(settings: Settings, monkeypatch: pytest.
     import time
 
     time.sleep(0.05)
-    assert [f.status for f in run_ingest(settings).files] == ["loaded"]
+    assert [f.status for f in run_ingest(get_settings()).files] == ["loaded"]
 
 
 def test_numbers_beyond_range_are_set_aside_not_fatal(settings: Settings) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from matrix_pulse.ingest import refresh_freshness, run_ingest
-from matrix_pulse.settings import Settings
+from matrix_pulse.settings import Settings, get_settings
 
 from .conftest import assert_reconciles, query
 
@@ -60,9 +60,11 @@ def test_every_file_reconciles_with_the_manifest(
     redeliveries = sim_landing / "_redeliveries" / "1"
     if redeliveries.exists():
         shutil.copytree(redeliveries, first_wave, dirs_exist_ok=True)
+    # A Settings is a snapshot of the environment: take a new one after each setenv.
     monkeypatch.setenv("MP_LANDING_DIR", str(first_wave))
-    run_ingest(settings)
+    run_ingest(get_settings())
     monkeypatch.setenv("MP_LANDING_DIR", str(sim_landing))
+    settings = get_settings()
     summary = run_ingest(settings)
     refresh_freshness(settings)
     assert_reconciles(settings)

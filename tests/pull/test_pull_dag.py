@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from matrix_pulse.ops.smtp_sink import SmtpSink
 from matrix_pulse.pull.ledger import PullLedger
-from matrix_pulse.settings import pull_ledger_path
 
 from .conftest import END, START, Remote, landed_files
 
@@ -80,7 +79,7 @@ def test_mp_ingest_pulls_loads_reports_and_leaks_no_secret(
     }
     assert len(api.tokens) >= 2
     texts = {"task logs": (out + err).encode()}
-    texts["ledger"] = pull_ledger_path(remote.settings).read_bytes()
+    texts["ledger"] = remote.settings.pull_ledger_path.read_bytes()
     for path in remote.settings.home.rglob("*"):
         # home/secrets/ is where the token cache lives by design (mode 0600, git-ignored)
         if path.is_file() and "secrets" not in path.relative_to(remote.settings.home).parts[:1]:

@@ -43,6 +43,7 @@ def fixture_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def run_dbt_build(work_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """`dbt build` of the project with its target and logs in ``work_dir``; fails the test on error."""
+    from matrix_pulse.settings import get_settings
     from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
     started = time.monotonic()
@@ -52,7 +53,7 @@ def run_dbt_build(work_dir: Path, env: dict[str, str], *args: str) -> subprocess
             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work_dir / "target"),
             "--log-path", str(work_dir / "logs"),
         ],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=900,
+        env={**os.environ, **get_settings().dbt_env(), **env}, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     print(f"dbt build {' '.join(args)} in {work_dir}: {time.monotonic() - started:.1f}s")

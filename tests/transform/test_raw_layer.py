@@ -20,6 +20,27 @@ def test_sources_yml_files_match_the_registry():
         )
 
 
+def test_every_generated_contract_file_is_fresh():
+    """Sources yml and the platforms seed are made from the contract; a hand edit or a contract
+    change without regeneration fails here."""
+    from matrix_pulse.transform.raw_layer import generated_files
+
+    stale = [
+        str(path.relative_to(REPO_ROOT))
+        for path, text in generated_files().items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
+    assert stale == [], f"out of date: {stale}; run `python -m matrix_pulse.transform.raw_layer`"
+
+
+def test_one_description_of_the_raw_columns():
+    """The ingest's DDL and dbt's declarations come from the same contract columns."""
+    from matrix_pulse.ingest.schema import raw_columns as ingest_columns
+
+    for src in SOURCES.values():
+        assert ingest_columns(src) == [(c.name, c.type) for c in raw_columns(src)], src.name
+
+
 def test_every_raw_table_has_a_staging_model():
     staging = REPO_ROOT / "dbt" / "models" / "staging"
     sql = "\n".join(p.read_text(encoding="utf-8") for p in staging.rglob("stg_*.sql"))

@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from matrix_pulse.settings import REPO_ROOT, get_settings
+from matrix_pulse.settings import REPO_ROOT, get_settings, process_environment
 
 TARGETS = {
     "ingest_ratio": 1.5,
@@ -224,9 +224,7 @@ def reset_dbt_build(warehouse: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--scale", default=os.environ.get("MP_BENCH_SCALE", "national"), choices=["demo", "national"]
-    )
+    ap.add_argument("--scale", default=get_settings().bench_scale, choices=["demo", "national"])
     ap.add_argument("--start", default="2026-07-01")
     ap.add_argument("--end", default="2026-09-30")
     ap.add_argument("--seed", type=int, default=7)
@@ -236,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     quarter = f"{start.year}Q{(start.month - 1) // 3 + 1}"
 
     root = get_settings().home / "bench" / args.scale
-    env = {**os.environ}
+    env = process_environment()
     generated = prepare_landing(args.scale, start, end, args.seed, root, env)
 
     run_home = root / "run"
@@ -265,7 +263,8 @@ def main(argv: list[str] | None = None) -> None:
     results.append(StepResult("ingest (all formats)", secs, rss, sum(v["rows"] for v in ingest.values()),
                               {"by_format": ingest}))  # fmt: skip
 
-    dbt_env = {**env, "MP_WAREHOUSE": str((run_home / "warehouse" / "matrix_pulse.duckdb").resolve())}
+    warehouse = (run_home / "warehouse" / "matrix_pulse.duckdb").resolve()
+    dbt_env = {**env, **get_settings().dbt_env(), "MP_WAREHOUSE": str(warehouse)}
     dbt_cmd = ["dbt", "build", "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir", str(REPO_ROOT / "dbt"),
                "--target-path", str(run_home / "dbt_bench_target"), "--quiet"]  # fmt: skip
     secs_dbt, rss, _ = run_step("dbt_build_bare", dbt_cmd, dbt_env, logs)

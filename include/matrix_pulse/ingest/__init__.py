@@ -10,6 +10,7 @@ Entry points (all take ``matrix_pulse.settings.Settings``):
 from __future__ import annotations
 
 from matrix_pulse.ingest.freshness import FreshnessReport, refresh_freshness
-from matrix_pulse.ingest.loader import FileOutcome, IngestSummary, run_ingest
+from matrix_pulse.ingest.loader import run_ingest
+from matrix_pulse.ingest.summary import FileOutcome, IngestSummary
 
 __all__ = ["FileOutcome", "FreshnessReport", "IngestSummary", "refresh_freshness", "run_ingest"]

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from matrix_pulse.clock import shanghai_wall_time_of_timestamp
 from matrix_pulse.ingest.landing_guard import date_refusal, entry_refusal, escape
 from matrix_pulse.sources import SOURCES, Source, landing_folder
 
@@ -32,7 +33,7 @@ class LandedFile:
     @property
     def landed_at(self) -> dt.datetime:
         """When the file arrived (its mtime), Asia/Shanghai wall-clock like every time here."""
-        return dt.datetime.fromtimestamp(self.mtime, dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=8)
+        return shanghai_wall_time_of_timestamp(self.mtime)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
 from matrix_pulse.ingest.landing_guard import data_date_window
-from matrix_pulse.ingest.loader import connect, shanghai_now
+from matrix_pulse.ingest.warehouse import connect
 from matrix_pulse.settings import Settings
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from matrix_pulse.ingest.landing_guard import excerpt
 from matrix_pulse.ingest.readers import FileRejected, StagedTable
-from matrix_pulse.settings import InputLimits, input_limits
+from matrix_pulse.settings import InputLimits, get_settings
 from matrix_pulse.sources import Source
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
@@ -184,7 +184,7 @@ class FileReaderPool:
     """One reader worker for an ingest run; ``read`` stages a file or raises FileRejected."""
 
     def __init__(self, limits: InputLimits | None = None) -> None:
-        self.limits = limits or input_limits()
+        self.limits = limits or get_settings().input_limits()
         self._worker: _Worker | None = None
         self.started = 0  # workers started (one per run unless a file killed one)
 
@@ -246,11 +246,11 @@ class FileReaderPool:
         raise FileRejected(payload)
 
     @classmethod
-    def shared(cls) -> FileReaderPool:
+    def shared(cls, limits: InputLimits | None = None) -> FileReaderPool:
         """This process's reader worker, kept between runs (a test session or a backfill pays
         its start-up once); a new one when the limits changed."""
         global _SHARED
-        limits = input_limits()
+        limits = limits or get_settings().input_limits()
         if _SHARED is None or _SHARED.limits != limits:
             if _SHARED is not None:
                 _SHARED.close()

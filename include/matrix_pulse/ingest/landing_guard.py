@@ -21,7 +21,8 @@ import stat
 import unicodedata
 from pathlib import Path
 
-from matrix_pulse.settings import input_limits
+from matrix_pulse.clock import shanghai_today
+from matrix_pulse.settings import get_settings
 
 
 class LandingRefused(Exception):
@@ -52,7 +53,7 @@ def escape(text: str) -> str:
 def excerpt(value: object, limit: int | None = None) -> str:
     """A bounded, escaped, quoted excerpt of unknown content, saying how much was left out."""
     text = value if isinstance(value, str) else repr(value)
-    limit = input_limits().error_excerpt_chars if limit is None else limit
+    limit = get_settings().error_excerpt_chars if limit is None else limit
     cut = text[:limit]
     more = len(text) - len(cut)
     return "'" + escape(cut) + "'" + (f"…(+{more} chars)" if more else "")
@@ -113,10 +114,10 @@ def read_regular_file(path: Path) -> bytes:
 
 def data_date_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """(oldest, newest) data date a landed file may carry (MP_DATA_DATE_PAST/FUTURE_DAYS)."""
-    limits = input_limits()
-    today = today or (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).date()  # Asia/Shanghai
-    return today - dt.timedelta(days=limits.data_date_past_days), today + dt.timedelta(
-        days=limits.data_date_future_days
+    settings = get_settings()
+    today = today or shanghai_today()
+    return today - dt.timedelta(days=settings.data_date_past_days), today + dt.timedelta(
+        days=settings.data_date_future_days
     )
 
 

@@ -170,18 +170,3 @@ def typed_expression(kind: str, folded: str) -> str:
         "date": f"mp_date_f({folded})",
         "money": f"mp_money_f({folded})",
     }[kind]
-
-
-SQL_TYPES = {
-    "id": "VARCHAR",
-    "text": "VARCHAR",
-    "code": "VARCHAR",
-    "count": "BIGINT",
-    "count_lb": "BIGINT",
-    "rate": "DOUBLE",
-    "duration": "DOUBLE",
-    "time": "TIMESTAMP",
-    "unix": "TIMESTAMP",
-    "date": "DATE",
-    "money": "DOUBLE",
-}

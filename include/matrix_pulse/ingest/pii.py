@@ -19,7 +19,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from matrix_pulse.settings import Settings
+from matrix_pulse.settings import Settings, get_settings
 from matrix_pulse.sources import Source
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ AIRFLOW_CONNECTION = "mp_pii_hmac"
 def _key_from_airflow() -> str | None:
     # Only inside a running task (Airflow exports AIRFLOW_CTX_* there): elsewhere the lookup
     # would try to reach an API server and time out.
-    if not os.environ.get("AIRFLOW_CTX_DAG_ID"):
+    if not get_settings().airflow_ctx_dag_id:
         return None
     try:
         from airflow.sdk import Connection, Variable
@@ -89,7 +89,8 @@ def restrict_to_owner(path: Path) -> None:
 
 def hmac_key(settings: Settings) -> bytes:
     """The PII hashing key (bytes); see the module docstring for the lookup order."""
-    key = os.environ.get(ENV_KEY) or _key_from_airflow() or _key_from_file(settings.hmac_key_file)
+    from_env = settings.pii_hmac_key.get_secret_value() if settings.pii_hmac_key else None
+    key = from_env or _key_from_airflow() or _key_from_file(settings.hmac_key_file)
     return key.encode("utf-8")
 
 

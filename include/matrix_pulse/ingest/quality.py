@@ -34,9 +34,10 @@ from typing import Any
 
 import duckdb
 
+from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
-from matrix_pulse.ingest.loader import connect, shanghai_now
 from matrix_pulse.ingest.schema import raw_columns
+from matrix_pulse.ingest.warehouse import connect
 from matrix_pulse.settings import Settings
 from matrix_pulse.sources import DCC_STATUS, LEGACY_STATUS, MATRIX_TIERS, REVIEW_STATUS, Source
 
@@ -432,7 +433,7 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
         tables = [s for f in sorted({p[1] for p in pending}) for s in folders[f]]
         validations, new_suites = _gx_objects(context, tables)
         # Suite pages are rendered when a suite changed (or its page is missing), result pages once.
-        docs_dir = settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+        docs_dir = settings.gx_data_docs_dir
         docs_ids: list[Any] = [
             ExpectationSuiteIdentifier(name=name)
             for name in sorted({f"raw.{s.raw_table}" for s in tables})

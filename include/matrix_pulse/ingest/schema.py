@@ -1,7 +1,7 @@
 """DDL of the raw and meta tables the ingest owns (docs/interfaces.md section 3).
 
-Raw tables are derived from ``SOURCES`` so the registry stays the one description of a
-source; a column added to the registry later is added to an existing warehouse too.
+Raw tables are derived from the contract (``matrix_pulse.sources.raw_columns``) so it stays
+the one description of a source; a column added to the registry later is added to an existing warehouse too.
 All timestamps are Asia/Shanghai wall-clock (naive TIMESTAMP), like the data.
 """
 
@@ -9,35 +9,15 @@ from __future__ import annotations
 
 import duckdb
 
-from matrix_pulse.ingest.normalise import SQL_TYPES
-from matrix_pulse.sources import SOURCES, Source
+from matrix_pulse.sources import LINEAGE_COLUMNS, SOURCES, Source
+from matrix_pulse.sources import raw_columns as contract_columns
 
-LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("data_date", "DATE"),
-    ("source_file", "VARCHAR"),
-    ("file_sha256", "VARCHAR"),
-    ("source_row", "BIGINT"),
-    ("loaded_at", "TIMESTAMP"),
-)
+__all__ = ["LINEAGE_COLUMNS", "META_DDL", "ensure_schema", "raw_columns"]
 
 
 def raw_columns(source: Source) -> list[tuple[str, str]]:
-    """(name, type) of raw.<raw_table>, in order."""
-    cols: list[tuple[str, str]] = []
-    for c in source.columns:
-        if c.kind == "pii_drop":
-            continue  # names never reach the warehouse
-        if c.kind == "phone":
-            cols += [
-                (f"{c.name}_hash", "VARCHAR"),
-                (f"{c.name}_masked", "VARCHAR"),
-                (f"{c.name}_is_valid", "BOOLEAN"),
-            ]
-        elif c.kind == "count_lb":
-            cols += [(c.name, "BIGINT"), (f"{c.name}_is_lower_bound", "BOOLEAN")]
-        else:
-            cols.append((c.name, SQL_TYPES[c.kind]))
-    return cols + list(LINEAGE_COLUMNS)
+    """(name, type) of raw.<raw_table>, in order: the contract's columns (``sources.raw_columns``)."""
+    return [(c.name, c.type) for c in contract_columns(source)]
 
 
 META_DDL: tuple[str, ...] = (

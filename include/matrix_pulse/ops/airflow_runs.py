@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+
+from matrix_pulse.settings import get_settings
 
 TERMINAL = ("success", "failed")
 
@@ -175,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--url", required=True, help="the api-server, e.g. http://127.0.0.1:8080")
     parser.add_argument("--username", default="admin")
-    default_passwords = Path(os.environ.get("AIRFLOW_HOME", "airflow_home")) / (
-        "simple_auth_manager_passwords.json.generated"
-    )
+    default_passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
     parser.add_argument("--password-file", type=Path, default=default_passwords)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="trigger a DAG run and wait for it")

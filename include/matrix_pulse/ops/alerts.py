@@ -17,62 +17,23 @@ recipients needs no DAG re-parse.
 
 from __future__ import annotations
 
-import html
-import os
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-from matrix_pulse.ops.notify import DEFAULT_FROM
-from matrix_pulse.settings import TIMEZONE
+from matrix_pulse.clock import data_date_of, to_shanghai
+from matrix_pulse.ops.notify import DEFAULT_FROM, alert_recipients, render_template
 
 ALERT_EMAILS_ENV = "MP_ALERT_EMAILS"
 # A traceback can be long and may quote data; the log link has the whole story.
 _MAX_ERROR_CHARS = 2000
 
-_TZ = ZoneInfo(TIMEZONE)
-
-
-def alert_recipients(raw: str | None = None) -> list[str]:
-    """Addresses from ``MP_ALERT_EMAILS`` (comma, semicolon or space separated), de-duplicated."""
-    value = os.environ.get(ALERT_EMAILS_ENV, "") if raw is None else raw
-    seen: dict[str, None] = {}
-    for address in re.split(r"[,;\s]+", value):
-        if address:
-            seen.setdefault(address, None)
-    return list(seen)
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(_TZ) if moment is not None else None
-
 
 def _fmt(moment: datetime | None) -> str:
-    local = _local(moment)
-    return local.strftime("%Y-%m-%d %H:%M %Z") if local is not None else "—"
-
-
-def data_date_of(context: Mapping[str, Any]) -> str:
-    """The day the failed run is about, as YYYY-MM-DD in Asia/Shanghai.
-
-    The logical date when there is one; asset-triggered and some manual runs have none in
-    Airflow 3, then the start of the data interval, then the moment the run was due.
-    """
-    dag_run = context.get("dag_run")
-    candidates = (
-        context.get("logical_date"),
-        context.get("data_interval_start"),
-        getattr(dag_run, "run_after", None),
-    )
-    for moment in candidates:
-        if moment is not None:
-            return _local(moment).strftime("%Y-%m-%d")  # type: ignore[union-attr]
-    return "unknown"
+    return to_shanghai(moment).strftime("%Y-%m-%d %H:%M %Z") if moment is not None else "—"
 
 
 def _log_url(context: Mapping[str, Any]) -> str:
@@ -101,7 +62,7 @@ def render_failure_email(context: Mapping[str, Any]) -> tuple[str, str]:
     run_id = getattr(ti, "run_id", None) or context.get("run_id") or "—"
     try_number = getattr(ti, "try_number", None)
     max_tries = getattr(ti, "max_tries", None)
-    data_date = data_date_of(context)
+    data_date = data_date_of(context).isoformat()
     log_url = _log_url(context)
     error = context.get("exception") or context.get("reason") or ""
     error_text = str(error)
@@ -110,7 +71,6 @@ def render_failure_email(context: Mapping[str, Any]) -> tuple[str, str]:
     error_type = type(error).__name__ if isinstance(error, BaseException) else ""
 
     subject = f"[Matrix Pulse] 任务失败 Task failed: {dag_id}.{task_label} — data date {data_date}"
-
     rows = [
         ("DAG", dag_id),
         ("Task 任务", task_label),
@@ -124,26 +84,15 @@ def render_failure_email(context: Mapping[str, Any]) -> tuple[str, str]:
         ("Try 尝试", f"{try_number} of {max_tries + 1}" if try_number and max_tries is not None else "—"),
         ("Host", str(getattr(ti, "hostname", "") or "—")),
     ]
-    row_html = "".join(
-        f'<tr><th style="text-align:left;padding:2px 12px 2px 0">{html.escape(k)}</th>'
-        f"<td>{html.escape(v)}</td></tr>"
-        for k, v in rows
-    )
-    error_html = (
-        f"<p><b>Error 错误:</b> {html.escape(error_type)}</p>"
-        f'<pre style="white-space:pre-wrap;background:#f6f6f6;padding:8px">{html.escape(error_text)}</pre>'
-        if error_text
-        else ""
-    )
-    body = (
-        '<html><body style="font-family:sans-serif">'
-        f"<p>Matrix Pulse: task <b>{html.escape(task_label)}</b> in DAG <b>{html.escape(dag_id)}</b> "
-        f"failed after its last retry (data date {html.escape(data_date)}, Asia/Shanghai).</p>"
-        f"<p>任务在最后一次重试后仍然失败，请查看日志。</p>"
-        f"<table>{row_html}</table>"
-        f"{error_html}"
-        f'<p>Log 日志: <a href="{html.escape(log_url, quote=True)}">{html.escape(log_url)}</a></p>'
-        "</body></html>"
+    body = render_template(
+        "failure_alert.html.j2",
+        task_label=task_label,
+        dag_id=dag_id,
+        data_date=data_date,
+        rows=rows,
+        error_type=error_type,
+        error_text=error_text,
+        log_url=log_url,
     )
     return subject, body
 
@@ -151,10 +100,10 @@ def render_failure_email(context: Mapping[str, Any]) -> tuple[str, str]:
 class FailureAlertNotifier(SmtpNotifier):
     """SmtpNotifier whose recipients and content are worked out when the alert fires.
 
-    Subject and body are built in Python rather than as Jinja templates: converting dates to
-    Asia/Shanghai and escaping an exception message are awkward in Jinja, and a body kept on
-    the instance would be re-rendered as a template by the next task that reuses this
-    notifier (``DEFAULT_ARGS`` shares one instance), breaking on any ``{{`` in an error text.
+    Subject and body are rendered when the alert fires (``ops/templates/failure_alert.html.j2``,
+    our own Jinja environment) and never kept on the instance: a body kept there would be
+    re-rendered as an Airflow template by the next task that reuses this notifier
+    (``DEFAULT_ARGS`` shares one instance), breaking on any ``{{`` in an error text.
     """
 
     def __init__(

@@ -31,7 +31,7 @@ from typing import Any
 
 from matrix_pulse.pull.config import HttpOptions, PullSource
 from matrix_pulse.pull.secrets import Redactor
-from matrix_pulse.settings import Settings, pull_token_dir
+from matrix_pulse.settings import Settings
 
 TOKEN_ERRCODES = {40001, 40014, 42001}  # invalid credential / invalid token / token expired
 THROTTLE_CODES = {45009, 45011, -412, -509}  # daily quota, frequency limit, Bilibili throttling
@@ -101,7 +101,7 @@ class ApiClient:
         # One token per app (host + app id), whichever connection names it: minting a new one
         # for a second connection would only spend the app's token quota.
         app = hashlib.sha256(f"{self.conn.host}:{self.conn.port}:{self.conn.login}".encode()).hexdigest()[:16]
-        return pull_token_dir(self.settings) / f"wechat_{app}.json"
+        return self.settings.pull_token_dir / f"wechat_{app}.json"
 
     def access_token(self, stats: CallStats) -> str:
         if self._token:

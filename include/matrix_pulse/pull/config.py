@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matrix_pulse.settings import pull_config_path
+from matrix_pulse.settings import Settings, get_settings
 from matrix_pulse.sources import LANDING_FOLDERS
 
 API_TRANSPORTS = ("wechat_oa", "wechat_channels", "bilibili")
@@ -47,12 +46,13 @@ class PullConfigError(ValueError):
     pass
 
 
-def load_pull_config(path: Path | None = None) -> PullConfig:
+def load_pull_config(path: Path | None = None, settings: Settings | None = None) -> PullConfig:
     """Read and check the pull configuration; an unknown folder or transport is an error
     naming the file and the key, so a typo never silently turns a source back to manual."""
     import yaml
 
-    path = path or pull_config_path()
+    settings = settings or get_settings()
+    path = path or settings.pull_config_path
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     defaults = raw.get("defaults") or {}
     sources: dict[str, PullSource] = {}
@@ -74,8 +74,8 @@ def load_pull_config(path: Path | None = None) -> PullConfig:
                 f"{path}: sources.{folder}.remote_dir: missing (sftp needs a remote folder)"
             )
         sources[folder] = PullSource(folder, transport, spec["conn_id"], spec.get("remote_dir"))
-    # MP_PULL_SINCE overrides (the demo sets it to the first simulated day).
-    since = os.environ.get("MP_PULL_SINCE") or defaults.get("since", "2026-07-01")
+    # MP_PULL_SINCE (settings.pull_since) overrides (the demo sets it to the first simulated day).
+    since = settings.pull_since or defaults.get("since", "2026-07-01")
     return PullConfig(
         sources=sources,
         since=since if isinstance(since, dt.date) else dt.date.fromisoformat(str(since)),

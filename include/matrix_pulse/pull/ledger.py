@@ -1,6 +1,6 @@
 """The pull ledger: one row per pull attempt of a source and data date.
 
-SQLite beside the send ledger (``pull_ledger_path``), not ``meta.*`` in DuckDB: the warehouse
+SQLite beside the send ledger (``Settings.pull_ledger_path``), not ``meta.*`` in DuckDB: the warehouse
 has one writer at a time, and a pull (minutes of waiting on remote ends) must not hold the
 writer pool. Rows never carry a secret: only what a data team needs to see why a day is
 missing ("the API refused us since Tuesday").
@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from matrix_pulse.settings import Settings, pull_ledger_path
+from matrix_pulse.settings import Settings
 
 SUCCESS = ("landed", "redelivered", "unchanged")
 PROBLEMS = ("empty", "not_ready", "throttled", "failed", "auth_failed")
@@ -106,7 +106,7 @@ class PullLedger:
 
     @classmethod
     def open(cls, settings: Settings) -> PullLedger:
-        return cls(pull_ledger_path(settings))
+        return cls(settings.pull_ledger_path)
 
     def close(self) -> None:
         self.con.close()
@@ -223,7 +223,7 @@ def pull_notes(
 ) -> dict[tuple[str, dt.date], PullNote]:
     """For freshness and the overdue notice: the pull's last word on each given source-day
     (only those the pull ledger knows). Read-only; no ledger file means no notes."""
-    path = pull_ledger_path(settings)
+    path = settings.pull_ledger_path
     if not path.exists():
         return {}
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)

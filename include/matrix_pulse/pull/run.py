@@ -20,16 +20,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from matrix_pulse.clock import shanghai_now, shanghai_today
 from matrix_pulse.pull.api import FETCHERS, ApiClient, ApiProblem
 from matrix_pulse.pull.config import PullConfig, PullSource, load_pull_config
 from matrix_pulse.pull.landing import download_to_temp, land_bytes, land_temp
 from matrix_pulse.pull.ledger import PullAttempt, PullLedger
 from matrix_pulse.pull.secrets import Redactor
 from matrix_pulse.pull.sftp import SftpSession, group_by_conn
-from matrix_pulse.settings import Settings, pull_responses_dir
+from matrix_pulse.settings import Settings
 
 log = logging.getLogger(__name__)
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class PullSummary:
 
 
 def yesterday_in_shanghai() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date() - dt.timedelta(days=1)
+    return shanghai_today() - dt.timedelta(days=1)
 
 
 def dumps_contract_json(payload: object) -> bytes:
@@ -97,9 +97,9 @@ def run_pull(
     sleep: Callable[[float], None] = time.sleep,
 ) -> PullSummary:
     """Pull what is due for the configured sources (or the given subset) up to ``through``."""
-    config = config or load_pull_config()
+    config = config or load_pull_config(settings=settings)
     through = through or yesterday_in_shanghai()
-    run_id = run_id or f"pull_{dt.datetime.now(SHANGHAI):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+    run_id = run_id or f"pull_{shanghai_now():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
     summary = PullSummary(run_id)
     redactor = Redactor()
     chosen = []
@@ -232,7 +232,7 @@ def _archive_responses(
     """The raw bodies of an attempt, as received (a truncated body too), for audit and replay."""
     if not responses:
         return
-    target = pull_responses_dir(settings) / folder / f"{day:%Y%m%d}"
+    target = settings.pull_responses_dir / folder / f"{day:%Y%m%d}"
     target.mkdir(parents=True, exist_ok=True)
     for n, (label, body) in enumerate(responses, start=1):
         (target / f"a{attempt_id:06d}_{n:03d}_{label}.json").write_bytes(body)

@@ -10,14 +10,13 @@ figures that show why), so the reader sees what was checked.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from matrix_pulse.report import fmt, queries
 from matrix_pulse.report.model import Column, Recommendation, Table
-from matrix_pulse.settings import REPO_ROOT
+from matrix_pulse.settings import get_settings
 
 if TYPE_CHECKING:
     import duckdb
@@ -72,7 +71,7 @@ _YAML_KEYS = {
 
 
 def advice_path() -> Path:
-    return Path(os.environ.get("MP_ADVICE_FILE", REPO_ROOT / "config" / "advice.yaml"))
+    return get_settings().advice_file
 
 
 def load_advice_config(path: Path | None = None) -> AdviceConfig:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from matrix_pulse.settings import REPO_ROOT
+from matrix_pulse.settings import get_settings
 
 REGIONS = ("华东", "华南", "华北", "华中", "西南", "西北", "东北")
 
@@ -52,7 +51,7 @@ class ReportConfig:
 
 
 def audiences_path() -> Path:
-    return Path(os.environ.get("MP_AUDIENCES_FILE", REPO_ROOT / "config" / "audiences.yaml"))
+    return get_settings().audiences_file
 
 
 def load_config(path: Path | None = None) -> ReportConfig:
@@ -80,9 +79,8 @@ def load_config(path: Path | None = None) -> ReportConfig:
         seen.add(aid)
         audiences.append(Audience(aid, str(entry.get("name", aid)), scope, recipients, region))
     gate_raw = raw.get("quality_gate") or {}
-    rate = float(
-        os.environ.get("MP_GATE_MAX_MISSING_RATE", gate_raw.get("max_missing_source_day_rate", 0.05))
-    )
+    rate = get_settings().gate_max_missing_rate
+    rate = float(gate_raw.get("max_missing_source_day_rate", 0.05) if rate is None else rate)
     gate = GateConfig(rate, bool(gate_raw.get("block_on_critical_gx", True)))
     pack_raw = raw.get("pack") or {}
     rows = pack_raw.get("creator_rows_in_pdf", PackConfig.creator_rows_in_pdf)

@@ -86,12 +86,9 @@ def _gb2312_chars() -> str:
 
 
 def font_cache_dir() -> Path:
-    import os
+    from matrix_pulse.settings import get_settings
 
-    base = os.environ.get("MP_FONT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "matrix-pulse", "fonts"
-    )
-    return Path(base)
+    return get_settings().font_cache_dir
 
 
 def _face_index(path: Path, family: str) -> int:

@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
-from matrix_pulse.ops.notify import CONN_ID, DEFAULT_FROM, notify_data_team  # noqa: F401 (re-exported)
+from matrix_pulse.ops.notify import CONN_ID, DEFAULT_FROM, notify_data_team, smtp_session  # noqa: F401 (re-exported)
 from matrix_pulse.report.ledger import SendLedger
 
 if TYPE_CHECKING:
@@ -122,15 +122,6 @@ def send_one(client: smtplib.SMTP, from_addr: str, rcpt: str, data: bytes) -> No
         raise NotAccepted("DATA", f"{code} {resp!r}")
 
 
-def _reconnect(hook) -> None:
-    """Open a new connection on the hook (its client is None when the server stays away)."""
-    with contextlib.suppress(Exception):
-        hook._smtp_client.close()
-    hook._smtp_client = None
-    with contextlib.suppress(Exception):
-        hook.get_conn()
-
-
 def send_pack(files: PackFiles, recipients: list[str] | tuple[str, ...], *, run_id: str,
               ledger: SendLedger | None = None, conn_id: str = CONN_ID) -> SendReport:  # fmt: skip
     """Send ``files`` to every recipient that has not had this issue; raise SendFailed if any failed.
@@ -140,8 +131,6 @@ def send_pack(files: PackFiles, recipients: list[str] | tuple[str, ...], *, run_
     'failed' with its phase and is sent by the task's retry; the connection is re-opened
     for the next recipient, so one dropped connection costs no one else their pack.
     """
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
     ledger = ledger or SendLedger()
     report = SendReport(files.quarter, files.audience, files.issue)
     targeted = ledger.issue_recipients(files.quarter, files.audience, files.issue)
@@ -162,40 +151,35 @@ def send_pack(files: PackFiles, recipients: list[str] | tuple[str, ...], *, run_
             report.unconfirmed.append(rcpt)
     if not todo:
         return report
-    hook = SmtpHook(smtp_conn_id=conn_id)
-    try:
-        hook.get_conn()
-    except Exception as exc:  # noqa: BLE001 - nothing was sent: every recipient is retried later
+    with contextlib.ExitStack() as stack:
+        try:  # why not SmtpHook.send_email_smtp: see smtp_session
+            session = stack.enter_context(smtp_session(conn_id))
+        except Exception as exc:  # noqa: BLE001 - nothing was sent: every recipient is retried later
+            for rcpt in todo:
+                mid = ledger.record_attempt(files.quarter, files.audience, rcpt, files.issue, run_id)
+                ledger.mark_failed(mid, repr(exc), "connect")
+                report.failed[rcpt] = f"connect: {exc!r}"
+            raise SendFailed(
+                f"{files.quarter}/{files.audience} issue {files.issue}: cannot connect: {exc!r}"
+            ) from exc
         for rcpt in todo:
             mid = ledger.record_attempt(files.quarter, files.audience, rcpt, files.issue, run_id)
-            ledger.mark_failed(mid, repr(exc), "connect")
-            report.failed[rcpt] = f"connect: {exc!r}"
-        raise SendFailed(
-            f"{files.quarter}/{files.audience} issue {files.issue}: cannot connect: {exc!r}"
-        ) from exc
-    try:
-        from_addr = hook.from_email or DEFAULT_FROM
-        for rcpt in todo:
-            mid = ledger.record_attempt(files.quarter, files.audience, rcpt, files.issue, run_id)
-            msg = build_message(files, rcpt, from_addr, mid)
+            msg = build_message(files, rcpt, session.from_addr, mid)
             try:
-                if hook._smtp_client is None:  # the reconnect below failed: nothing was sent
+                if session.client is None:  # the reconnect below failed: nothing was sent
                     raise NotAccepted("connect", "no connection to the SMTP server")
-                send_one(hook._smtp_client, from_addr, rcpt, msg.as_bytes())  # see module docstring
+                send_one(session.client, session.from_addr, rcpt, msg.as_bytes())  # see module docstring
             except NotAccepted as exc:
                 ledger.mark_failed(mid, repr(exc.error), exc.phase)
                 report.failed[rcpt] = str(exc)
                 if isinstance(exc.error, smtplib.SMTPServerDisconnected | OSError):
-                    _reconnect(hook)  # the server went away between messages
+                    session.reconnect()  # the server went away between messages
                 continue
             except Exception as exc:  # noqa: BLE001 - during DATA: the server may have it
                 report.failed[rcpt] = repr(exc)
                 break  # the connection is in an unknown state: stop, 'attempted' stays (at-most-once)
             ledger.mark_sent(mid)
             report.sent.append(rcpt)
-    finally:
-        with contextlib.suppress(Exception):
-            hook.__exit__(None, None, None)
     if report.failed:
         raise SendFailed(f"{files.quarter}/{files.audience} issue {files.issue}: {len(report.failed)} recipient(s) "
                          f"failed: {report.failed}")  # fmt: skip

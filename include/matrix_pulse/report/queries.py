@@ -15,12 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from matrix_pulse.report.quarters import Quarter
+from matrix_pulse.sources import MATRIX_TIERS
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-TIERS = ("官方", "经销商", "KOL", "KOC", "高管", "员工")
+TIERS = MATRIX_TIERS  # the contract's tiers, in report order
 # Rows that make a breakdown add up to its headline: content of accounts not on the roster
 # (the mart's 未登记) and leads whose source account is unknown (no tier).
 UNREGISTERED_TIER = "未登记"

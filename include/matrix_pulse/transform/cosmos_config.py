@@ -45,7 +45,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from matrix_pulse.settings import get_settings
+from matrix_pulse.settings import get_settings, process_environment
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds
 
 
 def dbt_env(target: str = "duckdb") -> dict[str, str]:
-    """Environment dbt needs: the absolute warehouse path (and target) from settings."""
-    return {"MP_WAREHOUSE": str(get_settings().warehouse_path), "MP_DBT_TARGET": target}
+    """Environment dbt needs: the absolute warehouse path, target and DuckDB limits from settings."""
+    return get_settings().dbt_env(target)
 
 
 def project_files() -> list[Path]:
@@ -111,7 +111,7 @@ def ensure_manifest(manifest: Path = MANIFEST_PATH) -> Path:
             "--quiet",
         ]
         # parsing never opens the warehouse; a fixed path keeps dbt's partial parsing valid
-        env = {**os.environ, **dbt_env(), "MP_WAREHOUSE": "/tmp/matrix_pulse_parse_only.duckdb"}
+        env = process_environment({**dbt_env(), "MP_WAREHOUSE": "/tmp/matrix_pulse_parse_only.duckdb"})
         result = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(
@@ -145,8 +145,6 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
     from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-    from matrix_pulse.orchestration import WRITER_POOL
-
     return {
         "project_config": ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
@@ -172,7 +170,7 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
         ),
-        "operator_args": {"pool": WRITER_POOL, "append_env": True},
+        "operator_args": {"pool": get_settings().writer_pool, "append_env": True},
     }
 
 

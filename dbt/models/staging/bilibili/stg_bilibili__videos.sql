@@ -3,23 +3,13 @@ with source as (
     select * from {{ source('bilibili', 'bilibili_videos') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by post_id, data_date order by loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where post_id is not null
+deduplicated as (
+    {{ latest_delivery('source', ['post_id', 'data_date'], 'post_id') }}
 ),
 
 renamed as (
     select
-        'bilibili' as platform,
-        post_id,
-        account_id,
-        title,
-        published_at,
+        {{ content_identity_columns('bilibili', with_account_name=false) }},
         '视频' as content_type,
         duration_seconds,
         views,
@@ -29,12 +19,8 @@ renamed as (
         coins,
         shares,
         likes,
-        data_date,
-        source_file,
-        source_row,
-        loaded_at
-    from ranked
-    where row_rank = 1
+        {{ lineage_columns() }}
+    from deduplicated
 )
 
 select * from renamed

@@ -6,13 +6,7 @@ with source as (
 
 deduplicated as (
     -- the same status row can be exported on two days: keep the latest delivery
-    select
-        *,
-        row_number() over (
-            partition by clue_id, updated_at order by data_date desc, loaded_at desc, source_row desc
-        ) as copy_rank
-    from source
-    where clue_id is not null
+    {{ latest_delivery('source', ['clue_id', 'updated_at'], 'clue_id') }}
 ),
 
 renamed as (
@@ -42,12 +36,8 @@ renamed as (
         {{ yes_no('is_invalid') }} as is_invalid_flag,
         invalid_type,
         updated_at,
-        data_date,
-        source_file,
-        source_row,
-        loaded_at
+        {{ lineage_columns() }}
     from deduplicated
-    where copy_rank = 1
 ),
 
 marked as (

@@ -5,13 +5,7 @@ with source as (
 ),
 
 deduplicated as (
-    select
-        *,
-        row_number() over (
-            partition by clue_id, updated_at order by data_date desc, loaded_at desc, source_row desc
-        ) as copy_rank
-    from source
-    where clue_id is not null
+    {{ latest_delivery('source', ['clue_id', 'updated_at'], 'clue_id') }}
 ),
 
 renamed as (
@@ -41,12 +35,8 @@ renamed as (
         coalesce(lead_status = '无效', false) as is_invalid_flag,
         cast(null as varchar) as invalid_type,
         updated_at,
-        data_date,
-        source_file,
-        source_row,
-        loaded_at
+        {{ lineage_columns() }}
     from deduplicated
-    where copy_rank = 1
 ),
 
 marked as (

@@ -4,14 +4,8 @@ with source as (
     select * from {{ source('live', 'live_sessions') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by platform_name, live_id order by data_date desc, loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where live_id is not null
+deduplicated as (
+    {{ latest_delivery('source', ['platform_name', 'live_id'], 'live_id') }}
 ),
 
 renamed as (
@@ -32,12 +26,8 @@ renamed as (
         follower_gain,
         component_clicks,
         leads,
-        data_date,
-        source_file,
-        source_row,
-        loaded_at
-    from ranked
-    where row_rank = 1
+        {{ lineage_columns() }}
+    from deduplicated
 )
 
 select * from renamed

@@ -3,14 +3,8 @@ with source as (
     select * from {{ source('reference', 'campaigns') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by campaign_code order by data_date desc, loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where campaign_code is not null
+deduplicated as (
+    {{ latest_delivery('source', ['campaign_code'], 'campaign_code') }}
 ),
 
 renamed as (
@@ -23,8 +17,7 @@ renamed as (
         budget_yuan,
         data_date as version_date,
         loaded_at
-    from ranked
-    where row_rank = 1
+    from deduplicated
 )
 
 select * from renamed

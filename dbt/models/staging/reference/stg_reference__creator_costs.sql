@@ -4,15 +4,8 @@ with source as (
     select * from {{ source('reference', 'creator_costs') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by platform_name, account_id, campaign_code, published_on
-            order by data_date desc, loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where account_id is not null
+deduplicated as (
+    {{ latest_delivery('source', ['platform_name', 'account_id', 'campaign_code', 'published_on'], 'account_id') }}
 ),
 
 renamed as (
@@ -25,8 +18,7 @@ renamed as (
         published_on,
         data_date as version_date,
         loaded_at
-    from ranked
-    where row_rank = 1
+    from deduplicated
 )
 
 select * from renamed

@@ -3,14 +3,8 @@ with source as (
     select * from {{ source('reference', 'dealers') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by dealer_code order by data_date desc, loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where dealer_code is not null
+deduplicated as (
+    {{ latest_delivery('source', ['dealer_code'], 'dealer_code') }}
 ),
 
 renamed as (
@@ -24,8 +18,7 @@ renamed as (
         region,
         data_date as version_date,
         loaded_at
-    from ranked
-    where row_rank = 1
+    from deduplicated
 )
 
 select * from renamed

@@ -4,14 +4,8 @@ with source as (
     select * from {{ source('reference', 'matrix_roster') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by platform_name, account_id, data_date order by loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where account_id is not null
+deduplicated as (
+    {{ latest_delivery('source', ['platform_name', 'account_id', 'data_date'], 'account_id') }}
 ),
 
 renamed as (
@@ -27,8 +21,7 @@ renamed as (
         data_date as version_date,
         source_file,
         loaded_at
-    from ranked
-    where row_rank = 1
+    from deduplicated
 )
 
 select * from renamed

@@ -3,14 +3,8 @@ with source as (
     select * from {{ source('wechat', 'wechat_channels_lives') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by live_id order by data_date desc, loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where live_id is not null
+deduplicated as (
+    {{ latest_delivery('source', ['live_id'], 'live_id') }}
 ),
 
 renamed as (
@@ -31,12 +25,8 @@ renamed as (
         comments,
         cast(null as bigint) as likes,
         leads,
-        data_date,
-        source_file,
-        source_row,
-        loaded_at
-    from ranked
-    where row_rank = 1
+        {{ lineage_columns() }}
+    from deduplicated
 )
 
 select * from renamed

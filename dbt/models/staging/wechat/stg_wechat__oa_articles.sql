@@ -4,14 +4,8 @@ with source as (
     select * from {{ source('wechat', 'wechat_oa_articles') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by msgid, data_date order by loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where msgid is not null
+deduplicated as (
+    {{ latest_delivery('source', ['msgid', 'data_date'], 'msgid') }}
 ),
 
 renamed as (
@@ -30,12 +24,8 @@ renamed as (
         zaikan,
         comments,
         saves,
-        data_date,
-        source_file,
-        source_row,
-        loaded_at
-    from ranked
-    where row_rank = 1
+        {{ lineage_columns() }}
+    from deduplicated
 )
 
 select * from renamed

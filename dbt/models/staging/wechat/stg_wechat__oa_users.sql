@@ -3,14 +3,8 @@ with source as (
     select * from {{ source('wechat', 'wechat_oa_users') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by account_id, data_date order by loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where account_id is not null
+deduplicated as (
+    {{ latest_delivery('source', ['account_id', 'data_date'], 'account_id') }}
 ),
 
 renamed as (
@@ -21,12 +15,8 @@ renamed as (
         new_followers,
         lost_followers,
         total_followers,
-        data_date,
-        source_file,
-        source_row,
-        loaded_at
-    from ranked
-    where row_rank = 1
+        {{ lineage_columns() }}
+    from deduplicated
 )
 
 select * from renamed

@@ -4,24 +4,13 @@ with source as (
     select * from {{ source('xiaohongshu', 'xiaohongshu_notes') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by post_id, data_date order by loaded_at desc, source_row desc
-        ) as row_rank
-    from source
-    where post_id is not null
+deduplicated as (
+    {{ latest_delivery('source', ['post_id', 'data_date'], 'post_id') }}
 ),
 
 renamed as (
     select
-        'xiaohongshu' as platform,
-        post_id,
-        account_id,
-        account_name,
-        title,
-        published_at,
+        {{ content_identity_columns('xiaohongshu') }},
         content_type as content_type_raw,
         {{ content_type('content_type', '图文') }} as content_type,
         impressions,
@@ -33,12 +22,8 @@ renamed as (
         avg_watch_seconds,
         follower_gain,
         cover_ctr,
-        data_date,
-        source_file,
-        source_row,
-        loaded_at
-    from ranked
-    where row_rank = 1
+        {{ lineage_columns() }}
+    from deduplicated
 )
 
 select * from renamed

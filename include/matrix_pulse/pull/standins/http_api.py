@@ -35,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from matrix_pulse.settings import get_settings
+
 DATE_LIMITS = {"getarticlesummary": 1, "getusersummary": 7}
 
 
@@ -273,18 +275,20 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m matrix_pulse.pull.standins.http_api --root R --port P``; credentials from env."""
-    import os
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8306)
     args = parser.parse_args(argv)
+    settings = get_settings()
+    if settings.standin_appid is None or settings.standin_secret is None:
+        parser.error("MP_STANDIN_APPID and MP_STANDIN_SECRET must be set")
+    bilibili = settings.standin_bilibili_token
     api = PlatformApiStandIn(
         args.root,
-        os.environ["MP_STANDIN_APPID"],
-        os.environ["MP_STANDIN_SECRET"],
-        os.environ.get("MP_STANDIN_BILIBILI_TOKEN"),
+        settings.standin_appid,
+        settings.standin_secret.get_secret_value(),
+        bilibili.get_secret_value() if bilibili else None,
         args.host,
         args.port,
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import threading
 from pathlib import Path
 
 import asyncssh
+
+from matrix_pulse.settings import get_settings
 
 
 class _PasswordServer(asyncssh.SSHServer):
@@ -94,9 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", default="mp_pull")
     parser.add_argument("--host-key-out", type=Path, help="write the public host key line here")
     args = parser.parse_args(argv)
-    server = SftpStandIn(
-        args.root, args.user, os.environ["MP_STANDIN_SFTP_PASSWORD"], args.host, args.port
-    ).start()
+    password = get_settings().standin_sftp_password
+    if password is None:
+        parser.error("MP_STANDIN_SFTP_PASSWORD is not set")
+    server = SftpStandIn(args.root, args.user, password.get_secret_value(), args.host, args.port).start()
     if args.host_key_out:
         args.host_key_out.write_text(server.host_key_line + "\n")
     print(f"SFTP stand-in on {args.host}:{server.port} for user {args.user}, root {args.root}", flush=True)

@@ -20,7 +20,7 @@ import duckdb
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
 from matrix_pulse.ingest.landing_guard import data_date_window
-from matrix_pulse.ingest.warehouse import connect
+from matrix_pulse.ingest.warehouse import connect, transaction
 from matrix_pulse.settings import Settings
 
 
@@ -54,58 +54,57 @@ def refresh_freshness(
     try:
         folders = daily_folders()
         now = shanghai_now()
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM meta.source_freshness")
-        con.execute(
-            f"""
-            INSERT INTO meta.source_freshness
-            WITH bounds AS (
-                SELECT min(data_date) AS lo, greatest(max(data_date), CAST(? AS DATE)) AS hi
-                FROM meta.load_ledger WHERE source IN ({", ".join("?" for _ in folders)})
-                    -- the data-date window (landing_guard): a ledger row from before it
-                    -- existed must not make freshness expect millions of days
-                    AND data_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
-            ),
-            expected AS (
-                SELECT f.source, CAST(d.day AS DATE) AS data_date
-                FROM (SELECT unnest(?::VARCHAR[]) AS source) f,
-                     bounds, range(bounds.lo, bounds.hi + INTERVAL 1 DAY, INTERVAL 1 DAY) d(day)
-                WHERE bounds.lo IS NOT NULL
-            ),
-            ranked AS (
-                SELECT source, data_date, status, file_name, landed_at, rows_read, rows_loaded,
-                    row_number() OVER (PARTITION BY source, data_date ORDER BY
-                        CASE status WHEN 'loaded' THEN 0 WHEN 'gx_failed' THEN 1 WHEN 'rejected' THEN 2 ELSE 3 END,
-                        first_seen_at DESC) AS rn,
-                    min(landed_at) FILTER (WHERE status <> 'duplicate_delivery')
-                        OVER (PARTITION BY source, data_date) AS first_landed
-                FROM meta.load_ledger WHERE status IN ('loaded', 'gx_failed', 'rejected', 'replaced')
+        with transaction(con):  # all of the rebuild or none of it
+            con.execute("DELETE FROM meta.source_freshness")
+            con.execute(
+                f"""
+                INSERT INTO meta.source_freshness
+                WITH bounds AS (
+                    SELECT min(data_date) AS lo, greatest(max(data_date), CAST(? AS DATE)) AS hi
+                    FROM meta.load_ledger WHERE source IN ({", ".join("?" for _ in folders)})
+                        -- the data-date window (landing_guard): a ledger row from before it
+                        -- existed must not make freshness expect millions of days
+                        AND data_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
+                ),
+                expected AS (
+                    SELECT f.source, CAST(d.day AS DATE) AS data_date
+                    FROM (SELECT unnest(?::VARCHAR[]) AS source) f,
+                         bounds, range(bounds.lo, bounds.hi + INTERVAL 1 DAY, INTERVAL 1 DAY) d(day)
+                    WHERE bounds.lo IS NOT NULL
+                ),
+                ranked AS (
+                    SELECT source, data_date, status, file_name, landed_at, rows_read, rows_loaded,
+                        row_number() OVER (PARTITION BY source, data_date ORDER BY
+                            CASE status WHEN 'loaded' THEN 0 WHEN 'gx_failed' THEN 1 WHEN 'rejected' THEN 2 ELSE 3 END,
+                            first_seen_at DESC) AS rn,
+                        min(landed_at) FILTER (WHERE status <> 'duplicate_delivery')
+                            OVER (PARTITION BY source, data_date) AS first_landed
+                    FROM meta.load_ledger WHERE status IN ('loaded', 'gx_failed', 'rejected', 'replaced')
+                )
+                SELECT e.source, e.data_date,
+                    CASE WHEN r.status IS NULL OR r.status = 'replaced' THEN 'missing'
+                         -- every row set aside: nothing usable arrived, the day is as bad as a
+                         -- rejected file (an empty file, e.g. a day without live rooms, is fine)
+                         WHEN r.status = 'loaded' AND r.rows_read > 0 AND r.rows_loaded = 0 THEN 'rejected'
+                         ELSE r.status END,
+                    r.file_name, r.first_landed,
+                    e.data_date + INTERVAL 1 DAY + to_hours(CAST(? AS BIGINT)) AS deadline,
+                    coalesce(r.first_landed, CAST(? AS TIMESTAMP)) > e.data_date + INTERVAL 1 DAY + to_hours(CAST(? AS BIGINT)),
+                    CAST(? AS TIMESTAMP)
+                FROM expected e LEFT JOIN ranked r ON r.source = e.source AND r.data_date = e.data_date AND r.rn = 1
+                ORDER BY e.source, e.data_date
+                """,
+                [
+                    through,
+                    *folders,
+                    *data_date_window(),
+                    folders,
+                    settings.late_after_hours,
+                    now,
+                    settings.late_after_hours,
+                    now,
+                ],  # fmt: skip
             )
-            SELECT e.source, e.data_date,
-                CASE WHEN r.status IS NULL OR r.status = 'replaced' THEN 'missing'
-                     -- every row set aside: nothing usable arrived, the day is as bad as a
-                     -- rejected file (an empty file, e.g. a day without live rooms, is fine)
-                     WHEN r.status = 'loaded' AND r.rows_read > 0 AND r.rows_loaded = 0 THEN 'rejected'
-                     ELSE r.status END,
-                r.file_name, r.first_landed,
-                e.data_date + INTERVAL 1 DAY + to_hours(CAST(? AS BIGINT)) AS deadline,
-                coalesce(r.first_landed, CAST(? AS TIMESTAMP)) > e.data_date + INTERVAL 1 DAY + to_hours(CAST(? AS BIGINT)),
-                CAST(? AS TIMESTAMP)
-            FROM expected e LEFT JOIN ranked r ON r.source = e.source AND r.data_date = e.data_date AND r.rn = 1
-            ORDER BY e.source, e.data_date
-            """,
-            [
-                through,
-                *folders,
-                *data_date_window(),
-                folders,
-                settings.late_after_hours,
-                now,
-                settings.late_after_hours,
-                now,
-            ],  # fmt: skip
-        )
-        con.execute("COMMIT")
         report = FreshnessReport()
         for source, day, status, is_late in con.execute(
             "SELECT source, data_date, status, is_late FROM meta.source_freshness ORDER BY data_date, source"

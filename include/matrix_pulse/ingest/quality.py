@@ -37,7 +37,7 @@ import duckdb
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
 from matrix_pulse.ingest.schema import raw_columns
-from matrix_pulse.ingest.warehouse import connect
+from matrix_pulse.ingest.warehouse import connect, transaction
 from matrix_pulse.settings import Settings
 from matrix_pulse.sources import DCC_STATUS, LEGACY_STATUS, MATRIX_TIERS, REVIEW_STATUS, Source
 
@@ -291,8 +291,7 @@ def _quarantine_file(
     now: dt.datetime,
 ) -> None:
     """Move a file's loaded rows to quarantine (one transaction) and mark it gx_failed."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for src in sources_by_folder()[source_folder]:
             names = [n for n, _ in raw_columns(src)]
             payload = ", ".join(f"'{n}', \"{n}\"" for n in names if n not in ("source_file", "file_sha256"))
@@ -313,10 +312,6 @@ def _quarantine_file(
             "rows_set_aside = rows_read, gx_checked_at = ? WHERE file_id = ?",
             [reason, now, file_id],
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _configure_context(context: Any) -> None:
@@ -527,8 +522,7 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
                 "checked_at",
             ],
         )
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.register("_mp_gx_rows", results_df)
             con.execute("INSERT INTO meta.gx_results SELECT * FROM _mp_gx_rows")
             con.unregister("_mp_gx_rows")
@@ -536,10 +530,6 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
                 "UPDATE meta.load_ledger SET gx_checked_at = ? WHERE file_id IN (SELECT unnest(?::VARCHAR[]))",
                 [now, passed],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         context.build_data_docs(resource_identifiers=docs_ids)
         report.data_docs = str(docs_dir / "index.html")
     finally:

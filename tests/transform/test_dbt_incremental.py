@@ -199,7 +199,7 @@ def _seed_ledger(warehouse) -> None:
 
 
 def _redeliver_with_every_row_set_aside(warehouse) -> int:
-    """Replays ``loader._apply_folder`` for a re-delivery whose rows ALL went to quarantine: one
+    """Replays ``apply.apply_folder`` for a re-delivery whose rows ALL went to quarantine: one
     transaction deletes the day from raw and quarantine, marks the earlier delivery 'replaced',
     writes the new rows to quarantine only and a 'loaded' ledger row with rows_loaded = 0.
     raw gets no row newer than the last build: only the ledger shows the change."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matrix_pulse.clock import shanghai_wall_time_of_timestamp
-from matrix_pulse.ingest.landing_guard import date_refusal, entry_refusal, escape
+from matrix_pulse.ingest.landing_guard import data_date_window, date_refusal, entry_refusal, escape
 from matrix_pulse.sources import SOURCES, Source, landing_folder
 
 
@@ -93,6 +93,7 @@ def scan_landing(
                 junk.append(JunkFile(escape(entry.name) + "/", entry_refusal(entry) or "not a folder"))
         elif entry.is_dir() and not entry.name.startswith((".", "_")):
             junk.append(JunkFile(escape(entry.name) + "/", "unknown source folder"))
+    window = data_date_window()  # once per scan: a backlog holds thousands of files
     for folder in wanted:
         folder_path = landing_dir / folder
         if folder_path.is_symlink() or not folder_path.is_dir():
@@ -110,7 +111,7 @@ def scan_landing(
                 continue
             # A date far outside the window (99991231, 00010101) would make freshness expect
             # millions of source-days: such a file is set aside and reported, never loaded.
-            why = date_refusal(data_date)
+            why = date_refusal(data_date, window=window)
             if why:
                 junk.append(JunkFile(rel, why))
                 continue

@@ -125,8 +125,11 @@ def _stamp(day: dt.date) -> str:
     return f"{day.year:04d}{day.month:02d}{day.day:02d}"  # strftime drops the zeros of year 1
 
 
-def date_refusal(data_date: dt.date, today: dt.date | None = None) -> str | None:
-    lo, hi = data_date_window(today)
+def date_refusal(
+    data_date: dt.date, today: dt.date | None = None, window: tuple[dt.date, dt.date] | None = None
+) -> str | None:
+    """Why a data date is refused, or None; ``window``: a scan computes it once for all its files."""
+    lo, hi = window or data_date_window(today)
     if lo <= data_date <= hi:
         return None
     return (

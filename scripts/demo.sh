@@ -45,12 +45,12 @@ if [ "${MP_DEMO_PULL:-0}" = 1 ]; then
   source "$CONNS"
   export MP_PULL_SINCE="$START"
 else
-step "2/5 simulate five quarters of exports $START..$END (reporting $QUARTER) into $LANDING"
-if [ -f "$LANDING/_manifest.json" ]; then
-  echo "landing already simulated (delete $LANDING to regenerate)"
-else
-  python -m matrix_pulse.simulator --scale demo --start "$START" --end "$END" --seed 7 --out "$LANDING"
-fi
+  step "2/5 simulate five quarters of exports $START..$END (reporting $QUARTER) into $LANDING"
+  if [ -f "$LANDING/_manifest.json" ]; then
+    echo "landing already simulated (delete $LANDING to regenerate)"
+  else
+    python -m matrix_pulse.simulator --scale demo --start "$START" --end "$END" --seed 7 --out "$LANDING"
+  fi
 fi
 
 # The DAGs run the way production runs them: triggered runs that the scheduler executes on the

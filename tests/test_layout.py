@@ -1,4 +1,5 @@
-"""The house's shape: no import cycle between Matrix Pulse modules (lazy imports included), and
+"""The house's shape: no import cycle between Matrix Pulse modules (lazy imports included),
+no code file over ~450 lines outside the simulator, and
 nothing in include/ imports the Airflow glue (orchestration.py is imported by DAG files only)."""
 
 from __future__ import annotations
@@ -63,3 +64,32 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 def test_include_does_not_import_the_airflow_glue() -> None:
     importers = [name for name, targets in _imports().items() if "matrix_pulse.orchestration" in targets]
     assert importers == []
+
+
+# A file a newcomer must read whole stays short enough to read whole. The simulator is exempt
+# (a generator of many sources' mess, read by its tests, not by the pipeline's maintainers).
+MAX_LINES = 450
+CODE_ROOTS = ("include", "plugins", "dags")
+
+
+def _long_files(root: Path) -> dict[str, int]:
+    long = {}
+    for top in CODE_ROOTS:
+        for path in (root / top).rglob("*.py"):
+            rel = path.relative_to(root).as_posix()
+            if "/simulator/" in rel or "/.venv/" in rel:
+                continue
+            n = len(path.read_text(encoding="utf-8").splitlines())
+            if n > MAX_LINES:
+                long[rel] = n
+    return long
+
+
+def test_no_code_file_over_the_line_limit() -> None:
+    assert _long_files(PACKAGE.parents[1]) == {}
+
+
+def test_the_line_counter_finds_a_long_file(tmp_path: Path) -> None:
+    (tmp_path / "include").mkdir()
+    (tmp_path / "include" / "big.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    assert _long_files(tmp_path) == {"include/big.py": MAX_LINES + 1}

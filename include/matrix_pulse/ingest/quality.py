@@ -36,23 +36,23 @@ import duckdb
 
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
+from matrix_pulse.ingest.quality_checks import (  # noqa: F401  callers read the rules as quality.<name>
+    CRITICAL,
+    FILE_COLUMNS,
+    ROW_COLUMN,
+    WARNING,
+    Check,
+    batch_sql,
+    checks_for,
+)
 from matrix_pulse.ingest.schema import raw_columns
 from matrix_pulse.ingest.warehouse import connect, transaction
 from matrix_pulse.settings import Settings
-from matrix_pulse.sources import DCC_STATUS, LEGACY_STATUS, MATRIX_TIERS, REVIEW_STATUS, Source
+from matrix_pulse.sources import Source
 
 log = logging.getLogger(__name__)
 
-CRITICAL, WARNING = "critical", "warning"
-# Times in a file may reach back this far before its data date (old posts, long-open leads).
-TIME_WINDOW_DAYS_BEFORE = 400
-TIME_WINDOW_DAYS_AFTER = 2
-# Columns that tell which file a row came from (also what GX reports unexpected rows by).
-FILE_COLUMNS = ("source_file", "file_sha256")
-# The row within its file: GX reports it with each unexpected row, so a failure names rows.
-ROW_COLUMN = "source_row"
 ROWS_NAMED = 10  # row numbers a failure message names (the count says how many in all)
-DAYS_SUFFIX = "__days_from_data_date"
 BATCH_DEFINITION = "pending_files"
 # Validation results the Data Docs index lists (newest first): keeps each docs build cheap
 # however long the store's history grows (each run adds one result per raw table checked).
@@ -63,141 +63,6 @@ RESULT_FORMAT: dict[str, Any] = {
     "return_unexpected_index_query": False,
     "partial_unexpected_count": 20,
 }
-
-
-@dataclass(frozen=True)
-class Check:
-    expectation: str  # GX expectation class name
-    column: str | None  # the column the rule is about (gx_results.column_name, quarantine reason)
-    severity: str
-    kwargs: dict[str, Any]  # GX kwargs, over the columns of the batch frame
-
-
-def checks_for(source: Source) -> list[Check]:
-    """The data-quality rules of one raw table (also what Data Docs shows).
-
-    The kwargs address the batch frame of ``batch_sql``, which holds the rows of many files:
-    per-file rules are expressed over the file columns or a derived column.
-    """
-    checks: list[Check] = []
-    cols = {c.name: c for c in source.columns}
-    for key in source.key:
-        checks.append(Check("ExpectColumnValuesToNotBeNull", key, CRITICAL, {"column": key}))
-    # Unique within one file: the file columns join the key (a NULL key is the not-null rule's
-    # business, as with a single-column uniqueness rule).
-    checks.append(
-        Check(
-            "ExpectCompoundColumnsToBeUnique",
-            ",".join(source.key),
-            CRITICAL,
-            {
-                "column_list": [*FILE_COLUMNS, *source.key],
-                "ignore_row_if": "any_value_is_missing" if len(source.key) == 1 else "all_values_are_missing",
-            },
-        )
-    )
-    for c in source.columns:
-        if c.kind in ("count", "count_lb"):
-            checks.append(
-                Check("ExpectColumnValuesToBeBetween", c.name, CRITICAL, {"column": c.name, "min_value": 0})
-            )
-        elif c.kind == "rate":
-            checks.append(
-                Check(
-                    "ExpectColumnValuesToBeBetween",
-                    c.name,
-                    CRITICAL,
-                    {"column": c.name, "min_value": 0, "max_value": 1},
-                )
-            )
-        elif c.kind == "duration":
-            checks.append(
-                Check("ExpectColumnValuesToBeBetween", c.name, WARNING, {"column": c.name, "min_value": 0})
-            )
-        elif c.kind in ("time", "unix"):
-            checks.append(
-                Check(
-                    "ExpectColumnValuesToBeBetween",
-                    c.name,
-                    WARNING,
-                    {
-                        "column": c.name + DAYS_SUFFIX,
-                        "min_value": -TIME_WINDOW_DAYS_BEFORE,
-                        "max_value": TIME_WINDOW_DAYS_AFTER,
-                    },
-                )
-            )
-    if "lead_status" in cols:
-        known = list(DCC_STATUS) if source.name == "crm_dcc" else list(LEGACY_STATUS)
-        checks.append(
-            Check(
-                "ExpectColumnValuesToBeInSet",
-                "lead_status",
-                CRITICAL,
-                {"column": "lead_status", "value_set": known},
-            )
-        )
-    if "matrix_tier" in cols:
-        checks.append(
-            Check(
-                "ExpectColumnValuesToBeInSet",
-                "matrix_tier",
-                CRITICAL,
-                {"column": "matrix_tier", "value_set": list(MATRIX_TIERS)},
-            )
-        )
-    if "review_status" in cols:
-        checks.append(
-            Check(
-                "ExpectColumnValuesToBeInSet",
-                "review_status",
-                WARNING,
-                {"column": "review_status", "value_set": list(REVIEW_STATUS)},
-            )
-        )
-    if any(c.kind == "phone" for c in source.columns):
-        # Junk phones are kept (flagged); a file of mostly junk numbers is worth a look.
-        checks.append(
-            Check(
-                "ExpectColumnValuesToBeInSet",
-                "phone_is_valid",
-                WARNING,
-                {"column": "phone_is_valid", "value_set": [True], "mostly": 0.8},
-            )
-        )
-    return checks
-
-
-def _check_columns(chk: Check) -> list[str]:
-    """Batch-frame columns an expectation reads."""
-    if "column" in chk.kwargs:
-        return [chk.kwargs["column"]]
-    return list(chk.kwargs.get("column_list", []))
-
-
-def batch_sql(source: Source) -> str:
-    """The batch of one raw table: the rows of every pending file, only the columns the suite reads.
-
-    Expects the temp table ``_mp_gx_pending(file_id, source, file_name, sha256, data_date)``.
-    """
-    stored = {n for n, _ in raw_columns(source)}
-    select = [f"r.{c}" for c in (*FILE_COLUMNS, ROW_COLUMN)]
-    for chk in checks_for(source):
-        for col in _check_columns(chk):
-            if col in (*FILE_COLUMNS, ROW_COLUMN) or any(s.endswith(f'"{col}"') for s in select):
-                continue
-            if col.endswith(DAYS_SUFFIX) and col.removesuffix(DAYS_SUFFIX) in stored:
-                t = col.removesuffix(DAYS_SUFFIX)
-                select.append(
-                    f'(epoch(r."{t}") - epoch(CAST(r.data_date AS TIMESTAMP))) / 86400.0 AS "{col}"'
-                )
-            elif col in stored:
-                select.append(f'r."{col}"')
-    return (
-        f"SELECT {', '.join(select)} FROM raw.{source.raw_table} r "
-        "JOIN _mp_gx_pending p ON r.source_file = p.file_name AND r.file_sha256 = p.sha256 "
-        "ORDER BY r.source_file, r.file_sha256, r.source_row"
-    )
 
 
 @dataclass

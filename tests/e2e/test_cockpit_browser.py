@@ -59,7 +59,9 @@ def page(cockpit: dict):
     """A 1280 px page logged in with the token cookie; any request off this host is aborted."""
     left_the_machine: list[str] = []
     with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # the team's browsers are in China: Airflow 3's UI shows times in the browser's zone
+        # (it has no server-side default, tests/ops/test_ui_timezone.py), our pages in Asia/Shanghai
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Shanghai")
         context.add_cookies([{"name": "_token", "value": cockpit["token"], "url": cockpit["base"]}])
 
         def route(r) -> None:

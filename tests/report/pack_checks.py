@@ -47,6 +47,7 @@ def breakdown_mismatches(pack) -> list[tuple[str, str, float, float]]:
         ("matrix", "accounts", reach["accounts"]), ("matrix", "active_accounts", reach["active_accounts"]),
         ("matrix", "posts_published", reach["posts_published"]), ("platforms", "engagements", reach["engagements"]),
         ("content_types", "views", reach["views"]), ("content_types", "engagements", reach["engagements"]),
+        ("title_length", "views", reach["views"]), ("title_length", "engagements", reach["engagements"]),
     ]  # fmt: skip
     for key in ("funnel_platform", "funnel_tier", "funnel_region"):
         if key in t:

@@ -127,6 +127,49 @@ def test_kpi_mart_reconciles_with_the_facts(built_warehouse):
         assert mart == facts, period
 
 
+KPI_ADDITIVE = ("exposure", "views", "engagements", "follower_gain", "accounts", "active_accounts",
+                "posts_published", "live_sessions", "live_viewers", "live_leads", "leads", "valid_leads",
+                "arrivals", "test_drives", "orders", "deliveries", "defeats", "creator_cost_yuan")  # fmt: skip
+
+
+def test_kpi_breakdowns_add_up_to_the_period_total(built_warehouse):
+    """Every additive measure of mart_kpi_by_period: the platform, tier and region rows of a period
+    sum to the period's total taken from the facts, and accounts are counted once per period (so
+    dy_koc_1, which changed tier and dealer on 07-03, is in one tier row only)."""
+    con, _ = built_warehouse
+    sums = ", ".join(f"sum({m})" for m in KPI_ADDITIVE)
+    totals = {
+        (r[0], r[1]): r[2:]
+        for r in con.execute(
+            f"select period_type, period_label, {sums} from marts.mart_kpi_by_period group by all"
+        ).fetchall()
+    }
+    for cut in ("platform", "matrix_tier", "region"):
+        by_cut: dict[tuple, list] = {}
+        for r in con.execute(
+            f"select period_type, period_label, {cut}, {sums} from marts.mart_kpi_by_period group by all"
+        ).fetchall():
+            acc = by_cut.setdefault((r[0], r[1]), [0] * len(KPI_ADDITIVE))
+            for i, v in enumerate(r[3:]):
+                acc[i] += v or 0
+        assert by_cut == {k: pytest.approx([v or 0 for v in t]) for k, t in totals.items()}, cut
+    accounts = dict(
+        con.execute(
+            "select periods.period_type || ':' || periods.period_label, count(distinct f.platform || ':' || f.account_id) "
+            "from marts.fct_account_daily f join (select date_day, 'week' as period_type, iso_week_label as period_label "
+            "from marts.dim_date union all select date_day, 'month', month_label from marts.dim_date "
+            "union all select date_day, 'quarter', quarter_label from marts.dim_date) periods using (date_day) group by 1"
+        ).fetchall()
+    )
+    got = {f"{t}:{label}": v[KPI_ADDITIVE.index("accounts")] for (t, label), v in totals.items()}
+    assert {k: v for k, v in got.items() if v} == accounts
+    # the fixture holds a mover, so a double count would show
+    moves = con.execute(
+        "select count(distinct matrix_tier) from marts.fct_account_daily where account_id = 'dy_koc_1'"
+    ).fetchone()[0]
+    assert moves == 2
+
+
 def test_creator_deals_take_what_the_creator_published_for_them(built_warehouse):
     con, _ = built_warehouse
     deals = {

@@ -1,5 +1,5 @@
 -- KPIs by period (ISO week, month, quarter) x platform x tier x region x dealer.
--- Content, account and live figures fall on the day they cover, attributed to the
+-- Content, follower, post and live figures fall on the day they cover, attributed to the
 -- account's tier / dealer / region that day; lead figures on the lead's creation day
 -- (creation cohort), by source platform and source-account tier, and the LEAD'S dealer
 -- and its region; creator costs on the deal's publication day.
@@ -63,17 +63,49 @@ content as (
     group by {{ fact_grain | join(', ') }}
 ),
 
+-- accounts and active accounts are distinct counts, so they are not summed over days: each
+-- account counts ONCE per period, in the tier / dealer / region it held on its last row of
+-- the period (the period's last day for an account still on the roster), so the tier, region
+-- and dealer rows of a period add up to the period's total. Follower gain and posts stay on
+-- the day they happened, in that day's tier.
 account_days as (
     select
         {{ fact_grain | join(', ') }},
         sum(facts.follower_gain) as follower_gain,
-        count(distinct facts.platform || ':' || facts.account_id) as accounts,
-        count(distinct case when facts.is_active then facts.platform || ':' || facts.account_id end)
-            as active_accounts,
         sum(facts.posts_published) as posts_published
     from {{ ref('fct_account_daily') }} as facts
     inner join periods on facts.date_day = periods.date_day
     group by {{ fact_grain | join(', ') }}
+),
+
+account_periods as (
+    select
+        periods.period_type,
+        periods.period_label,
+        facts.platform,
+        facts.matrix_tier,
+        facts.matrix_group,
+        facts.region,
+        facts.dealer_code,
+        max(case when facts.is_active then 1 else 0 end) over (
+            partition by periods.period_type, periods.period_label, facts.platform, facts.account_id
+        ) as was_active,
+        row_number() over (
+            partition by periods.period_type, periods.period_label, facts.platform, facts.account_id
+            order by facts.date_day desc
+        ) as day_rank
+    from {{ ref('fct_account_daily') }} as facts
+    inner join periods on facts.date_day = periods.date_day
+),
+
+account_counts as (
+    select
+        {{ grain | join(', ') }},
+        count(*) as accounts,
+        sum(was_active) as active_accounts
+    from account_periods
+    where day_rank = 1
+    group by {{ grain | join(', ') }}
 ),
 
 lives as (
@@ -147,7 +179,8 @@ creator_costs as (
 
 {%- set pieces = {
     'content': ['exposure', 'views', 'engagements'],
-    'account_days': ['follower_gain', 'accounts', 'active_accounts', 'posts_published'],
+    'account_days': ['follower_gain', 'posts_published'],
+    'account_counts': ['accounts', 'active_accounts'],
     'lives': ['live_sessions', 'live_viewers', 'live_leads'],
     'leads': ['leads', 'valid_leads', 'arrivals', 'test_drives', 'orders', 'deliveries', 'defeats',
               'followed_within_24h', 'median_response_minutes'],

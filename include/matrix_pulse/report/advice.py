@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from matrix_pulse.report import fmt, queries
+from matrix_pulse.report import content_length, fmt, queries
 from matrix_pulse.report.model import Column, Recommendation, Table
 from matrix_pulse.settings import get_settings
 
@@ -31,6 +31,10 @@ class AdviceConfig:
     low_interaction_factor: float = 0.5
     content_type_factor: float = 0.7
     content_type_min_items: int = 10
+    title_short_max_chars: int = 15
+    title_medium_max_chars: int = 30
+    title_length_factor: float = 0.7
+    title_length_min_items: int = 10
     tier_factor: float = 0.7
     tier_min_views: int = 10_000
     cost_factor: float = 1.5
@@ -53,6 +57,10 @@ _YAML_KEYS = {
     ("content", "low_interaction_factor"): "low_interaction_factor",
     ("content", "content_type_factor"): "content_type_factor",
     ("content", "content_type_min_items"): "content_type_min_items",
+    ("content", "title_short_max_chars"): "title_short_max_chars",
+    ("content", "title_medium_max_chars"): "title_medium_max_chars",
+    ("content", "title_length_factor"): "title_length_factor",
+    ("content", "title_length_min_items"): "title_length_min_items",
     ("interaction", "tier_factor"): "tier_factor",
     ("interaction", "tier_min_views"): "tier_min_views",
     ("channel", "cost_factor"): "cost_factor",
@@ -323,6 +331,25 @@ def build_advice(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str |
                         Column("dealer_code", "经销商代码"), Column("region", "大区"),
                         Column("last_active_day", "最后活跃日", "date"), Column("days_inactive", "未活跃天数", "count")],
                        rule, "沉默账号"))  # fmt: skip
+    # 12 内容·长度: title-length bands (last, so the earlier rules keep their numbers).
+    bounds = (cfg.title_short_max_chars, cfg.title_medium_max_chars)
+    bands = content_length.by_title_length(con, quarter, region, bounds)
+    cut = (net_ir or 0) * cfg.title_length_factor
+    weak = bands[(bands["items"] >= cfg.title_length_min_items) & (bands["interaction_rate"] < cut)]
+    rule = (
+        f"规则 12（内容·长度）：按标题字数分档（≤{bounds[0]} / {bounds[0] + 1}–{bounds[1]} / >{bounds[1]} 字），"
+        f"内容数 ≥ {cfg.title_length_min_items} 条的档位，互动率低于全国互动率的 {cfg.title_length_factor:.0%}"
+        f"（< {fmt.pct(cut)}）时调整标题长度。"
+    )
+    ev = [f"{r.title_band}：{fmt.count(r.items)} 条，播放 {fmt.count(r.views)}，互动率 {fmt.pct(r.interaction_rate)}"
+          for r in bands.itertuples()]  # fmt: skip
+    best = bands[bands["items"] >= cfg.title_length_min_items].dropna(subset=["interaction_rate"])
+    best = best.sort_values("interaction_rate", ascending=False)
+    recs.append(_rec("内容", rule, weak, "、".join(weak["title_band"]) + " 标题的内容互动率偏低",
+                     "各标题长度档互动率均达标", ev,
+                     f"下季度把{'、'.join(weak['title_band'])}的标题改写到"
+                     f"{best.iloc[0].title_band if len(best) else '互动率最高的档位'}，发布前按本规则抽查。"))  # fmt: skip
+    extra.append(Table("title_length", "标题字数与互动", bands, content_length.COLUMNS, rule, "标题字数"))
     return recs, extra
 
 

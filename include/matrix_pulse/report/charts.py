@@ -215,7 +215,13 @@ def region_chart(pack: QuarterPack, path: Path) -> Path:
     for rate, color in ((f.get("arrival_rate"), GREY), (f.get("order_rate"), ACCENT)):
         if not fmt.is_missing(rate):
             ax2.axvline(rate, color=color, lw=1, ls="--")
-    ax2.set_yticks(list(ys), [])
+    # each row names its region and its rates: a reader should not have to match bars across panels
+    ax2.set_yticks(list(ys), list(df["region"]))
+    for y, (arr, order) in enumerate(zip(df["arrival_rate"], df["order_rate"], strict=True)):
+        for dy, rate in ((0.18, arr), (-0.18, order)):
+            if not fmt.is_missing(rate):
+                ax2.text(rate, y + dy, f" {rate:.1%}", va="center", fontsize=7)
+    ax2.set_xlim(0, max(0.01, df[["arrival_rate", "order_rate"]].max().max() if len(df) else 0.01) * 1.25)
     ax2.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"{v * 100:.0f}%"))
     ax2.set_title("到店率 / 订单转化率（虚线 = 全国）")
     ax2.grid(axis="y", visible=False)

@@ -36,6 +36,9 @@ class Table:
     shown: int | None = None
     # Columns the PDF prints when an A4 page cannot hold them all (None = all); the XLSX has all.
     pdf_columns: tuple[str, ...] | None = None
+    # What an empty table means, said in the PDF (e.g. "无：全部通过"): "no data" would mislead
+    # where no row is the good news.
+    empty: str = "（本季度无数据）"
 
     def printed_columns(self) -> list[Column]:
         return [c for c in self.columns if self.pdf_columns is None or c.key in self.pdf_columns]

@@ -227,7 +227,8 @@ def _dealer_tables(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str
     tables.append(Table("dealers_no_active_account", "没有活跃新媒体账号的经销商", none_active,
                         [Column("dealer_name", "经销商"), Column("province", "省份"), Column("city", "城市"),
                          Column("accounts", "登记账号数", "count"), Column("valid_leads", "有效线索", "count")],
-                        "活跃账号 = 本季度内至少有一天活跃的账号。", "无活跃账号经销商"))  # fmt: skip
+                        "活跃账号 = 本季度内至少有一天活跃的账号。", "无活跃账号经销商",
+                        empty="无：每家经销商本季度都有活跃账号。"))  # fmt: skip
     full_cols = [Column("dealer_code", "经销商代码"), Column("dealer_name", "经销商"), Column("region", "大区"),
                  Column("province", "省份"), Column("city", "城市"), Column("city_tier", "城市级别"),
                  Column("accounts", "账号数", "count"), Column("active_accounts", "活跃账号", "count"),
@@ -292,7 +293,8 @@ def _health_tables(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[Tab
         Table("gx_failures", "GX 校验未通过项", queries.gx_failures(con, quarter),
               [Column("source", "数据源"), Column("data_date", "数据日期", "date"), Column("expectation", "校验"),
                Column("column_name", "列"), Column("severity", "级别"), Column("unexpected_count", "异常行数", "count"),
-               Column("is_latest_check", "最新一次检查")], "来源：meta.gx_results。", "GX未通过"),
+               Column("is_latest_check", "最新一次检查")], "来源：meta.gx_results。", "GX未通过",
+              empty="无：本季度没有未通过的 GX 校验。"),
     ]  # fmt: skip
 
 

@@ -51,6 +51,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "raw_before": raw_before, "raw_after": raw_after, "mails_before": mails_before}  # fmt: skip
 
 
+def expected_days(manifest: dict) -> dict:
+    """What the pulled demo must show per source-day, from the simulator's manifest alone:
+    ``rejected`` {(source, date): file name} the loader refuses, ``failed_pull`` the API days
+    the pull refuses (a truncated answer; `failed_pull_days` says why per mess kind), and
+    ``missing`` the days with no file: the manifest's own missing plus the failed pulls."""
+    from matrix_pulse.pull.config import load_pull_config
+    from matrix_pulse.pull.standins import failed_pull_days
+
+    failed = failed_pull_days(manifest, load_pull_config())
+    rejected = {(f["source"], f["data_date"]): Path(f["path"]).name
+                for f in manifest["files"] if f["final"] and f["rejected"]}  # fmt: skip
+    return {
+        "rejected": {k: v for k, v in rejected.items() if k not in failed},
+        "failed_pull": failed,
+        "missing": {(m["source"], m["data_date"]) for m in manifest["missing"]} | failed,
+        "manifest_rejected": set(rejected),
+    }
+
+
 def pack_mails(home: Path) -> list[str]:
     alerts = os.environ.get("MP_ALERT_EMAILS", "data-team@example.com").split(",")
     mails = sorted(p.name for p in (home / "outputs" / "mailbox").glob("*.eml"))

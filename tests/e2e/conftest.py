@@ -29,7 +29,9 @@ def _run_demo(home: Path, port: int) -> subprocess.CompletedProcess:
     env.update(MP_HOME=str(home), MP_SMTP_PORT=str(port), MP_STABLE_SECONDS="0",
                MP_PII_HMAC_KEY=os.environ["MP_PII_HMAC_KEY"])  # fmt: skip
     cmd = ["bash", "-c", "source scripts/env.sh && scripts/demo.sh"]
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    # The pulled demo simulates, then pulls ~4,500 files over HTTP and SFTP before loading: on a
+    # shared 2-core machine the first run alone took over 30 min (2026-12-02, load ~24).
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3600)
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def _notify_send_failure(context) -> None:
     },  # fmt: skip
 )
 def mp_report() -> None:
-    @task(retries=0)  # a bad param (quarter, resend_to) is not transient: fail at once
+    @task
     def plan(**context) -> list[str]:
         from matrix_pulse.clock import data_date_of
         from matrix_pulse.report.flow import check_resend_to, plan_quarters

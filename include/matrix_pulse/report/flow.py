@@ -101,13 +101,15 @@ def notify_gate_blocked(result) -> None:
 def check_resend_to(resend_to: Iterable[str] | None) -> list[str]:
     """The DAG param ``resend_to`` checked against config/audiences.yaml: an address no audience
     sends to is refused by name (a typo must not quietly resend to nobody)."""
+    from airflow.sdk.exceptions import AirflowFailException  # a bad param is not transient: no retry
+
     from matrix_pulse.report.audiences import load_config
 
     wanted = sorted({r.strip() for r in (resend_to or []) if r.strip()})
     known = {r for a in load_config().audiences for r in a.recipients}
     unknown = [r for r in wanted if r not in known]
     if unknown:
-        raise ValueError(
+        raise AirflowFailException(
             f"resend_to: {', '.join(unknown)} is no recipient of any audience in config/audiences.yaml"
         )
     return wanted

@@ -30,7 +30,7 @@ def _run_demo(home: Path, port: int) -> subprocess.CompletedProcess:
                MP_PII_HMAC_KEY=os.environ["MP_PII_HMAC_KEY"])  # fmt: skip
     cmd = ["bash", "-c", "source scripts/env.sh && scripts/demo.sh"]
     # The pulled demo simulates, then pulls ~4,500 files over HTTP and SFTP before loading: on a
-    # shared 2-core machine the first run alone took over 30 min (2026-12-02, load ~24).
+    # shared 2-core machine (2026-12-02, load ~24) the first run was still in mp_transform at 30 min.
     return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3600)
 
 

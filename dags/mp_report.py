@@ -3,7 +3,8 @@
 
 **When**: 09:00 Asia/Shanghai on 5 January, April, July and October, for the quarter that
 just ended; *and* whenever `published_marts` is updated (a rebuilt quarter can be
-re-issued); *and* by hand with params `quarter` (e.g. `2026Q3`) and `resend`.
+re-issued); *and* by hand with params `quarter` (e.g. `2026Q3`) and `resend` (everyone) or
+`resend_to` (only the listed recipients, e.g. one whose copy was lost).
 
 **Which quarter on an asset trigger**: the quarter named in the asset event's extra
 (`quarter`/`quarters`) if the publisher sent one, else the latest *ended* quarter with
@@ -59,13 +60,19 @@ def _notify_send_failure(context) -> None:
         "resend": Param(
             False, type="boolean", description="Re-issue to every recipient with a new issue number"
         ),
+        "resend_to": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            description="Re-issue to these recipients only (a lost copy), with a new issue number",
+        ),
     },  # fmt: skip
 )
 def mp_report() -> None:
     @task
     def plan(**context) -> list[str]:
         from matrix_pulse.clock import data_date_of
-        from matrix_pulse.report.flow import plan_quarters
+        from matrix_pulse.report.flow import check_resend_to, plan_quarters
 
         events = context.get("triggering_asset_events") or {}
         extras = [dict(e.extra or {}) for evs in events.values() for e in evs]
@@ -73,6 +80,7 @@ def mp_report() -> None:
         if not extras and context["dag_run"].run_type == "asset_triggered":
             extras = [{}]
         # a scheduled or dated run reports the quarter ended before its data date
+        check_resend_to(context["params"].get("resend_to"))  # a typo fails here, before any build
         quarters = plan_quarters(context["params"].get("quarter"), data_date_of(context), extras)
         print(f"reporting quarter(s): {quarters}")
         return quarters
@@ -91,7 +99,8 @@ def mp_report() -> None:
     def build_pack(job: dict, **context) -> dict:
         from matrix_pulse.report.flow import build_job
 
-        return build_job(job, context["run_id"], bool(context["params"].get("resend")))
+        params = context["params"]
+        return build_job(job, context["run_id"], bool(params.get("resend")), params.get("resend_to"))
 
     @task(
         retries=4,

@@ -1,7 +1,9 @@
 """Matrix Pulse pages in the Airflow UI: load ledger and freshness, sent packs, dbt docs, GX Data Docs.
 
 Airflow 3 plugin interfaces: ``fastapi_apps`` mounts the pages on the api-server under
-/matrix-pulse, ``external_views`` puts them in the Browse menu (shown in an iframe).
+/matrix-pulse, ``external_views`` puts them in the Browse menu (shown in an iframe), and
+``fastapi_root_middlewares`` adds the REST API's cross-site request guard
+(``mp_ops_ui/api_guard.py``: a cookie alone cannot POST/PATCH/PUT/DELETE /api/v2 from elsewhere).
 
 Import stays cheap on purpose: every Airflow component (scheduler, dag-processor, task
 workers) loads plugins, but only the api-server serves these pages. So this module imports
@@ -15,6 +17,7 @@ import threading
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
+from mp_ops_ui.api_guard import SameOriginApiGuard  # stdlib only: cheap for every component
 
 URL_PREFIX = "/matrix-pulse"
 
@@ -54,6 +57,9 @@ def _view(name: str, path: str, route: str) -> dict[str, str]:
 class MatrixPulseOpsPlugin(AirflowPlugin):
     name = "matrix_pulse_ops"
     fastapi_apps = [{"app": _LazyApp(), "url_prefix": URL_PREFIX, "name": "Matrix Pulse operations"}]
+    fastapi_root_middlewares = [
+        {"middleware": SameOriginApiGuard, "name": "Matrix Pulse same-origin API guard"}
+    ]
     external_views = [
         _view("Matrix Pulse: load ledger & freshness", "/health", "matrix-pulse-health"),
         _view("Matrix Pulse: sent packs", "/packs", "matrix-pulse-packs"),

@@ -25,9 +25,13 @@ SINK_PID=$!
 trap 'kill $SINK_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (echo >/dev/tcp/"$MP_SMTP_HOST"/"$MP_SMTP_PORT") 2>/dev/null && break; sleep 0.2; done
 
-if [ "${MP_DEMO_PULL:-0}" = 1 ]; then
-  # Issue 12: the simulator writes the platforms' and dealers' side; mp_ingest pulls it through
-  # the HTTP API and SFTP stand-ins (docs/pulling.md) instead of finding it in landing.
+free_port() { python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PIDS=("$SINK_PID")
+if [ "${MP_DEMO_PULL:-1}" = 1 ]; then
+  # Issue 12, the default: the simulator writes the platforms' and dealers' side; mp_ingest pulls
+  # it through the HTTP API and SFTP stand-ins (docs/pulling.md) instead of finding it in landing.
+  # MP_DEMO_PULL=0 skips the pull: the simulator writes straight into landing, as a hand-filled
+  # folder would be (no pull connection is defined then, so every source is "not pulled").
   REMOTE="$MP_HOME/remote"
   step "2/5 simulate $START..$END on the remote side ($REMOTE), serve it over HTTP and SFTP"
   if [ ! -f "$REMOTE/simulated/_manifest.json" ]; then
@@ -35,12 +39,14 @@ if [ "${MP_DEMO_PULL:-0}" = 1 ]; then
   fi
   mkdir -p "$LANDING" && cp "$REMOTE/simulated/_manifest.json" "$LANDING/_manifest.json"  # the ground truth
   CONNS="$MP_HOME/secrets/standin_connections.sh"; rm -f "$CONNS"
+  # Free loopback ports unless pinned, so two demos (or a demo and the tests) never collide.
   python -m matrix_pulse.pull.standins --root "$REMOTE/served" --lay-out-from "$REMOTE/simulated" \
-    --api-port "${MP_STANDIN_API_PORT:-8306}" --sftp-port "${MP_STANDIN_SFTP_PORT:-8307}" --env-out "$CONNS" \
-    >"$LOGS/standins.log" 2>&1 &
-  STANDINS_PID=$!
-  trap 'kill $SINK_PID $STANDINS_PID 2>/dev/null || true' EXIT
-  for _ in $(seq 100); do [ -s "$CONNS" ] && break; sleep 0.2; done
+    --api-port "${MP_STANDIN_API_PORT:-$(free_port)}" --sftp-port "${MP_STANDIN_SFTP_PORT:-$(free_port)}" \
+    --env-out "$CONNS" >"$LOGS/standins.log" 2>&1 &
+  PIDS+=("$!")
+  trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
+  for _ in $(seq 300); do [ -s "$CONNS" ] && break; kill -0 "${PIDS[1]}" 2>/dev/null || break; sleep 0.2; done
+  [ -s "$CONNS" ] || { echo "the pull stand-ins did not start:" >&2; tail -30 "$LOGS/standins.log" >&2; exit 1; }
   # shellcheck disable=SC1090
   source "$CONNS"
   export MP_PULL_SINCE="$START"
@@ -63,12 +69,12 @@ if "$REPO_ROOT/scripts/airflow_up.sh" status | grep -q ': running'; then
   echo "The embedded Airflow is running on $AIRFLOW_HOME: stop it first (make airflow-stop)." >&2
   exit 1
 fi
-AIRFLOW_PORT="${MP_DEMO_AIRFLOW_PORT:-$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+AIRFLOW_PORT="${MP_DEMO_AIRFLOW_PORT:-$(free_port)}"
 # The idle sleep (default 1 s) sits between each of the ~75 dbt consumer tasks the one-slot pool
 # runs one by one; a quarter of it costs a busier scheduler for the few minutes of the demo only.
 export AIRFLOW_PORT AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=False AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.25
 AIRFLOW_URL="http://127.0.0.1:$AIRFLOW_PORT"
-trap 'kill $SINK_PID 2>/dev/null || true; "$REPO_ROOT/scripts/airflow_up.sh" stop >/dev/null 2>&1 || true' EXIT
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; "$REPO_ROOT/scripts/airflow_up.sh" stop >/dev/null 2>&1 || true' EXIT
 parsed_after=$(date +%s)
 "$REPO_ROOT/scripts/airflow_up.sh" start >"$LOGS/airflow_up.log" 2>&1 || { tail -30 "$LOGS/airflow_up.log"; exit 1; }
 echo "scheduler, api-server and dag-processor up in $(( $(date +%s) - parsed_after )) s (logs: $AIRFLOW_HOME/run/)"

@@ -29,7 +29,9 @@ def _run_demo(home: Path, port: int) -> subprocess.CompletedProcess:
     env.update(MP_HOME=str(home), MP_SMTP_PORT=str(port), MP_STABLE_SECONDS="0",
                MP_PII_HMAC_KEY=os.environ["MP_PII_HMAC_KEY"])  # fmt: skip
     cmd = ["bash", "-c", "source scripts/env.sh && scripts/demo.sh"]
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    # The pulled demo simulates, then pulls ~4,500 files over HTTP and SFTP before loading: on a
+    # shared 2-core machine (2026-12-02, load ~24) the first run was still in mp_transform at 30 min.
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3600)
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +51,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     manifest = json.loads((home / "landing" / "_manifest.json").read_text())
     return {"home": home, "published": published, "manifest": manifest, "out": first.stdout,
             "raw_before": raw_before, "raw_after": raw_after, "mails_before": mails_before}  # fmt: skip
+
+
+def expected_days(manifest: dict) -> dict:
+    """What the pulled demo must show per source-day, from the simulator's manifest alone:
+    ``rejected`` {(source, date): file name} the loader refuses, ``failed_pull`` the API days
+    the pull refuses (a truncated answer; `failed_pull_days` says why per mess kind), and
+    ``missing`` the days with no file: the manifest's own missing plus the failed pulls."""
+    from matrix_pulse.pull.config import load_pull_config
+    from matrix_pulse.pull.standins import failed_pull_days
+
+    failed = failed_pull_days(manifest, load_pull_config())
+    rejected = {(f["source"], f["data_date"]): Path(f["path"]).name
+                for f in manifest["files"] if f["final"] and f["rejected"]}  # fmt: skip
+    return {
+        "rejected": {k: v for k, v in rejected.items() if k not in failed},
+        "failed_pull": failed,
+        "missing": {(m["source"], m["data_date"]) for m in manifest["missing"]} | failed,
+        "manifest_rejected": set(rejected),
+    }
 
 
 def pack_mails(home: Path) -> list[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.e2e.conftest import pack_mails
+from tests.e2e.conftest import expected_days, pack_mails
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -42,10 +42,43 @@ def test_every_file_reconciles(demo: dict) -> None:
             "select status, count(*) from meta.load_ledger group by 1").fetchall())  # fmt: skip
     assert bad == []
     final = [f for f in demo["manifest"]["files"] if f["final"]]
-    assert statuses.get("rejected", 0) == sum(f["rejected"] for f in final)
+    # the demo pulls: an API day the simulator wrote as invalid JSON is a truncated answer, so a
+    # failed pull (missing), never a rejected file; every other mess lands as written
+    expected = expected_days(demo["manifest"])
+    assert statuses.get("rejected", 0) == len(expected["rejected"])
     # make demo lands final deliveries only; re-deliveries replacing a day are covered by
     # tests/ingest/test_simulator_reconciliation.py, which replays the first deliveries too.
     assert statuses.get("loaded", 0) == sum(not f["rejected"] for f in final)
+
+
+def test_the_demo_pulls_every_source_and_the_pull_ledger_reconciles(demo: dict) -> None:
+    """`make demo` pulls through the HTTP and SFTP stand-ins: every configured source landed
+    files; rejected + failed pulls are exactly the manifest's rejected files, and the days with
+    no file in freshness are exactly the manifest's missing days plus the failed pulls."""
+    import sqlite3
+
+    from matrix_pulse.pull.config import load_pull_config
+
+    expected = expected_days(demo["manifest"])
+    assert expected["failed_pull"], "the demo's five quarters hold invalid-JSON API days"
+    assert set(expected["rejected"]) | expected["failed_pull"] == expected["manifest_rejected"]
+    assert not set(expected["rejected"]) & expected["failed_pull"]
+    ledger = demo["home"] / "state" / "pull_ledger.sqlite"
+    with sqlite3.connect(ledger) as con:
+        last = dict(((s, d), o) for s, d, o in con.execute(
+            "select source, data_date, outcome from pull_ledger order by attempt_id"))  # fmt: skip
+        transports = dict(con.execute("select transport, count(*) from pull_ledger group by 1").fetchall())
+    landed = {s for (s, _), o in last.items() if o in ("landed", "redelivered", "unchanged")}
+    assert landed == set(load_pull_config().sources) & {f["source"] for f in demo["manifest"]["files"]}
+    assert {"sftp", "wechat_oa", "wechat_channels", "bilibili"} <= set(transports)
+    assert {k for k, o in last.items() if o == "failed"} == expected["failed_pull"]
+    with duckdb.connect(str(demo["published"]), read_only=True) as con:
+        missing = {(s, d.isoformat()) for s, d in con.execute(
+            "select source, data_date from meta.source_freshness where status = 'missing'").fetchall()}  # fmt: skip
+        rejected = {(s, d.isoformat()) for s, d in con.execute(
+            "select source, data_date from meta.load_ledger where status = 'rejected'").fetchall()}  # fmt: skip
+    assert missing == expected["missing"]
+    assert rejected == set(expected["rejected"])
 
 
 def test_marts_equal_the_ground_truth(demo: dict) -> None:

@@ -162,6 +162,27 @@ def test_json_nested_10000_levels_is_set_aside(settings: Settings) -> None:
     assert_good_day_loaded(settings, {"bilibili_videos"})
 
 
+def test_csv_with_a_100_mb_cell_is_set_aside_naming_row_column_and_limit(settings: Settings) -> None:
+    """CSVs are read by DuckDB, not the limited worker: the same cell limit as xlsx/JSON holds."""
+    from matrix_pulse.sources import SOURCES
+
+    write_all_good(settings.landing_dir, D)
+    src = SOURCES["kuaishou_posts"]
+    title = next(c for c in src.columns if c.kind == "text" and c.name not in src.key)
+    rows = good_rows("kuaishou_posts", D, 5)
+    rows[2][title.source_name] = "标" * (100 << 20)  # row 3: a 100 MB (300 MB in UTF-8) title
+    write_csv(settings.landing_dir, "kuaishou_posts", D, rows)
+    run_ingest(settings)
+    status, reason = ledger(settings)["kuaishou_posts/kuaishou_posts_20260701.csv"]
+    assert status == "rejected", reason
+    for part in ("kuaishou_posts_20260701.csv", "row 3 ", f"'{title.source_name}'", "104,857,600",
+                 "32,767", "MP_READER_MAX_CELL_CHARS"):  # fmt: skip
+        assert part in reason, (part, reason)
+    assert len(reason) < 400
+    assert query(settings, "SELECT count(*) FROM raw.kuaishou_posts")[0][0] == 0
+    assert_good_day_loaded(settings, {"kuaishou_posts"})
+
+
 def test_one_worker_serves_every_file_and_the_next_run(settings: Settings) -> None:
     """Cost guard (issue 17): the reader process is started once, not per file or per run."""
     from matrix_pulse.ingest.isolation import FileReaderPool

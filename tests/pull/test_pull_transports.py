@@ -37,6 +37,12 @@ def test_clean_pull_lands_every_file_as_the_contract_says(remote: Remote) -> Non
         assert got == want, folder
     # No temp name is left in landing, nothing else landed.
     assert not list((remote.settings.landing_dir / "_pull_tmp").glob("*"))
+    # Each landed file keeps its delivery time (the simulator's mtime): the SFTP file's mtime, the
+    # API's Last-Modified; so a backfill pulled today is not judged late, and a late day stays late.
+    for folder in remote.config.sources:
+        for name in landed_files(remote.settings, folder):
+            landed_at = (remote.settings.landing_dir / folder / name).stat().st_mtime
+            assert abs(landed_at - (remote.simulated / folder / name).stat().st_mtime) < 1, (folder, name)
 
     rows = ledger_rows(remote)
     landed = [r for r in rows if r["outcome"] == "landed"]

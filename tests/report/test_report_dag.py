@@ -37,3 +37,32 @@ def test_mp_report_dag_end_to_end(tmp_path: Path, fixture_db: Path, monkeypatch:
     assert (
         home / "outputs" / "packs" / "2026Q3" / "huadong" / "MatrixPulse_2026Q3_huadong_issue1.pdf"
     ).exists()
+
+    # Issue 14: a lost copy is re-sent to its recipient only, through the DAG param resend_to:
+    # a new issue for that recipient's audience, nobody else gets a second pack, the ledger says so.
+    with SmtpSink(tmp_path / "mailbox2") as sink:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn_json(sink.port))
+        typo = dag.test(run_conf={"quarter": "2026Q3", "resend_to": ["cmo@exampel.com"]})
+        assert "failed" in str(typo.state).lower(), typo.state  # an unknown address fails the run
+        assert not packs(sink)  # (the data team's failure alert may be there)
+        target = dag.test(run_conf={"quarter": "2026Q3", "resend_to": ["cmo@example.com"]})
+        assert str(target.state) in ("success", "DagRunState.SUCCESS"), target.state
+        resent = packs(sink)
+    assert [(m["X-Sink-Rcpt-To"], m["X-Matrix-Pulse-Pack"]) for m in resent] == [
+        ("cmo@example.com", "2026Q3/hq/issue2")
+    ]
+    ledger = SendLedger()
+    assert ledger.issue_recipients("2026Q3", "hq", 2) == ["cmo@example.com"]
+    sends = {(r.audience, r.recipient, r.issue): r.status for r in ledger.rows("2026Q3")}
+    assert sends == {
+        ("hq", "cmo@example.com", 1): "sent",
+        ("hq", "marketing-hq@example.com", 1): "sent",
+        ("huadong", "huadong-marketing@example.com", 1): "sent",
+        ("hq", "cmo@example.com", 2): "sent",
+    }
+    assert ledger.current_issue("2026Q3", "huadong") == 1  # an audience not targeted is left alone
+
+
+def packs(sink) -> list:
+    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sink.messages]
+    return [m for m in mails if m["X-Matrix-Pulse-Pack"]]

@@ -70,7 +70,8 @@ def _read_staged(ctx: IngestContext, rf: RunFile, data: bytes) -> list[StagedTab
     f = rf.f
     sources = ctx.by_folder[f.folder]
     if rf.fmt == "csv":
-        return [read_csv(f.path, sources[0], ctx.scratch, data=data, read_from=rf.archive_path)]
+        limit = ctx.settings.reader_max_cell_chars  # the same cell limit as xlsx and JSON
+        return [read_csv(f.path, sources[0], ctx.scratch, data, rf.archive_path, limit)]
     # H5: xlsx and JSON are read in one limited worker process per run (ingest/isolation.py).
     return ctx.readers.read(rf.fmt, rf.archive_path, f.path.name, sources)
 

@@ -27,6 +27,21 @@ _ID_IN_TEXT = (
     r"[0-9]{3}[0-9Xx]([^0-9Xx]|$)"
 )
 
+# The same in full-width digits (１３８１２３４５６７８ typed with a Chinese IME), with ＋, －
+# and the ideographic space: free text is scrubbed as written, never folded (a title keeps its
+# width), so each width has its own pattern; a number mixing both widths is not caught.
+_PHONE_IN_TEXT_FW = (
+    r"(^|[^0-9０-９])((?:＋?８６|００８６)[　－ -]?)?(１[３-９][０-９])[　－ -]?([０-９]{4})[　－ -]?"
+    r"([０-９]{4})([^0-9０-９]|$)"
+)
+_ID_IN_TEXT_FW = (
+    r"(^|[^0-9０-９])[１-９][０-９]{5}(?:１８|１９|２０)[０-９]{2}(?:０[１-９]|１[０-２])"
+    r"(?:０[１-９]|[１２][０-９]|３[０１])[０-９]{3}[０-９XxＸｘ]([^0-9０-９XxＸｘ]|$)"
+)
+# A run of ASCII digits ends at a full-width one too (and the other way round).
+_PHONE_IN_TEXT = _PHONE_IN_TEXT.replace("[^0-9]", "[^0-9０-９]")
+_ID_IN_TEXT = _ID_IN_TEXT.replace("[^0-9Xx]", "[^0-9０-９XxＸｘ]").replace("(^|[^0-9])", "(^|[^0-9０-９])")
+
 # The *_f macros take text already folded by mp_fold (the loader materialises that once
 # per file): DuckDB inlines macros, so folding inside each of them would multiply the
 # expression tree and the bind time. The unsuffixed forms fold first, for ad-hoc use.
@@ -135,11 +150,13 @@ MACROS: tuple[str, ...] = (
     # each pattern needs a non-digit (or the end) on both sides. Applied twice, as two
     # matches next to each other share the one separator between them.
     f"""CREATE OR REPLACE MACRO mp_pii_scrub_once(s) AS
-        regexp_replace(regexp_replace(s, '{_PHONE_IN_TEXT}', '\\1\\3****\\5\\6', 'g'),
-                       '{_ID_IN_TEXT}', '\\1******************\\2', 'g')""",
-    # Most cells hold no 8-digit run at all: they skip the two patterns.
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(s,
+            '{_PHONE_IN_TEXT}', '\\1\\3****\\5\\6', 'g'), '{_ID_IN_TEXT}', '\\1******************\\2', 'g'),
+            '{_PHONE_IN_TEXT_FW}', '\\1\\3****\\5\\6', 'g'), '{_ID_IN_TEXT_FW}', '\\1******************\\2', 'g')""",
+    # Most cells hold no 8-digit run (of either width) at all: they skip the patterns.
     """CREATE OR REPLACE MACRO mp_pii_scrub(s) AS CASE
-        WHEN regexp_matches(s, '[0-9]{4}[ -]?[0-9]{4}') THEN mp_pii_scrub_once(mp_pii_scrub_once(s)) ELSE s END""",
+        WHEN regexp_matches(s, '[0-9０-９]{4}[ 　－-]?[0-9０-９]{4}') THEN mp_pii_scrub_once(mp_pii_scrub_once(s))
+        ELSE s END""",
     # Single-quoted value for error details: unknown content, so at most 32 characters of it,
     # control characters shown as '?' (issue 14; landing_guard.excerpt does the same in Python).
     """CREATE OR REPLACE MACRO quote_text(s) AS '''' ||

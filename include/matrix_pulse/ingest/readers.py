@@ -238,12 +238,39 @@ def _decode_check(path: Path, raw: bytes, encoding: str) -> str:
     return text
 
 
+def check_csv_cells(name: str, text: str, max_cell_chars: int) -> None:
+    """Refuse a CSV with a cell longer than the limit, naming its row and column (issue 14:
+    a 100 MB cell would otherwise hit DuckDB's line-size cap with no row, or load whole).
+    Only a file longer than the limit can hold such a cell; Python's C csv parser scans it."""
+    if len(text) <= max_cell_chars:
+        return
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(len(text), old))
+    try:
+        rows = csv.reader(io.StringIO(text))
+        header = next(rows, [])
+        for row_number, row in enumerate(rows, start=1):
+            if row and max(map(len, row)) > max_cell_chars:
+                j = max(range(len(row)), key=lambda i: len(row[i]))
+                column = excerpt(header[j]) if j < len(header) else "(beyond the header)"
+                raise FileRejected(
+                    f"{name}: row {row_number} (line {rows.line_num}), column {j + 1} {column}: a cell of "
+                    f"{len(row[j]):,} characters, above the limit of {max_cell_chars:,} "
+                    "(MP_READER_MAX_CELL_CHARS); set aside"
+                )
+    except csv.Error:
+        return  # not our limit: DuckDB's read names what is wrong with the file
+    finally:
+        csv.field_size_limit(old)
+
+
 def read_csv(
     path: Path,
     source: Source,
     scratch_dir: Path,
     data: bytes | None = None,
     read_from: Path | None = None,
+    max_cell_chars: int | None = None,
 ) -> StagedTable:
     """Check and describe a CSV; DuckDB reads it when the loader appends it (one statement).
 
@@ -254,6 +281,8 @@ def read_csv(
     raw = path.read_bytes() if data is None else data
     encoding = source.encoding or "utf-8"
     text = _decode_check(path, raw, encoding)
+    if max_cell_chars is not None:
+        check_csv_cells(path.name, text, max_cell_chars)
     read_path = read_from or path
     scratch_file = None
     if encoding == "gb18030":

@@ -62,6 +62,9 @@ class CallStats:
     api_errcode: int | None = None
     endpoints: list[str] = field(default_factory=list)
     responses: list[tuple[str, bytes]] = field(default_factory=list)
+    # The newest Last-Modified among the day's own answers (unix s), when the API sends one: the
+    # landed file keeps it as its mtime, so a backfill does not make every day look late.
+    last_modified: float | None = None
 
 
 def _no_basic_auth(*_credentials: object) -> None:
@@ -240,6 +243,7 @@ class ApiClient:
                 if code in AUTH_ERRCODES:
                     problem.outcome = "auth_failed"
                 raise problem
+            stats.last_modified = _newest(stats.last_modified, resp.headers.get("Last-Modified"))
             return body
         assert last is not None
         last.detail += f" (gave up after {self.opts.max_retries} retries)"
@@ -389,6 +393,17 @@ def fetch_bilibili(client: ApiClient, days: list[dt.date]) -> dict[dt.date, DayP
     return out
 
 
+def _newest(current: float | None, header: str | None) -> float | None:
+    """Fold one Last-Modified header (RFC 9110 date) into the newest seen; a bad date is ignored."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(header).timestamp() if header else None
+    except (TypeError, ValueError):
+        when = None
+    return when if current is None or (when is not None and when > current) else current
+
+
 def _merge(into: CallStats, shared: CallStats, first_day: bool) -> None:
     """A users window serves several days: its requests count once (on the window's first
     day, so a run's requests add up), its raw responses are archived with every day."""
@@ -398,6 +413,8 @@ def _merge(into: CallStats, shared: CallStats, first_day: bool) -> None:
     into.http_status = shared.http_status
     into.api_errcode = into.api_errcode or shared.api_errcode
     into.responses.extend(shared.responses)
+    # not last_modified: a window's answer is as new as its newest day; each day takes it from
+    # its own one-day article call instead
 
 
 FETCHERS: dict[str, Callable[[ApiClient, list[dt.date]], dict[dt.date, DayPayload]]] = {

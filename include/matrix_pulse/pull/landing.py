@@ -57,7 +57,10 @@ def land_temp(settings: Settings, tmp: Path, folder: str, name: str, mtime: floa
     return f"{folder}/{name}"
 
 
-def land_bytes(settings: Settings, folder: str, name: str, data: bytes) -> tuple[str, str]:
-    """Write bytes to landing atomically; returns ('<folder>/<name>', sha256)."""
+def land_bytes(
+    settings: Settings, folder: str, name: str, data: bytes, mtime: float | None = None
+) -> tuple[str, str]:
+    """Write bytes to landing atomically; returns ('<folder>/<name>', sha256). ``mtime``: the
+    API's Last-Modified for the day, when it sent one."""
     tmp, sha, _ = download_to_temp(settings, name, lambda p: p.write_bytes(data))
-    return land_temp(settings, tmp, folder, name), sha
+    return land_temp(settings, tmp, folder, name, mtime), sha

@@ -220,7 +220,7 @@ def _pull_api(
             if prev_sha == sha and (settings.landing_dir / src.folder / name).exists():
                 a.outcome = "unchanged"
             else:
-                a.landed_as, _ = land_bytes(settings, src.folder, name, data)
+                a.landed_as, _ = land_bytes(settings, src.folder, name, data, st.last_modified)
                 a.outcome = "redelivered" if prev_sha else "landed"
         _record(ledger, summary, a, "http")
         _archive_responses(settings, src.folder, d, a.attempt_id or 0, res.stats.responses)

@@ -98,8 +98,31 @@ def notify_gate_blocked(result) -> None:
     notify_data_team(f"[Matrix Pulse] {result.quarter} 季度复盘被质量门禁拦截", body)
 
 
-def build_job(job: Mapping[str, str], run_id: str, resend: bool) -> dict[str, Any]:
-    """Build (or skip) one audience's pack; returns what the send task needs."""
+def check_resend_to(resend_to: Iterable[str] | None) -> list[str]:
+    """The DAG param ``resend_to`` checked against config/audiences.yaml: an address no audience
+    sends to is refused by name (a typo must not quietly resend to nobody)."""
+    from airflow.sdk.exceptions import AirflowFailException  # a bad param is not transient: no retry
+
+    from matrix_pulse.report.audiences import load_config
+
+    wanted = sorted({r.strip() for r in (resend_to or []) if r.strip()})
+    known = {r for a in load_config().audiences for r in a.recipients}
+    unknown = [r for r in wanted if r not in known]
+    if unknown:
+        raise AirflowFailException(
+            f"resend_to: {', '.join(unknown)} is no recipient of any audience in config/audiences.yaml"
+        )
+    return wanted
+
+
+def build_job(
+    job: Mapping[str, str], run_id: str, resend: bool, resend_to: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """Build (or skip) one audience's pack; returns what the send task needs.
+
+    ``resend_to`` (recipients): a targeted re-issue, a new issue number sent to those of this
+    audience's recipients only (the one whose copy was lost), recorded in the send ledger as
+    'resend to ...'; an audience with none of them is left alone."""
     from matrix_pulse.report.audiences import load_config
     from matrix_pulse.report.ledger import SendLedger
     from matrix_pulse.report.pack import build_pack
@@ -110,6 +133,10 @@ def build_job(job: Mapping[str, str], run_id: str, resend: bool) -> dict[str, An
     quarter = Quarter.parse(job["quarter"])
     ledger = SendLedger()
     current = ledger.current_issue(quarter.label, audience.id)
+    targeted = [r for r in audience.recipients if r in set(resend_to or [])]
+    if resend_to and not targeted:
+        return {**job, "status": "not_targeted", "issue": current, "recipients": []}
+    resend = resend or bool(targeted)
     if (
         not resend
         and current is not None
@@ -117,11 +144,11 @@ def build_job(job: Mapping[str, str], run_id: str, resend: bool) -> dict[str, An
     ):
         # Exactly once: nothing to send, and rebuilding would make the archive disagree with what was sent.
         return {**job, "status": "already_sent", "issue": current, "recipients": list(audience.recipients)}
-    issue = ledger.issue_for_run(quarter.label, audience.id, run_id, resend)
+    issue = ledger.issue_for_run(quarter.label, audience.id, run_id, resend, targeted or None)
     with _connect() as con:
         pack = build_pack(con, quarter, audience, cfg.gate, cfg.pack)
     files = render_pack(pack, issue)
-    return {**job, "status": "built", "issue": issue, "recipients": list(audience.recipients),
+    return {**job, "status": "built", "issue": issue, "recipients": targeted or list(audience.recipients),
             "files": files.as_dict()}  # fmt: skip
 
 

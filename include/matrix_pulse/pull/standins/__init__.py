@@ -15,7 +15,7 @@ from matrix_pulse.pull.standins.sftp_server import SftpStandIn
 if TYPE_CHECKING:
     from matrix_pulse.pull.config import PullConfig
 
-__all__ = ["PlatformApiStandIn", "SftpStandIn", "lay_out_remote"]
+__all__ = ["PlatformApiStandIn", "SftpStandIn", "failed_pull_days", "lay_out_remote"]
 
 
 def lay_out_remote(simulated: Path, remote_root: Path, config: PullConfig, days: set | None = None) -> dict:
@@ -44,3 +44,22 @@ def lay_out_remote(simulated: Path, remote_root: Path, config: PullConfig, days:
             shutil.copy2(f, target / f.name)
             copied[folder] += 1
     return copied
+
+
+def failed_pull_days(manifest: dict, config: PullConfig) -> set[tuple[str, str]]:
+    """The (folder, ISO date) pairs whose final file a pull through the stand-ins cannot land.
+
+    Decided per mess kind, by what each transport does with it in the real world:
+    - SFTP delivers bytes as they are: every file, mess included (a truncated xlsx, a wrong
+      encoding, a missing column), lands exactly as written and the loader rejects it as before.
+    - An HTTP API assembles the file from parsed JSON answers: a missing key or an extra field
+      is in the objects and lands as written; but the simulator's ``invalid_json`` (a body cut
+      short) is a truncated HTTP answer, which the pull must refuse (never a short file), so the
+      day is a failed pull and then missing, not a rejected file.
+    """
+    api = {folder for folder, src in config.sources.items() if src.is_api}
+    return {
+        (f["source"], f["data_date"])
+        for f in manifest["files"]
+        if f["final"] and f["source"] in api and f["reject_reason"] == "invalid_json"
+    }

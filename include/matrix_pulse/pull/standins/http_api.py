@@ -12,7 +12,9 @@ Endpoints (request and response shapes as the platforms document them):
 WeChat errors: 40013/40125 bad appid/secret, 40001 unknown token, 42001 expired token,
 45009 quota, 61501 date range beyond the endpoint's limit. Bilibili: -101 not logged in.
 A day with no file answers an empty list (the platform has not published it); a file that
-is not valid JSON (the simulator's ``invalid_json`` mess) is answered truncated.
+is not valid JSON (the simulator's ``invalid_json`` mess) is answered truncated. An answer
+serving days carries ``Last-Modified``: the newest mtime of their files (the simulator stamps
+each file with its delivery time, so a late day stays late and a backfill is on time).
 
 Faults a test injects (``inject``), each for the next ``times`` matching requests:
 ``token_expired`` (42001, and every token issued so far stops working), ``quota`` (45009,
@@ -134,6 +136,15 @@ class PlatformApiStandIn:
         except ValueError:
             return None, raw
 
+    def last_modified(self, folder: str, days: list[str]) -> dict[str, str]:
+        """The Last-Modified header for an answer serving ``days`` of ``folder`` (none if no file)."""
+        from email.utils import formatdate
+
+        paths = [self.root / folder / f"{folder}_{d.replace('-', '')}.json" for d in days
+                 if (folder, d) not in self.unpublished]  # fmt: skip
+        times = [p.stat().st_mtime for p in paths if p.exists()]
+        return {"Last-Modified": formatdate(max(times), usegmt=True)} if times else {}
+
 
 def _days(begin: str, end: str) -> list[str]:
     b, e = dt.date.fromisoformat(begin), dt.date.fromisoformat(end)
@@ -165,8 +176,11 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
             with api._lock:
                 api.log.append((self.command, urlparse(self.path).path, status))
 
-        def _json(self, obj: object, status: int = 200, cut: bool = False) -> None:
-            self._send(status, json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), cut=cut)
+        def _json(
+            self, obj: object, status: int = 200, cut: bool = False, headers: dict | None = None
+        ) -> None:
+            body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+            self._send(status, body, headers, cut=cut)
 
         def do_POST(self) -> None:  # noqa: N802 - http.server hook name
             length = int(self.headers.get("Content-Length") or 0)
@@ -216,7 +230,7 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
                         return self._send(200, raw, cut=True)
                     if doc:
                         rows += doc.get(key, [])
-                return self._json({"list": rows}, cut=cut)
+                return self._json({"list": rows}, cut=cut, headers=api.last_modified("wechat_oa", days))
             key = "posts" if endpoint == "getpostlist" else "lives"
             doc, raw = api.day_file("wechat_channels", days[0])
             if raw is not None:
@@ -226,7 +240,11 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
             chunk = rows[(page - 1) * size : page * size]
             if fault and fault.kind == "short_page" and chunk:
                 chunk = chunk[:-1]
-            return self._json({"errcode": 0, "errmsg": "ok", "total": len(rows), "list": chunk}, cut=cut)
+            return self._json(
+                {"errcode": 0, "errmsg": "ok", "total": len(rows), "list": chunk},
+                cut=cut,
+                headers=api.last_modified("wechat_channels", days),
+            )
 
         def do_GET(self) -> None:  # noqa: N802 - http.server hook name
             url = urlparse(self.path)
@@ -253,6 +271,7 @@ def _handler(api: PlatformApiStandIn) -> type[BaseHTTPRequestHandler]:
             return self._json(
                 {"code": 0, "message": "0", "ttl": 1, "data": data},
                 cut=bool(fault and fault.kind == "truncated"),
+                headers=api.last_modified("bilibili_videos", [day]),
             )
 
         def _common_fault(self, fault: Fault) -> bool:

@@ -51,14 +51,14 @@ final as (
         cast(posts as bigint) as posts,
         cast(views as bigint) as views,
         cast(engagements as bigint) as engagements,
-        cast(points as double) as points,
+        cast(points as float8) as points,
         cast(rank() over (
             partition by period_type, period_label, coalesce(dealer_code, '总部') order by points desc
         ) as bigint) as rank_in_dealer,
         cast(rank() over (partition by period_type, period_label order by points desc) as bigint) as rank_overall,
-        cast({{ var('playbook_points_per_post') }} as double) as points_per_post,
-        cast({{ var('playbook_points_per_1000_views') }} as double) as points_per_1000_views,
-        cast({{ var('playbook_points_per_engagement') }} as double) as points_per_engagement
+        cast({{ var('playbook_points_per_post') }} as float8) as points_per_post,
+        cast({{ var('playbook_points_per_1000_views') }} as float8) as points_per_1000_views,
+        cast({{ var('playbook_points_per_engagement') }} as float8) as points_per_engagement
     from scored
 )
 

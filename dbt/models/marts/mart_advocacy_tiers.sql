@@ -64,15 +64,15 @@ final as (
         cast(tiers.matrix_tier as varchar) as matrix_tier,
         cast(coalesce(rhythm.accounts, 0) as bigint) as accounts,
         cast(coalesce(rhythm.accounts_posting_every_week, 0) as bigint) as accounts_posting_every_week,
-        cast(rhythm.accounts_posting_every_week * 1.0 / nullif(rhythm.accounts, 0) as double)
+        cast(rhythm.accounts_posting_every_week * 1.0 / nullif(rhythm.accounts, 0) as float8)
             as weekly_posting_share,
         cast(coalesce(exposure.exposure, 0) as bigint) as exposure,
         cast(quarters.total_exposure as bigint) as total_exposure,
-        cast(coalesce(exposure.exposure, 0) * 1.0 / nullif(quarters.total_exposure, 0) as double)
+        cast(coalesce(exposure.exposure, 0) * 1.0 / nullif(quarters.total_exposure, 0) as float8)
             as exposure_share,
         cast(coalesce(leads.leads, 0) as bigint) as attributed_leads,
         cast(coalesce(lead_totals.total_leads, 0) as bigint) as total_leads,
-        cast(coalesce(leads.leads, 0) * 1.0 / nullif(lead_totals.total_leads, 0) as double) as lead_share
+        cast(coalesce(leads.leads, 0) * 1.0 / nullif(lead_totals.total_leads, 0) as float8) as lead_share
     from quarters
     cross join tiers
     left join rhythm on quarters.quarter_label = rhythm.quarter_label and tiers.matrix_tier = rhythm.matrix_tier

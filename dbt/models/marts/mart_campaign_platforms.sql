@@ -57,13 +57,13 @@ final as (
         cast(cells.platform as varchar) as platform,
         cast(tier_lists.tiers as varchar) as tiers,
         cast(coalesce(deals.creator_deals, 0) as bigint) as creator_deals,
-        cast(coalesce(deals.creator_cost_yuan, 0) as double) as creator_cost_yuan,
+        cast(coalesce(deals.creator_cost_yuan, 0) as float8) as creator_cost_yuan,
         cast(deals.exposure as bigint) as exposure,
         cast(deals.engagements as bigint) as engagements,
         cast(coalesce(leads.leads, 0) as bigint) as leads,
         cast(coalesce(leads.valid_leads, 0) as bigint) as valid_leads,
         cast(coalesce(leads.orders, 0) as bigint) as orders,
-        cast(coalesce(deals.creator_cost_yuan, 0) / nullif(leads.valid_leads, 0) as double) as cost_per_valid_lead
+        cast(coalesce(deals.creator_cost_yuan, 0) / nullif(leads.valid_leads, 0) as float8) as cost_per_valid_lead
     from cells
     left join deals on cells.campaign_code = deals.campaign_code and cells.platform = deals.platform
     left join leads on cells.campaign_code = leads.campaign_code and cells.platform = leads.platform

@@ -53,13 +53,13 @@ final as (
         cast(summed.n_platforms = 1 as boolean) as is_single_platform,
         cast(tier_lists.tiers as varchar) as tiers,
         cast(summed.creator_deals as bigint) as creator_deals,
-        cast(summed.creator_cost_yuan as double) as creator_cost_yuan,
+        cast(summed.creator_cost_yuan as float8) as creator_cost_yuan,
         cast(summed.exposure as bigint) as exposure,
         cast(summed.engagements as bigint) as engagements,
         cast(summed.leads as bigint) as leads,
         cast(summed.valid_leads as bigint) as valid_leads,
         cast(summed.orders as bigint) as orders,
-        cast(summed.creator_cost_yuan / nullif(summed.valid_leads, 0) as double) as cost_per_valid_lead
+        cast(summed.creator_cost_yuan / nullif(summed.valid_leads, 0) as float8) as cost_per_valid_lead
     from summed
     left join campaigns on summed.campaign_code = campaigns.campaign_code
     left join tier_lists on summed.campaign_code = tier_lists.campaign_code

@@ -40,10 +40,10 @@ final as (
         cast(summed.views as bigint) as views,
         cast(summed.engagements as bigint) as engagements,
         cast(summed.leads as bigint) as leads,
-        cast(summed.views * 1.0 / nullif(summed.posts, 0) as double) as views_per_post,
-        cast(summed.engagements * 1.0 / nullif(summed.views, 0) as double) as interaction_rate,
-        cast(summed.leads * 1.0 / nullif(summed.posts, 0) as double) as leads_per_post,
-        cast(summed.views * 1.0 / nullif(summed.posts, 0) / nullif(ordinary.views_per_post, 0) as double)
+        cast(summed.views * 1.0 / nullif(summed.posts, 0) as float8) as views_per_post,
+        cast(summed.engagements * 1.0 / nullif(summed.views, 0) as float8) as interaction_rate,
+        cast(summed.leads * 1.0 / nullif(summed.posts, 0) as float8) as leads_per_post,
+        cast(summed.views * 1.0 / nullif(summed.posts, 0) / nullif(ordinary.views_per_post, 0) as float8)
             as views_per_post_vs_ordinary
     from summed
     left join ordinary

@@ -172,3 +172,23 @@ def test_campaigns_equal_the_truth(marts, playbook) -> None:
         assert r["cost_per_valid_lead"] == pytest.approx(_ratio(r["creator_cost_yuan"], r["valid_leads"]))
     assert any(r["is_single_platform"] for r in reach.values())
     assert any(not r["is_single_platform"] for r in reach.values())
+
+
+def test_top_topic_posts_equal_the_truth(marts, playbook) -> None:
+    rows = _rows(marts, "select *, published_on::varchar as published_on from marts.mart_topic_posts_top")
+    got = {(r["quarter_label"], r["day_kind"], r["post_rank"]): r for r in rows}
+    expected = {(t["quarter_label"], t["day_kind"], t["post_rank"]): t for t in playbook["topic_posts_top"]}
+    cols = (
+        "platform",
+        "post_id",
+        "account_id",
+        "matrix_tier",
+        "title",
+        "published_on",
+        "views",
+        "engagements",
+        "leads",
+    )
+    assert _mismatches(got, expected, cols) == []
+    for r in rows:
+        assert r["interaction_rate"] == pytest.approx(_ratio(r["engagements"], r["views"]))

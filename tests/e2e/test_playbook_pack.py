@@ -171,3 +171,17 @@ def test_campaigns_equal_the_mart_and_platforms_add_up(demo, marts, quarter) -> 
     for code, part in cells.groupby("活动编码"):
         for header in ("达人合作", "达人费用", "线索", "有效线索", "下订"):
             assert _close(part[header].sum(), got.loc[code, header]), (code, header)
+
+
+def test_top_topic_posts_equal_the_mart(demo, marts, quarter) -> None:
+    got = sheet(_xlsx(demo, "hq"), "话题Top内容")
+    want = _q(marts, "select day_kind, post_rank, title, views, engagements, leads from marts.mart_topic_posts_top "
+                     "where quarter_label = ?", [quarter])  # fmt: skip
+    assert len(got) == len(want) > 0
+    kinds = {"法定节假日": "holiday", "活动上线期": "campaign_launch"}
+    got_rows = sorted(
+        (kinds[r["发布日"]], r["名次"], r["标题"], r["播放"], r["互动"], r["线索"])
+        for r in got.to_dict("records")
+    )
+    want_rows = sorted(tuple(r) for r in want.itertuples(index=False))
+    assert got_rows == want_rows

@@ -89,6 +89,14 @@ create table marts.mart_topic_days as
          (s.views / nullif(s.posts, 0)) / nullif(o.views / nullif(o.posts, 0), 0) as views_per_post_vs_ordinary
   from s left join s o on o.quarter_label = s.quarter_label and o.matrix_tier = s.matrix_tier
    and o.day_kind = 'ordinary';
+create table marts.mart_topic_posts_top as
+  select d.quarter_label, 'campaign_launch' as day_kind,
+         row_number() over (partition by d.quarter_label order by c.views desc, c.platform, c.post_id) as post_rank,
+         c.platform, c.post_id, c.account_id, c.matrix_tier, c.region, 'fixture post ' || c.post_id as title,
+         c.date_day as published_on, c.views::bigint as views, c.engagements::bigint as engagements,
+         c.engagements / nullif(c.views, 0) as interaction_rate, 0::bigint as leads
+  from marts.fct_content_daily c join marts.dim_date d using (date_day)
+  qualify post_rank <= 10;
 create table marts.mart_campaign_platforms as
   with deals as (select campaign_code, platform, count(*) as creator_deals, sum(cost_yuan) as creator_cost_yuan,
                         sum(exposure)::bigint as exposure, sum(engagements)::bigint as engagements,

@@ -166,6 +166,21 @@ def topic_days(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame
     return df
 
 
+def top_topic_posts(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
+    df = _df(
+        con,
+        """select t.day_kind, t.post_rank, t.title, p.platform_name_cn, coalesce(a.account_name, t.account_id) as account_name,
+                  t.matrix_tier, t.published_on, t.views, t.engagements, t.interaction_rate, t.leads
+           from marts.mart_topic_posts_top t
+           left join marts.dim_account a on a.platform = t.platform and a.account_id = t.account_id and a.is_current
+           left join marts.dim_platform p on p.platform = t.platform
+           where t.quarter_label = ? order by t.day_kind desc, t.post_rank""",
+        [quarter.label],
+    )
+    df["day_kind_cn"] = df["day_kind"].map(DAY_KIND_CN)
+    return df
+
+
 def campaigns(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
     """Campaigns starting in the quarter."""
     return _df(
@@ -251,6 +266,13 @@ def tables(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None)
                     Column("views_per_post_vs_ordinary", "条均播放 ÷ 普通日", "number")],
                    NATIONAL + "节假日 = 节假日种子表中的放假日；活动上线期 = 活动开始后的前 3 天（非节假日）；"
                    "同一层级的三类发布日相加等于该层级合计。", "话题与节假日")  # fmt: skip
+    top = Table("playbook_topic_posts_top", "节假日与活动上线期 Top 内容（按播放）", top_topic_posts(con, quarter),
+                [Column("day_kind_cn", "发布日", "text"), Column("post_rank", "名次", "int"), Column("title", "标题", "text"),
+                 Column("platform_name_cn", "平台", "text"), Column("account_name", "账号", "text"),
+                 Column("matrix_tier", "层级", "text"), Column("published_on", "发布日期", "date"),
+                 Column("views", "播放", "count"), Column("engagements", "互动", "count"),
+                 Column("interaction_rate", "互动率", "pct"), Column("leads", "线索", "count")],
+                NATIONAL, "话题Top内容")  # fmt: skip
     camps = Table("playbook_campaigns", "跨平台联动：本季度开始的活动", campaigns(con, quarter),
                   [Column("campaign_code", "活动编码", "text"), Column("campaign_name", "活动", "text"),
                    Column("platforms", "平台", "text"), Column("n_platforms", "平台数", "int"),
@@ -262,4 +284,4 @@ def tables(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None)
                          [Column("campaign_code", "活动编码", "text"), Column("platform_name_cn", "平台", "text"),
                           Column("tiers", "层级", "text"), *CAMPAIGN_FIGURES],
                          "各平台相加等于活动合计（“other”= 非自有平台渠道的线索）。", "跨平台联动-平台", shown=30)  # fmt: skip
-    return [board, dealers, tiers, rhythm, silent, slots, topics, camps, per_platform]
+    return [board, dealers, tiers, rhythm, silent, slots, topics, top, camps, per_platform]

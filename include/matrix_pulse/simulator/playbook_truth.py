@@ -52,6 +52,7 @@ def _posts(truth, world, posts) -> list[dict]:
         for i in np.nonzero(loaded & (book.pub_day >= 0) & (book.pub_day < n_days))[0]:
             a = int(book.account_idx[i])
             out.append({"platform": platform, "post_id": str(book.post_id[i]), "account": a,
+                        "title": str(book.title[i]).strip(),
                         "account_id": str(acc_ids[a]), "day": int(book.pub_day[i]),
                         "views": float(views[i]), "exposure": float(exposure[i]),
                         "engagements": float(engagements[i])})  # fmt: skip
@@ -78,6 +79,7 @@ def playbook_truth(truth, world, posts, leads, st, deals: list[dict], sections: 
         "publishing_rhythm": rhythm,
         "advocacy_tiers": _advocacy_tiers(rhythm, sections, v),
         "topic_days": _topic_days(world, all_posts, lead_count, v),
+        "topic_posts_top": _topic_posts_top(world, all_posts, lead_count, v),
         "campaign_platforms": _campaigns(world, leads, st, deals),
     }
 
@@ -187,6 +189,35 @@ def _topic_days(world, all_posts, lead_count, v) -> list[dict]:
          "engagements": int(round(c["engagements"])), "leads": int(c["leads"])}
         for (q, t, k), c in sorted(cells.items())
     ]  # fmt: skip
+
+
+def _day_kind(world, day_offset: int, v: dict) -> str:
+    day = world.days[day_offset]
+    if day in holidays_off():
+        return "holiday"
+    for c in world.campaigns.itertuples():
+        if c.starts_on <= day < c.starts_on + timedelta(days=v["playbook_launch_window_days"]):
+            return "campaign_launch"
+    return "ordinary"
+
+
+def _topic_posts_top(world, all_posts, lead_count, v) -> list[dict]:
+    """The most viewed holiday and launch-day posts per quarter (ties: platform, post id)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for p in all_posts:
+        kind = _day_kind(world, p["day"], v)
+        if kind != "ordinary":
+            groups[(_quarter(world.days[p["day"]]), kind)].append(p)
+    out = []
+    for (q, kind), posts in sorted(groups.items()):
+        posts.sort(key=lambda p: (-round(p["views"]), p["platform"], p["post_id"]))
+        for rank, p in enumerate(posts[: v["playbook_top_topic_posts"]], start=1):
+            out.append({"quarter_label": q, "day_kind": kind, "post_rank": rank, "platform": p["platform"],
+                        "post_id": p["post_id"], "account_id": p["account_id"], "matrix_tier": p["tier"],
+                        "title": p["title"], "published_on": world.days[p["day"]].isoformat(),
+                        "views": int(round(p["views"])), "engagements": int(round(p["engagements"])),
+                        "leads": int(lead_count.get((p["platform"], p["post_id"]), 0))})  # fmt: skip
+    return out
 
 
 def _campaigns(world, leads, st, deals: list[dict]) -> list[dict]:

@@ -158,9 +158,9 @@ def test_campaigns_equal_the_mart_and_platforms_add_up(demo, marts, quarter) -> 
     want = _q(marts, "select * from marts.mart_campaign_reach where starts_on between ? and ?", [start, end])
     got = sheet(xlsx, "跨平台联动").set_index("活动编码")
     assert set(got.index) == set(want["campaign_code"]) and len(want) > 0
-    figures = (("达人合作", "creator_deals"), ("达人费用", "creator_cost_yuan"), ("曝光", "exposure"),
+    figures = (("达人合作", "creator_deals"), ("达人费用（元）", "creator_cost_yuan"), ("曝光", "exposure"),
                ("互动", "engagements"), ("线索", "leads"), ("有效线索", "valid_leads"), ("下订", "orders"),
-               ("有效线索成本", "cost_per_valid_lead"))  # fmt: skip
+               ("有效线索成本（元）", "cost_per_valid_lead"))  # fmt: skip
     for w in want.to_dict("records"):
         g = got.loc[w["campaign_code"]]
         assert g["平台"] == w["platforms"] and g["平台数"] == w["n_platforms"]
@@ -169,7 +169,7 @@ def test_campaigns_equal_the_mart_and_platforms_add_up(demo, marts, quarter) -> 
             assert _close(g[header], w[col]), (w["campaign_code"], header)
     cells = sheet(xlsx, "跨平台联动-平台")
     for code, part in cells.groupby("活动编码"):
-        for header in ("达人合作", "达人费用", "线索", "有效线索", "下订"):
+        for header in ("达人合作", "达人费用（元）", "线索", "有效线索", "下订"):
             assert _close(part[header].sum(), got.loc[code, header]), (code, header)
 
 

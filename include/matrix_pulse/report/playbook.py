@@ -265,7 +265,8 @@ def tables(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None)
                     Column("leads_per_post", "条均线索", "number"),
                     Column("views_per_post_vs_ordinary", "条均播放 ÷ 普通日", "number")],
                    NATIONAL + "节假日 = 节假日种子表中的放假日；活动上线期 = 活动开始后的前 3 天（非节假日）；"
-                   "同一层级的三类发布日相加等于该层级合计。", "话题与节假日")  # fmt: skip
+                   "同一层级的三类发布日相加等于该层级合计。注意：播放等为作品已加载的全部数据，临近数据截止日发布的作品"
+                   "（如季末的中秋假期）累计天数少，条均播放偏低。", "话题与节假日")  # fmt: skip
     top = Table("playbook_topic_posts_top", "节假日与活动上线期 Top 内容（按播放）", top_topic_posts(con, quarter),
                 [Column("day_kind_cn", "发布日", "text"), Column("post_rank", "名次", "int"), Column("title", "标题", "text"),
                  Column("platform_name_cn", "平台", "text"), Column("account_name", "账号", "text"),

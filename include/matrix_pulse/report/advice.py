@@ -49,6 +49,11 @@ class AdviceConfig:
     max_median_response_minutes: float = 120
     follow_up_min_valid_leads: int = 10
     inactive_days: int = 30
+    playbook_min_accounts: int = 5
+    silent_tier_max_share: float = 0.2
+    rhythm_min_target_week_share: float = 0.6
+    holiday_min_posts: int = 10
+    holiday_min_uplift: float = 1.0
 
 
 # yaml section.key -> AdviceConfig field
@@ -75,6 +80,11 @@ _YAML_KEYS = {
     ("follow_up", "max_median_response_minutes"): "max_median_response_minutes",
     ("follow_up", "min_valid_leads"): "follow_up_min_valid_leads",
     ("accounts", "inactive_days"): "inactive_days",
+    ("playbook", "min_accounts"): "playbook_min_accounts",
+    ("playbook", "silent_tier_max_share"): "silent_tier_max_share",
+    ("playbook", "rhythm_min_target_week_share"): "rhythm_min_target_week_share",
+    ("playbook", "holiday_min_posts"): "holiday_min_posts",
+    ("playbook", "holiday_min_uplift"): "holiday_min_uplift",
 }
 
 

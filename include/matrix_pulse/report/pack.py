@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from matrix_pulse.report import fmt, gate, queries
+from matrix_pulse.report import fmt, gate, playbook, queries
 from matrix_pulse.report.advice import AdviceConfig, build_advice, load_advice_config
 from matrix_pulse.report.audiences import Audience, GateConfig, PackConfig
 from matrix_pulse.report.model import ROW_KIND, Column, Kpi, Recommendation, Table
+from matrix_pulse.report.playbook_advice import playbook_advice
 from matrix_pulse.report.quarters import Quarter
 from matrix_pulse.settings import TIMEZONE
 
@@ -368,7 +369,9 @@ def build_pack(con: duckdb.DuckDBPyConnection, quarter: Quarter, audience: Audie
     add(*_content_tables(con, quarter, region), *_live_tables(con, quarter, region))
     add(*_dealer_tables(con, quarter, region))
     add(*_creator_tables(con, quarter, region, pack_cfg.creator_rows_in_pdf))
+    add(*playbook.tables(con, quarter, region))
     recs, extra = build_advice(con, quarter, region, tables, headline, network, advice_cfg)
+    recs += playbook_advice(tables, advice_cfg)
     add(*extra, *_health_tables(con, quarter))
     add(_trend_table(con, quarter, region), _kpi_table(kpis))
     gate_result = gate.evaluate(con, quarter, gate_cfg or GateConfig())

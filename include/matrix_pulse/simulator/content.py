@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from .habits import HOLIDAY_POST_FACTOR, HOLIDAY_VIEW_BOOST, advocacy_rhythm, campaign_runs_on, holiday_mask
 from .world import DEAL_WINDOW_DAYS, SERIES, World
 
 POST_WINDOW_DAYS = 30  # a post appears in every daily file while younger than this
@@ -206,7 +207,10 @@ def build_posts(rng: np.random.Generator, world: World, platform: str) -> PostBo
     rates = acc.loc[members, "post_rate"].to_numpy()
     if platform == "wechat_oa":  # one push a day, one to three articles
         rates = np.full(len(members), 2.0)
-    counts = rng.poisson(np.outer(day_factor, rates))  # [day, account]
+    holiday = holiday_mask(world.start, offsets)
+    day_factor = day_factor * np.where(holiday, HOLIDAY_POST_FACTOR, 1.0)
+    rhythm = advocacy_rhythm(rng, world.start, offsets, acc.loc[members, "tier"].to_numpy(object))
+    counts = rng.poisson(np.outer(day_factor, rates) * rhythm)  # [day, account]
     day_rep, acc_rep = np.nonzero(counts)
     reps = counts[day_rep, acc_rep]
     pub_day = np.repeat(offsets[day_rep], reps)
@@ -224,12 +228,13 @@ def build_posts(rng: np.random.Generator, world: World, platform: str) -> PostBo
 
     campaign = np.full(n, "", dtype=object)
     for d_i, codes in enumerate(active):
+        codes = [c for c in codes if campaign_runs_on(c, platform)]
         if not codes:
             continue
         sel = np.nonzero((pub_day == offsets[d_i]) & (rng.random(n) < 0.45))[0]
         campaign[sel] = np.array(codes, dtype=object)[rng.integers(0, len(codes), len(sel))]
     campaign[sponsored] = world.creator_deals["campaign_code"].to_numpy(object)[deal_idx[sponsored]]
-    boost = np.where(campaign != "", 1.8, 1.0)
+    boost = np.where(campaign != "", 1.8, 1.0) * np.where(holiday[pub_day - first], HOLIDAY_VIEW_BOOST, 1.0)
     views = acc.loc[account_idx, "reach"].to_numpy() * rng.lognormal(0, 1.0, n) * boost
     totals = {"views": np.maximum(views, 5.0)}
     for metric, ratio in METRIC_RATIOS[platform].items():

@@ -18,6 +18,7 @@ import numpy as np
 from matrix_pulse.sources import DCC_STATUS, LEGACY_STATUS, PLATFORMS
 
 from .content import LiveBook, PostBook, day_seconds, weekday_factor
+from .habits import campaign_runs_on
 from .scale import Scale
 from .world import SERIES, World, chinese_names, person_phones
 
@@ -201,6 +202,11 @@ def build_leads(
         campaign[sel] = np.array([c.campaign_code for c in running], dtype=object)[
             rng.integers(0, len(running), len(sel))
         ]
+        # a single-platform campaign's leads come from its platform only
+        off = np.array(
+            [not campaign_runs_on(c, p) for c, p in zip(campaign[sel], platform[sel], strict=True)], bool
+        )
+        campaign[sel[off]] = ""
     camp_series = dict(zip(world.campaigns["campaign_code"], world.campaigns["series_code"], strict=True))
     series = np.array(SERIES, dtype=object)[rng.choice(len(SERIES), n, p=[0.3, 0.2, 0.25, 0.15, 0.1])]
     in_camp = campaign != ""

@@ -27,6 +27,7 @@ from matrix_pulse.sources import LANDING_FOLDERS, MATRIX_TIERS, PLATFORMS, SOURC
 
 from .content import build_lives, build_posts
 from .crm import build_leads, crm_rows
+from .playbook_truth import playbook_truth
 from .render import (
     COUNT_KINDS,
     CleanTable,
@@ -805,6 +806,7 @@ def _sectional_truth(truth: Truth, rows, leads, world: World, posts, lives) -> d
         for i, figures in sorted(truth.lives.items())
     }
     out["creator_deals"] = _deal_truth(truth, world, posts, lives, leads, st)
+    out["playbook"] = playbook_truth(truth, world, posts, leads, st, out["creator_deals"], out)
     return out
 
 

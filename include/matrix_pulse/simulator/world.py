@@ -17,6 +17,7 @@ import pandas as pd
 
 from matrix_pulse.sources import MATRIX_TIERS, PLATFORMS
 
+from .habits import campaign_runs_on
 from .scale import Scale
 
 # (province, city, city tier, region)
@@ -357,8 +358,10 @@ def _creator_deals(
             deal_type = forms[int(rng.integers(0, len(forms)))]
             published_on = c.starts_on + timedelta(days=int(rng.integers(0, max(span, 0) + 1)))
             offset = int(DELIVERY_OFFSETS[rng.integers(0, len(DELIVERY_OFFSETS))])
-            if span < 0 or any(
-                abs((published_on - b).days) <= 2 * DEAL_WINDOW_DAYS for b in booked.get(a, [])
+            if (
+                span < 0
+                or not campaign_runs_on(c.campaign_code, platform)
+                or any(abs((published_on - b).days) <= 2 * DEAL_WINDOW_DAYS for b in booked.get(a, []))
             ):
                 continue  # the creator is already booked around that date
             booked.setdefault(a, []).append(published_on)

@@ -94,7 +94,7 @@ def _stranger_phone(rng: np.random.Generator) -> str:
 
 
 def plan_contacts(
-    world: World, leads, lives, posts, people: list[Consultant], seed: int
+    world: World, leads, lives, posts, people: list[Consultant], seed: int, rate: float
 ) -> dict[int, list[dict]]:
     """Contacts per day offset: the leads that become a contact plus walk-ins from the QR codes."""
     rng = _rng(seed, 1)
@@ -160,7 +160,7 @@ def plan_contacts(
                         if u < 0.6
                         else [_stranger_phone(rng)]
                         if u < 0.9
-                        else [PHONE_JUNK[int(rng.integers(0, 3))]]
+                        else [PHONE_JUNK[int(rng.integers(0, 3))] if rate > 0 else _stranger_phone(rng)]
                     )
                     add(d, who, mobiles, f"s{d}:{who.userid}:{k}")
     return plan
@@ -274,7 +274,7 @@ def write_files(
     people = consultants(world, seed)
     dealer_of = {c.userid: c.dealer for c in people}
     codes = world.dealers["dealer_code"].to_numpy(object)
-    plan = plan_contacts(world, leads, lives, posts, people, seed)
+    plan = plan_contacts(world, leads, lives, posts, people, seed, rate)  # a clean run: no junk phone
     defects = plan_defects(len(world.days), seed, rate)
     truth = WecomTruth()
     files: list[dict] = []

@@ -51,6 +51,7 @@ def check_consultants(con: duckdb.DuckDBPyConnection, truth: dict) -> int:
         row = got[key]
         for c in CONSULTANT_COUNTS:
             assert row[c] == cell[c], (key, c, row[c], cell[c])
+        assert row["chats_with_reply_figures"] == cell["chats_with_reply_figures"], key
         for column, name in ATTRIBUTION.items():
             assert row[column] == cell[name], (key, column, row[column], cell[name])
         assert sum(row[c] for c in ATTRIBUTION) == row["new_contacts"], key  # the breakdown adds up

@@ -3,7 +3,8 @@
 -- in the same day's member list. Formulas (also in _wecom__marts.yml):
 --   new_contacts          = contacts added (rows of stg_wecom__contacts) in the quarter;
 --   chats, messages, negative_feedback = sums of the daily figures;
---   reply_rate            = sum(reply_rate * chats) / sum(chats) over days that report a reply rate;
+--   chats_with_reply_figures = sum(chats) over days that report a reply rate;
+--   reply_rate            = sum(reply_rate * chats) / chats_with_reply_figures;
 --   avg_reply_minutes     = sum(avg_reply_minutes * chats) / the same chats (chat-weighted);
 --   contacts_from_live / _post / _campaign = contacts whose QR state names a live room in
 --       fct_live_sessions, a post in dim_content, a campaign in dim_campaign;
@@ -105,6 +106,8 @@ final as (
         cast(sum(d.chats) as bigint) as chats,
         cast(sum(d.messages) as bigint) as messages,
         cast(sum(d.negative_feedback) as bigint) as negative_feedback,
+        -- the weight of the two averages below, so a dealer or region can re-aggregate them
+        cast(sum(d.rated_chats) as bigint) as chats_with_reply_figures,
         cast(sum(d.replied_chats) / nullif(sum(d.rated_chats), 0) as double) as reply_rate,
         cast(sum(d.reply_minutes_weighted) / nullif(sum(d.rated_chats), 0) as double) as avg_reply_minutes,
         cast(sum(d.contacts_from_live) as bigint) as contacts_from_live,

@@ -45,6 +45,8 @@ class AdviceConfig:
     max_median_response_minutes: float = 120
     follow_up_min_valid_leads: int = 10
     inactive_days: int = 30
+    wecom_max_avg_reply_minutes: float = 30
+    wecom_min_chats: int = 20
 
 
 # yaml section.key -> AdviceConfig field
@@ -67,6 +69,8 @@ _YAML_KEYS = {
     ("follow_up", "max_median_response_minutes"): "max_median_response_minutes",
     ("follow_up", "min_valid_leads"): "follow_up_min_valid_leads",
     ("accounts", "inactive_days"): "inactive_days",
+    ("wecom", "max_avg_reply_minutes"): "wecom_max_avg_reply_minutes",
+    ("wecom", "min_chats"): "wecom_min_chats",
 }
 
 

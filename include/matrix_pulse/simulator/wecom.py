@@ -365,6 +365,7 @@ def wecom_truth(truth: WecomTruth, known: dict[str, set[str]], st: dict | None, 
             "chats": c["chats"],
             "messages": c["messages"],
             "negative_feedback": c["negative_feedback"],
+            "chats_with_reply_figures": chats,
             "reply_rate": c["replied_chats_x100"] / 100 / chats if chats else None,
             "avg_reply_minutes": c["reply_minutes_x_chats"] / chats if chats else None,
         }

@@ -82,6 +82,17 @@ def test_reply_time_rule_states_its_threshold_and_names_the_slow_dealers(packs) 
         assert any(name in e for e in rec.evidence)
 
 
+def test_mail_carries_the_section_sentences(packs) -> None:
+    from matrix_pulse.report.render import render_mail_html
+
+    pack = packs["hq"]
+    html = render_mail_html(pack, 1)
+    assert "私域运营（企业微信）" in html
+    for line in pack.wecom["lines"]:
+        assert line in html
+    assert fmt.count(pack.wecom["new_contacts"]) in pack.wecom["lines"][0]
+
+
 def test_section_is_in_the_html_pdf_and_xlsx(con, packs, tmp_path: Path) -> None:
     import pypdf
     from matrix_pulse.report.render import render_pack

@@ -118,12 +118,24 @@ def wecom_summary(tables: dict[str, Table]) -> dict:
     f = tables["wecom_lead_funnel"].df
     weights = d["chats"].sum()
     valid = f["valid_leads"].sum()
-    return {
+    out = {
         "new_contacts": d["new_contacts"].sum(),
         "chats": weights,
         "attributed": {label: d[c].sum() for c, label in ATTRIBUTION},
         "wecom_share": (f["valid_leads"].iloc[0] / valid) if valid else None,
     }
+    # Plain sentences for the mail (the PDF has the tables).
+    parts = "，".join(f"{label} {fmt.count(n)}" for label, n in out["attributed"].items())
+    out["lines"] = [
+        f"顾问新增企微客户 {fmt.count(out['new_contacts'])} 人（{parts}），会话 {fmt.count(weights)} 次。"
+    ]
+    if valid:
+        w, o = f.iloc[0], f.iloc[1]
+        out["lines"].append(
+            f"有效线索中 {fmt.pct(out['wecom_share'])} 加了企微；下订率 加企微 {fmt.pct(w['orders_rate'])}，"
+            f"未加企微 {fmt.pct(o['orders_rate'])}。"
+        )
+    return out
 
 
 def reply_time_advice(tables: dict[str, Table], max_minutes: float, min_chats: int) -> Recommendation:

@@ -108,8 +108,8 @@ final as (
         cast(sum(d.negative_feedback) as bigint) as negative_feedback,
         -- the weight of the two averages below, so a dealer or region can re-aggregate them
         cast(sum(d.rated_chats) as bigint) as chats_with_reply_figures,
-        cast(sum(d.replied_chats) / nullif(sum(d.rated_chats), 0) as double) as reply_rate,
-        cast(sum(d.reply_minutes_weighted) / nullif(sum(d.rated_chats), 0) as double) as avg_reply_minutes,
+        cast(sum(d.replied_chats) / nullif(sum(d.rated_chats), 0) as float8) as reply_rate,
+        cast(sum(d.reply_minutes_weighted) / nullif(sum(d.rated_chats), 0) as float8) as avg_reply_minutes,
         cast(sum(d.contacts_from_live) as bigint) as contacts_from_live,
         cast(sum(d.contacts_from_post) as bigint) as contacts_from_post,
         cast(sum(d.contacts_from_campaign) as bigint) as contacts_from_campaign,

@@ -65,11 +65,11 @@ final as (
         cast(valid_leads as bigint) as valid_leads,
         cast(valid_leads_wecom as bigint) as valid_leads_wecom,
         cast(valid_leads_other as bigint) as valid_leads_other,
-        cast(valid_leads_wecom / nullif(valid_leads, 0) as double) as wecom_share,
+        cast({{ safe_divide('valid_leads_wecom', 'valid_leads') }} as float8) as wecom_share,
         {% for group in ['wecom', 'other'] %}
         {% for stage in ['arrivals', 'test_drives', 'orders', 'deliveries'] %}
         cast({{ stage }}_{{ group }} as bigint) as {{ stage }}_{{ group }},
-        cast({{ stage }}_{{ group }} / nullif(valid_leads_{{ group }}, 0) as double) as {{ stage }}_rate_{{ group }}{{ ',' if not (loop.last and group == 'other') }}
+        cast({{ safe_divide(stage ~ '_' ~ group, 'valid_leads_' ~ group) }} as float8) as {{ stage }}_rate_{{ group }}{{ ',' if not (loop.last and group == 'other') }}
         {% endfor %}
         {% endfor %}
     from counted

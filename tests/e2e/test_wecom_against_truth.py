@@ -84,3 +84,22 @@ def test_wecom_consultant_mart_equals_truth(marts, truth) -> None:
 
 def test_wecom_lead_funnel_mart_equals_truth(marts, truth) -> None:
     assert check_lead_funnel(marts, truth) > 0
+
+
+def test_demo_pack_wecom_section_equals_the_marts(marts) -> None:
+    """The HQ pack of the demo's last quarter: the section's totals are the marts' (and so the truth's)."""
+    from matrix_pulse.report.audiences import Audience, GateConfig
+    from matrix_pulse.report.pack import build_pack
+    from matrix_pulse.report.quarters import Quarter
+
+    pack = build_pack(marts, Quarter.parse("2026Q3"), Audience("hq", "总部", "national", ("hq@example.com",)),
+                      GateConfig())  # fmt: skip
+    contacts, chats = marts.execute(
+        "SELECT sum(new_contacts), sum(chats) FROM marts.mart_wecom_consultant_period WHERE quarter_label = '2026Q3'"
+    ).fetchone()
+    assert pack.wecom["new_contacts"] == contacts > 0 and pack.wecom["chats"] == chats
+    assert sum(pack.wecom["attributed"].values()) == contacts
+    wecom, valid = marts.execute(
+        "SELECT sum(valid_leads_wecom), sum(valid_leads) FROM marts.mart_wecom_lead_funnel WHERE quarter_label = '2026Q3'"
+    ).fetchone()
+    assert list(pack.tables["wecom_lead_funnel"].df["valid_leads"]) == [wecom, valid - wecom]

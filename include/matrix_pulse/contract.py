@@ -16,9 +16,12 @@ duration    <name> DOUBLE (seconds)               00:01:35 / 95 / 1分35秒 -> 9
 time        <name> TIMESTAMP (Asia/Shanghai)      ISO, 2026/7/1 9:05, unix seconds, Excel serial
 date        <name> DATE
 money       <name> DOUBLE (yuan)
+number      <name> DOUBLE                         a plain number kept as written (0-100 percentages)
 unix        <name> TIMESTAMP (Asia/Shanghai)      unix seconds from the JSON APIs
 phone       phone_hash, phone_masked,             HMAC-SHA256 of the normalised 11-digit
             phone_is_valid                        number; 138****5678; junk -> hash NULL, FALSE
+hashed_id   <name>_hash                           HMAC-SHA256 of 'id:' + the trimmed value (a person's
+                                                  ID such as WeCom's external_userid: never in clear)
 pii_drop    (none)                                customer names are dropped at load
 
 Every raw table also carries: data_date DATE, source_file VARCHAR, file_sha256 VARCHAR,
@@ -136,6 +139,7 @@ KIND_TYPES: dict[str, str] = {
     "time": "TIMESTAMP",
     "date": "DATE",
     "money": "DOUBLE",
+    "number": "DOUBLE",
     "unix": "TIMESTAMP",
 }
 
@@ -157,6 +161,11 @@ def raw_columns(source: Source) -> list[RawColumn]:
         origin = f"Export column `{c.source_name}` ({c.kind})."
         if c.kind == "pii_drop":
             continue  # names never reach the warehouse
+        if c.kind == "hashed_id":
+            cols.append(
+                RawColumn(f"{c.name}_hash", "VARCHAR", f"{origin} HMAC-SHA256 (keyed); never in clear.")
+            )
+            continue
         if c.kind == "phone":
             cols += [
                 RawColumn(

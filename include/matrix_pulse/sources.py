@@ -27,6 +27,7 @@ from matrix_pulse.contract import (
     raw_columns,
 )
 from matrix_pulse.sources_content import CONTENT_SOURCES
+from matrix_pulse.sources_wecom import WECOM_SOURCES
 
 __all__ = [
     "DCC_STATUS", "KIND_TYPES", "LANDING_FOLDERS", "LEGACY_STATUS", "LINEAGE_COLUMNS", "MATRIX_GROUPS", "MATRIX_TIERS",
@@ -116,6 +117,9 @@ _add(
         ),
     )
 )
+# WeCom (企业微信) private domain: one JSON object a day, four raw tables (sources_wecom.py).
+for _src in WECOM_SOURCES:
+    _add(_src)
 _add(
     Source(
         name="matrix_roster",

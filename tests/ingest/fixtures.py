@@ -58,6 +58,10 @@ def _value(source: Source, col_name: str, kind: str, date: dt.date, i: int) -> o
         return 5000
     if kind == "phone":
         return PHONES[i % len(PHONES)]
+    if kind == "hashed_id":
+        return f"wmEXT{date:%m%d}{i:04d}"
+    if kind == "number":
+        return 50.5 + i
     if kind == "pii_drop":
         return NAMES[i % len(NAMES)]
     raise ValueError(kind)
@@ -66,6 +70,9 @@ def _value(source: Source, col_name: str, kind: str, date: dt.date, i: int) -> o
 def good_rows(source_name: str, date: dt.date, n: int = 3) -> list[dict[str, object]]:
     src = SOURCES[source_name]
     rows = [{c.source_name: _value(src, c.name, c.kind, date, i) for c in src.columns} for i in range(n)]
+    if explode := src.extra.get("explode"):  # a list of values in one key (WeCom's remark_mobiles)
+        for r in rows:
+            r[explode] = [r[explode]]
     for c in src.columns:
         # Reference keys (dealer, campaign, ...) must be unique per file, as the real files are.
         if c.name in src.key and c.kind in ("id", "code") and len({r[c.source_name] for r in rows}) < n:
@@ -189,7 +196,13 @@ def write_json(
     else:
         doc = {"errcode": 0}
         for s in srcs:
-            doc[s.json_path] = [_nest(r) if r else {} for r in rows_by_source.get(s.name, [])]
+            records = [_nest(r) if r else {} for r in rows_by_source.get(s.name, [])]
+            if s.json_path in doc:  # a second table of the same array (WeCom's contact mobiles)
+                for record, extra in zip(doc[s.json_path], records, strict=False):
+                    if record and extra:
+                        record.update({k: v for k, v in extra.items() if k not in record})
+                continue
+            doc[s.json_path] = records
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return path
 

@@ -37,7 +37,8 @@ def test_phones_and_ids_in_every_free_text_column_are_masked_text_kept_as_writte
             for c in cols:
                 r[c.source_name] = PLANTED if c.name not in src.key else f"{r[c.source_name]} {PLANTED}"
             r["备注"] = PLANTED  # a column the contract does not know
-        key_col = next(c for c in src.columns if c.name == src.key[0])
+        # the key names raw columns: a hashed ID's is <name>_hash (WeCom's external_userid)
+        key_col = next(c for c in src.columns if src.key[0] in (c.name, f"{c.name}_hash"))
         rows[2][key_col.source_name] = None  # set aside (missing key): quarantine keeps its values
         folders.setdefault(landing_folder(src), {})[src.name] = rows
     for folder, by_source in folders.items():

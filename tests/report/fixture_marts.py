@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from tests.report.fixture_playbook import add_playbook_marts
+from tests.report.fixture_wecom import add_wecom_marts
 
 QUARTERS = {"2025Q3": date(2025, 7, 1), "2026Q2": date(2026, 4, 1), "2026Q3": date(2026, 7, 1)}
 PLATFORMS_CN = {
@@ -258,6 +259,7 @@ def build_fixture(path: Path, *, seed: int = 7, critical_gx_failure: bool = Fals
             con.register(f"_{name}", df)
         con.execute(_MARTS_SQL)
         add_playbook_marts(con)  # issue 16's marts, from the facts above
+        add_wecom_marts(con)  # 私域运营 (issue 16): tests/report/fixture_wecom.py
         _write_meta(con, rng, critical_gx_failure, missing_source_days)
     finally:
         con.close()

@@ -69,20 +69,22 @@ class TableRead:
     rows: list[list]  # every data row as read (blank and total rows included)
     set_aside: list[tuple[int, str]] = field(default_factory=list)
     loaded: list[dict] = field(default_factory=list)  # header -> cell, for loaded rows
+    numbers: list[int] | None = None  # data row of each row when not 1..n (an exploded list)
 
 
 def _classify(table: TableRead) -> None:
-    seen: set[tuple] = set()
-    for number, row in enumerate(table.rows, start=1):
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(table.rows):
+        number = table.numbers[i] if table.numbers else i + 1
         cells = tuple("" if c is None else str(c) for c in row)
         if all(c.strip() == "" for c in cells):
             table.set_aside.append((number, "blank_row"))
         elif any(c.strip() == "合计" for c in cells):
             table.set_aside.append((number, "total_row"))
-        elif cells in seen:
+        elif seen.get(cells, number) != number:  # rows of one record's list never duplicate it
             table.set_aside.append((number, "exact_duplicate_row"))
         else:
-            seen.add(cells)
+            seen.setdefault(cells, number)
             table.loaded.append(dict(zip(table.header, row, strict=False)))
 
 
@@ -119,6 +121,12 @@ def read_file(path: Path, folder: str) -> dict[str, TableRead]:
             flat = [_flatten(o) for o in items]
             # an empty array shows no keys: nothing is missing from it
             header = sorted({k for o in flat for k in o}) if flat else [c.source_name for c in source.columns]
+            explode = source.extra.get("explode")
+            if explode:  # one row per element of the list, numbered by its record
+                pairs = [(n, {**o, explode: m}) for n, o in enumerate(flat, 1) for m in o.get(explode) or []]
+                rows = [[o.get(h) for h in header] for _, o in pairs]
+                tables[source.raw_table] = TableRead(header, rows, numbers=[n for n, _ in pairs])
+                continue
             rows = [[o.get(h) for h in header] for o in flat]
             tables[source.raw_table] = TableRead(header, rows)
     for table in tables.values():

@@ -39,7 +39,10 @@ def map_columns(file_name: str, staged: StagedTable) -> ColumnMap:
         )
     used = set(mapped.values())
     unmapped = [i for i in range(len(staged.headers)) if i not in used]
-    extras = [staged.headers[i] for i in unmapped if staged.headers[i]]
+    # Keys another raw table of the same array loads (WeCom's contacts and their mobiles) are
+    # known, not new columns: they are not reported as extras.
+    known_elsewhere = {fold_header(k) for k in staged.source.extra.get("ignore", ())}
+    extras = [staged.headers[i] for i in unmapped if staged.headers[i] and folded[i] not in known_elsewhere]
     return ColumnMap(mapped, extras, unmapped)
 
 

@@ -166,10 +166,17 @@ def _stage_file(ctx: IngestContext, f: LandedFile, staged_sources: set[str]) -> 
 
 
 def _hash_phones(ctx: IngestContext, sources: list[Source]) -> str | None:
-    """HMAC the distinct valid phones of the whole chunk (every CRM) into one temp table."""
+    """HMAC the distinct valid phones of the whole chunk (every CRM) into one temp table.
+
+    Personal IDs (kind hashed_id, WeCom's external_userid) share the table under the text
+    'id:<value>', which no phone's digits can equal."""
     selects = []
     for src in sources:
         for j, c in enumerate(src.columns):
+            if c.kind == "hashed_id":
+                selects.append(
+                    f"SELECT DISTINCT 'id:' || mp_fold(k{j}) AS d FROM {union_table(src)} WHERE mp_fold(k{j}) IS NOT NULL"
+                )
             if c.kind == "phone":
                 selects.append(  # digits extracted once per cell, then tested
                     f"SELECT DISTINCT d FROM (SELECT mp_phone_digits(k{j}) AS d FROM {union_table(src)}) "

@@ -186,4 +186,5 @@ def typed_expression(kind: str, folded: str) -> str:
         "unix": f"mp_time_f({folded})",
         "date": f"mp_date_f({folded})",
         "money": f"mp_money_f({folded})",
+        "number": f"CASE WHEN mp_unknown_f({folded}) THEN NULL ELSE TRY_CAST(replace({folded}, ',', '') AS DOUBLE) END",
     }[kind]

@@ -111,14 +111,17 @@ def checks_for(source: Source) -> list[Check]:
                 {"column": "review_status", "value_set": list(REVIEW_STATUS)},
             )
         )
-    if any(c.kind == "phone" for c in source.columns):
+    for c in source.columns:
+        if c.kind != "phone":
+            continue
         # Junk phones are kept (flagged); a file of mostly junk numbers is worth a look.
+        valid = f"{c.name}_is_valid"
         checks.append(
             Check(
                 "ExpectColumnValuesToBeInSet",
-                "phone_is_valid",
+                valid,
                 WARNING,
-                {"column": "phone_is_valid", "value_set": [True], "mostly": 0.8},
+                {"column": valid, "value_set": [True], "mostly": 0.8},
             )
         )
     return checks

@@ -367,5 +367,27 @@ def read_json_records(
         # is empty ({} rows); otherwise the column check below decides.
         if c.source_name not in headers and not flat:
             headers.append(c.source_name)
+    explode = source.extra.get("explode")
+    if explode:
+        return _exploded(source, table, flat, headers, explode)
     data, sql = columns_to_numpy([[r.get(h) for r in flat] for h in headers], len(flat))
     return StagedTable(source, table, headers, len(flat), "arrays", sql, data=data)
+
+
+def _exploded(source: Source, table: str, flat: list[dict], headers: list[str], key: str) -> StagedTable:
+    """One row per element of the list ``key`` of each record (WeCom's remark_mobiles), so each
+    element is normalised and hashed like any single value. ``source_row`` stays the
+    record's own row, so a row of this table points at its record in the file; the headers
+    are the records' (a file whose records lack ``key`` is rejected like a missing column)."""
+    rows: list[dict] = []
+    record_rows: list[int] = []
+    for i, r in enumerate(flat, start=1):
+        items = r.get(key)
+        if items is None or items == "":
+            continue
+        for item in items if isinstance(items, list) else [items]:
+            rows.append({**r, key: item})
+            record_rows.append(i)
+    data, sql = columns_to_numpy([[r.get(h) for r in rows] for h in headers], len(rows))
+    data["source_row"] = np.array(record_rows, dtype=np.int64)
+    return StagedTable(source, table, headers, len(rows), "arrays", sql, data=data)

@@ -69,15 +69,17 @@ def hash_collision_sql(src: Source) -> str:
     """Rows stage 1 marked as duplicates of a row whose cells differ: a 64-bit hash collision.
 
     Any hash partition that mixes two different rows has a non-first row that differs from
-    the partition's first row, so a count of 0 proves every duplicate mark exact.
+    the partition's first row, so a count of 0 proves every duplicate mark exact. A row of
+    an exploded list (WeCom's remark_mobiles) shares its source_row with its siblings: it
+    needs only one of them to match.
     """
     same = " AND ".join(
         [f"{raw_text(j, 'a.')} IS NOT DISTINCT FROM {raw_text(j, 'b.')}" for j in range(len(src.columns))]
         + ["a._xvals IS NOT DISTINCT FROM b._xvals"]
     )
     return (
-        f"SELECT count(*) FROM {union_table(src)}_f a JOIN {union_table(src)}_f b "
-        f"ON a._fid = b._fid AND b.source_row = a._dup_of WHERE a._dup_of < a.source_row AND NOT ({same})"
+        f"SELECT count(*) FROM {union_table(src)}_f a WHERE a._dup_of < a.source_row AND NOT EXISTS "
+        f"(SELECT 1 FROM {union_table(src)}_f b WHERE a._fid = b._fid AND b.source_row = a._dup_of AND {same})"
     )
 
 
@@ -107,6 +109,14 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
         if c.kind == "phone" and phone_table:
             phone_join = f"LEFT JOIN {phone_table} pk ON pk.digits = s._pd{j}"
             phone_hash = "pk.phone_hash"
+    # A personal ID (hashed_id) is looked up in the same table as the phones, as 'id:<value>'.
+    ids = [j for j, c in enumerate(src.columns) if c.kind == "hashed_id"]
+    id_hash = "".join(f", ik{j}.phone_hash AS _ih{j}" for j in ids) if phone_table else ""
+    id_hash = id_hash or "".join(f", NULL::VARCHAR AS _ih{j}" for j in ids)
+    if phone_table:
+        phone_join += "".join(
+            f" LEFT JOIN {phone_table} ik{j} ON ik{j}.digits = 'id:' || mp_fold(s.k{j})" for j in ids
+        )
     # Writing _f is a large share of stage 1, so a cell's text as delivered is kept (k<j>)
     # only where folding changed it: raw_text() gives it back as coalesce(k<j>, f<j>).
     folded = ", ".join(
@@ -132,7 +142,7 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
                 hash({cells}) AS _h{digits}
             FROM {t} u JOIN (SELECT _fid, min(rowid) AS r0 FROM {t} GROUP BY _fid) m USING (_fid))
         SELECT s._fid, s.source_row, {folded}, s._xvals, s._xjson, {dup_of} AS _dup_of,
-            {phone_hash} AS _phone_hash{digit_cols}
+            {phone_hash} AS _phone_hash{digit_cols}{id_hash}
         FROM s {dup_join}
         {phone_join}
     """
@@ -146,6 +156,12 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
         col, fcol = raw_text(j), f"f{j}"
         if c.kind == "pii_drop":
             continue  # names never leave the staging table, not even into quarantine
+        if c.kind == "hashed_id":
+            typed.append(f'_ih{j} AS "{c.name}_hash"')
+            original_pairs.append(f"{_q(c.source_name + '_hash')}, _ih{j}")
+            if f"{c.name}_hash" in required:
+                missing_checks.append(f"CASE WHEN _ih{j} IS NULL THEN {_q(c.source_name)} END")
+            continue
         if c.kind == "phone":
             typed += [
                 f"_phone_hash AS {c.name}_hash",

@@ -54,6 +54,8 @@ class AdviceConfig:
     rhythm_min_target_week_share: float = 0.6
     holiday_min_posts: int = 10
     holiday_min_uplift: float = 1.0
+    wecom_max_avg_reply_minutes: float = 30
+    wecom_min_chats: int = 20
 
 
 # yaml section.key -> AdviceConfig field
@@ -85,6 +87,8 @@ _YAML_KEYS = {
     ("playbook", "rhythm_min_target_week_share"): "rhythm_min_target_week_share",
     ("playbook", "holiday_min_posts"): "holiday_min_posts",
     ("playbook", "holiday_min_uplift"): "holiday_min_uplift",
+    ("wecom", "max_avg_reply_minutes"): "wecom_max_avg_reply_minutes",
+    ("wecom", "min_chats"): "wecom_min_chats",
 }
 
 

@@ -18,6 +18,7 @@ from matrix_pulse.report.audiences import Audience, GateConfig, PackConfig
 from matrix_pulse.report.model import ROW_KIND, Column, Kpi, Recommendation, Table
 from matrix_pulse.report.playbook_advice import playbook_advice
 from matrix_pulse.report.quarters import Quarter
+from matrix_pulse.report.wecom import reply_time_advice, wecom_summary, wecom_tables
 from matrix_pulse.settings import TIMEZONE
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class QuarterPack:
     creator_summary: dict = field(default_factory=dict)
     live_summary: list[str] = field(default_factory=list)
     reach: dict = field(default_factory=dict)  # the headline's content and account figures
+    wecom: dict = field(default_factory=dict)  # the 私域运营 section's headline (report.wecom)
 
     @property
     def scope_label(self) -> str:
@@ -370,8 +372,10 @@ def build_pack(con: duckdb.DuckDBPyConnection, quarter: Quarter, audience: Audie
     add(*_dealer_tables(con, quarter, region))
     add(*_creator_tables(con, quarter, region, pack_cfg.creator_rows_in_pdf))
     add(*playbook.tables(con, quarter, region))
+    add(*wecom_tables(con, quarter, region))
     recs, extra = build_advice(con, quarter, region, tables, headline, network, advice_cfg)
     recs += playbook_advice(tables, advice_cfg)
+    recs.append(reply_time_advice(tables, advice_cfg.wecom_max_avg_reply_minutes, advice_cfg.wecom_min_chats))
     add(*extra, *_health_tables(con, quarter))
     add(_trend_table(con, quarter, region), _kpi_table(kpis))
     gate_result = gate.evaluate(con, quarter, gate_cfg or GateConfig())
@@ -379,7 +383,7 @@ def build_pack(con: duckdb.DuckDBPyConnection, quarter: Quarter, audience: Audie
     live = queries.live_totals(con, quarter, region)
     return QuarterPack(quarter, audience, datetime.now(ZoneInfo(TIMEZONE)), kpis, tables, recs, gate_result,
                        funnel, live, _highlights(kpis, tables), _creator_summary(tables),
-                       _live_summary(live, tables), headline)  # fmt: skip
+                       _live_summary(live, tables), headline, wecom_summary(tables))  # fmt: skip
 
 
 def _live_summary(live: dict, tables: dict[str, Table]) -> list[str]:

@@ -41,6 +41,8 @@ from .render import (
 )
 from .scale import SCALES
 from .tables import content_table, crm_table, live_tables, oa_followers, oa_tables
+from .wecom import wecom_truth
+from .wecom import write_files as write_wecom
 from .world import World, build_world
 
 # daily folders, their format and the raw tables each file feeds
@@ -329,6 +331,8 @@ def simulate(
                 elif raw_table == "wechat_oa_users":
                     truth.add_oa_users(table, rendered[raw_table], d)
 
+    wecom_files, wecom_loaded = write_wecom(out, world, leads, lives, posts, seed, mess_rate)
+    files += wecom_files
     manifest = {
         "scale": scale,
         "seed": seed,
@@ -344,10 +348,29 @@ def simulate(
             },
             "leads": _lead_truth(truth, rows, leads, world),
             **_sectional_truth(truth, rows, leads, world, posts, lives),
+            "wecom": wecom_truth(
+                wecom_loaded,
+                _known_targets(truth, world, posts, lives),
+                _lead_states(truth, rows, leads, world),
+                leads,
+                world,
+            ),  # fmt: skip
         },
     }
     (out / "_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
+
+
+def _known_targets(truth: Truth, world: World, posts, lives) -> dict[str, set[str]]:
+    """Live rooms, posts and campaigns the warehouse knows (a WeCom state naming another is unattributed)."""
+    known_posts = {
+        str(x) for p, loaded in truth.post_loaded.items() for x in posts[p].post_id[np.nonzero(loaded)[0]]
+    }
+    return {
+        "live": {str(lives.live_id[i]) for i in truth.lives},
+        "post": known_posts,
+        "campaign": set(world.campaigns["campaign_code"].astype(str)),
+    }
 
 
 def _clear(out: Path) -> None:

@@ -171,8 +171,8 @@ def stack_env(settings: Settings, port: int) -> dict[str, str]:
         # A task whose worker died unacknowledged is handed to another worker after this long
         # (the broker's redelivery; the scheduler's heartbeat timeout catches it too).
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "true",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
     }
 

@@ -50,6 +50,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW_PORT": os.environ.get("AIRFLOW_PORT", "8080"),
     }
+    # Alerts and notices go to this test's SMTP sink, whatever connection the calling shell had.
+    smtp_port = env.get("MP_SMTP_PORT", "8025")
+    env["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": int(smtp_port),
+            "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "matrix-pulse@example.com"},
+        }
+    )
     simulate = [
         *("python", "-m", "matrix_pulse.simulator", "--scale", "demo", "--seed", "7"),
         *("--start", "2026-09-29", "--end", "2026-09-30", "--out", str(home / "landing")),
@@ -58,7 +68,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
     sink = subprocess.Popen(
         [
             *("python", "-m", "matrix_pulse.ops.smtp_sink", "--host", "127.0.0.1"),
-            *("--port", env.get("MP_SMTP_PORT", "8025"), "--dir", str(home / "mailbox")),
+            *("--port", smtp_port, "--dir", str(home / "mailbox")),
         ],
         env=env,
         stdout=subprocess.DEVNULL,

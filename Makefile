@@ -4,13 +4,14 @@
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 
-.PHONY: demo test setup lock lint airflow airflow-stop bench clean-data
+.PHONY: demo test setup lock lint airflow airflow-stop celery celery-stop bench clean-data
 
 demo: setup
 	$(ENV) scripts/demo.sh
 
 test: setup
 	@scripts/postgres_up.sh || echo "[test] PostgreSQL not available: the postgres-target tests will skip (CI requires them)"
+	@scripts/redis_install.sh || echo "[test] redis-server not available: the Celery tests will skip (CI requires them)"
 	$(ENV) ruff check . && ruff format --check include dags plugins tests
 	$(ENV) python -m pytest $(PYTEST_ARGS)
 
@@ -29,6 +30,13 @@ airflow: setup
 
 airflow-stop:
 	$(ENV) scripts/airflow_up.sh stop
+
+# Airflow on the CeleryExecutor (PostgreSQL + Redis + two workers), see README "Scale-out".
+celery: setup
+	$(ENV) scripts/celery_up.sh start
+
+celery-stop:
+	$(ENV) scripts/celery_up.sh stop
 
 bench: setup
 	$(ENV) python -m matrix_pulse.bench $(BENCH_ARGS)

@@ -25,7 +25,8 @@ Daily at 06:00 Asia/Shanghai (files for D land on D+1 before 06:00, some days la
    and the Assets still run after a failed load, but the grid shows the day as failed and
    `airflow dags test` exits non-zero, instead of a green leaf hiding the failure.
 
-Every task that writes the warehouse runs in the one-slot writer pool.
+Every task that writes the warehouse runs in the one-slot writer pool and, on Celery, on the
+writer queue (`matrix_pulse.orchestration.WRITER`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 from airflow.sdk.definitions.param import Param
-from matrix_pulse.orchestration import DEFAULT_ARGS, RAW_ASSETS, TIMEZONE, WRITER_POOL
+from matrix_pulse.orchestration import DEFAULT_ARGS, RAW_ASSETS, TIMEZONE, WRITER
 
 
 @dag(
@@ -73,7 +74,7 @@ def mp_ingest() -> None:
         through = data_date_of(context)  # the run at 06:00 on D+1 (Shanghai) pulls up to D
         return pull_for_run(get_settings(), context.get("params"), through, context.get("run_id"))
 
-    @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))
+    @task(**WRITER, execution_timeout=timedelta(hours=1))
     def load_landed_files(run_id: str | None = None) -> dict:
         from matrix_pulse.ingest import run_ingest
         from matrix_pulse.settings import get_settings
@@ -88,7 +89,7 @@ def mp_ingest() -> None:
             "rows_per_second": summary.rows_per_second(),
         }
 
-    @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))
+    @task(**WRITER, execution_timeout=timedelta(hours=1))
     def check_quality(loaded: dict, run_id: str | None = None) -> dict:
         from matrix_pulse.ingest.quality import run_quality
         from matrix_pulse.settings import get_settings
@@ -104,7 +105,7 @@ def mp_ingest() -> None:
     def publish_raw() -> None:
         """Emit the raw Assets; dbt runs on them (bad files are already in quarantine)."""
 
-    @task(pool=WRITER_POOL, trigger_rule="all_done")
+    @task(**WRITER, trigger_rule="all_done")
     def check_freshness(**context) -> dict:
         from matrix_pulse.clock import data_date_of
         from matrix_pulse.ingest.freshness import overdue_source_days, refresh_freshness

@@ -30,7 +30,7 @@ from matrix_pulse.orchestration import (
     PUBLISHED_ASSET,
     RAW_ASSETS,
     TIMEZONE,
-    WRITER_POOL,
+    WRITER,
 )
 from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_consumers_after_producer
 
@@ -50,7 +50,7 @@ def mp_transform():
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_kwargs())
     wire_consumers_after_producer(dbt)
 
-    @task(pool=WRITER_POOL, outlets=[MARTS_ASSET, PUBLISHED_ASSET])
+    @task(**WRITER, outlets=[MARTS_ASSET, PUBLISHED_ASSET])
     def publish_marts() -> dict[str, int]:
         from matrix_pulse.settings import get_settings
         from matrix_pulse.transform.publish import publish_warehouse_copy
@@ -58,7 +58,7 @@ def mp_transform():
         settings = get_settings()
         return publish_warehouse_copy(settings.warehouse_path, settings.published_path)
 
-    @task(pool=WRITER_POOL)
+    @task(**WRITER)
     def generate_dbt_docs(params: dict | None = None) -> str:
         from matrix_pulse.settings import get_settings
         from matrix_pulse.transform.publish import generate_dbt_docs as generate

@@ -14,7 +14,15 @@ from matrix_pulse.ops.alerts import failure_alert
 from matrix_pulse.settings import TIMEZONE, get_settings
 from matrix_pulse.sources import SOURCES
 
-__all__ = ["DEFAULT_ARGS", "MARTS_ASSET", "PUBLISHED_ASSET", "RAW_ASSETS", "TIMEZONE", "WRITER_POOL"]
+__all__ = [
+    "DEFAULT_ARGS",
+    "MARTS_ASSET",
+    "PUBLISHED_ASSET",
+    "RAW_ASSETS",
+    "TIMEZONE",
+    "WRITER",
+    "WRITER_POOL",
+]
 
 OWNER = "data-team"
 
@@ -32,6 +40,10 @@ DEFAULT_ARGS: dict = {
 # DuckDB allows one writing process per file: every task that writes the warehouse
 # runs in this one-slot pool (created by `make` set-up / scripts/bootstrap_airflow.sh).
 WRITER_POOL = get_settings().writer_pool
+# On the CeleryExecutor the pool is not enough: a slot says "one at a time", not "on the machine
+# that holds the file". Writer tasks also go to one named queue that only the worker owning the
+# DuckDB file serves (`make celery`: one process, concurrency 1). LocalExecutor ignores queues.
+WRITER: dict[str, str] = {"pool": WRITER_POOL, "queue": get_settings().writer_queue}
 
 # Assets: the ingest publishes one per raw table; dbt is scheduled on them and publishes
 # the marts; the report DAG is scheduled on the marts.

@@ -171,6 +171,15 @@ class Settings(BaseSettings):
         SecretStr(""), description="PostgreSQL password of the scale-out dbt target."
     )
     pg_database: str = Field("matrix_pulse", description="PostgreSQL database of the scale-out dbt target.")
+    # --- scale-out on Celery (issue 13; matrix_pulse.ops.celery_stack) ---------------------
+    redis_port: int = Field(
+        6379, description="Loopback port of the Celery stack's Redis broker (`make celery`)."
+    )
+    worker_name: str | None = Field(
+        None,
+        description="Name a Celery worker records as the task hostname (set per worker by `make celery`; "
+        "unset: the machine's name).",
+    )
 
     # --- mail and report ---------------------------------------------------------------------
     alert_emails: str = Field(
@@ -314,6 +323,12 @@ class Settings(BaseSettings):
     @property
     def writer_pool(self) -> str:
         """The one-slot Airflow pool every warehouse-writing task runs in."""
+        return "duckdb_writer"
+
+    @property
+    def writer_queue(self) -> str:
+        """The Celery queue of every warehouse-writing task: only the worker that owns the DuckDB
+        file serves it, so the single-writer rule holds across machines (LocalExecutor ignores it)."""
         return "duckdb_writer"
 
 

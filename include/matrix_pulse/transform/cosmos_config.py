@@ -170,7 +170,11 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
         ),
-        "operator_args": {"pool": get_settings().writer_pool, "append_env": True},
+        "operator_args": {
+            "pool": get_settings().writer_pool,
+            "queue": get_settings().writer_queue,
+            "append_env": True,
+        },
     }
 
 

@@ -1,0 +1,49 @@
+"""On Celery, DuckDB's single writer holds only if every writing task goes to the writer queue.
+
+The one-slot pool marks the tasks that write the warehouse; each of them must also carry the
+queue only the `writer` worker serves, and no other task may (it would wait on one slot for
+nothing). The stack's definition must have exactly one worker on that queue, with one slot.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO_ROOT
+from matrix_pulse.ops.celery_stack import processes
+from matrix_pulse.settings import get_settings
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
+
+
+def test_writer_pool_tasks_and_writer_queue_tasks_are_the_same(dagbag) -> None:
+    settings = get_settings()
+    in_pool, in_queue = set(), set()
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            if task.pool == settings.writer_pool:
+                in_pool.add((dag.dag_id, task.task_id))
+            if task.queue == settings.writer_queue:
+                in_queue.add((dag.dag_id, task.task_id))
+    assert ("mp_ingest", "load_landed_files") in in_pool
+    assert any(d == "mp_transform" and t.startswith("dbt.") for d, t in in_pool), "the dbt tasks write too"
+    assert in_pool == in_queue, (
+        f"pool only: {sorted(in_pool - in_queue)}; queue only: {sorted(in_queue - in_pool)}"
+    )
+
+
+def test_exactly_one_worker_serves_the_writer_queue_with_one_slot(tmp_path) -> None:
+    from matrix_pulse.settings import Settings
+
+    settings = Settings(home=tmp_path)
+    serving = [p for p in processes(settings) if p.command[:2] == ("celery", "worker")]
+    assert len(serving) == 2, "the stack has two workers"
+    writers = [
+        p for p in serving if settings.writer_queue in p.command[p.command.index("--queues") + 1].split(",")
+    ]
+    assert [p.name for p in writers] == ["writer"]
+    assert writers[0].command[writers[0].command.index("--concurrency") + 1] == "1"

@@ -3,16 +3,71 @@
 The embedded Airflow home (scripts/env.sh, migrated by scripts/setup.sh) is used by the
 DAG tests; every test that writes data gets its own MP_HOME so runs never share state.
 The defaults below only apply when pytest is started without `make test`.
+
+Parallel runs (`make test` runs ``-n 2 --dist loadgroup`` with pytest-xdist):
+
+- each xdist worker gets a private copy of the migrated Airflow home (metadata DB, logs), so
+  two workers' ``dag.test()`` runs never write one SQLite file at once;
+- tests that share an expensive session fixture are pinned to one worker with an
+  ``xdist_group`` (see ``_GROUPS``): the e2e demo runs ONCE, beside the unit tests on the other
+  worker, and the one DuckDB ``dbt build`` that the DuckDB and PostgreSQL tests compare is built
+  once, into one PostgreSQL database. Everything else may run on either worker: it makes its own
+  MP_HOME under tmp_path (per worker) and picks free ports.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# path prefix (relative to the repo) -> xdist group: the tests under it share a session fixture
+_GROUPS = {
+    "tests/e2e/": "e2e_demo",  # the `demo` fixture: two runs of scripts/demo.sh (minutes)
+    "tests/transform/test_dbt_build.py": "dbt_build_duckdb",  # `duckdb_build`, and the one PG database
+    "tests/transform/test_dbt_build_postgres.py": "dbt_build_duckdb",
+    "tests/simulator/": "simulator",  # the simulated demo quarter and the messy/clean runs
+}
+
+
+def _private_airflow_home(worker: str) -> None:
+    """Point this xdist worker at its own copy of the migrated Airflow home (before Airflow is imported)."""
+    shared = Path(os.environ.get("AIRFLOW_HOME", REPO_ROOT / "airflow_home"))
+    home = Path(tempfile.mkdtemp(prefix=f"mp_airflow_{worker}_"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    for name in ("airflow.cfg", "webserver_config.py"):
+        if (shared / name).is_file():
+            shutil.copy2(shared / name, home / name)
+    if (shared / "airflow.db").is_file():  # the SQLite backup API copies consistently even mid-write
+        source, target = sqlite3.connect(shared / "airflow.db"), sqlite3.connect(home / "airflow.db")
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home}/airflow.db"
+    os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(home / "logs")
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _private_airflow_home(os.environ["PYTEST_XDIST_WORKER"])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = Path(str(item.fspath)).resolve().relative_to(REPO_ROOT).as_posix()
+        for prefix, group in _GROUPS.items():
+            if where.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
 
 os.environ.setdefault("AIRFLOW_HOME", str(REPO_ROOT / "airflow_home"))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO_ROOT / "dags"))

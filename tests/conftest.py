@@ -60,6 +60,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     _private_airflow_home(os.environ["PYTEST_XDIST_WORKER"])
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into loadgroup node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         where = Path(str(item.fspath)).resolve().relative_to(REPO_ROOT).as_posix()

@@ -9,10 +9,6 @@ ENV := source scripts/env.sh &&
 demo: setup
 	$(ENV) scripts/demo.sh
 
-# Two pytest-xdist workers; tests sharing a session fixture stay on one (tests/conftest.py _GROUPS),
-# so the e2e demo runs once, beside the unit tests. `make test PYTEST_ARGS=` runs serially.
-PYTEST_ARGS ?= -n 2 --dist loadgroup
-
 test: setup
 	@scripts/postgres_up.sh || echo "[test] PostgreSQL not available: the postgres-target tests will skip (CI requires them)"
 	$(ENV) ruff check . && ruff format --check include dags plugins tests

@@ -4,15 +4,11 @@ The embedded Airflow home (scripts/env.sh, migrated by scripts/setup.sh) is used
 DAG tests; every test that writes data gets its own MP_HOME so runs never share state.
 The defaults below only apply when pytest is started without `make test`.
 
-Parallel runs (`make test` runs ``-n 2 --dist loadgroup`` with pytest-xdist):
-
-- each xdist worker gets a private copy of the migrated Airflow home (metadata DB, logs), so
-  two workers' ``dag.test()`` runs never write one SQLite file at once;
-- tests that share an expensive session fixture are pinned to one worker with an
-  ``xdist_group`` (see ``_GROUPS``): the e2e demo runs ONCE, beside the unit tests on the other
-  worker, and the one DuckDB ``dbt build`` that the DuckDB and PostgreSQL tests compare is built
-  once, into one PostgreSQL database. Everything else may run on either worker: it makes its own
-  MP_HOME under tmp_path (per worker) and picks free ports.
+Parallel runs (pytest-xdist, ``-n 2``): each xdist worker gets a private copy of the migrated
+Airflow home (metadata DB, logs), so two workers' ``dag.test()`` runs never write one SQLite
+file. ``make test`` stays serial: ``--dist loadgroup`` cannot keep the e2e demo on one worker
+with pytest 9.2 (xdist 3.8 tags the group onto ``item._nodeid``, which pytest 9.2 no longer
+reads), and two demos at once collide on the stand-in ports.
 """
 
 from __future__ import annotations
@@ -27,14 +23,6 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-# path prefix (relative to the repo) -> xdist group: the tests under it share a session fixture
-_GROUPS = {
-    "tests/e2e/": "e2e_demo",  # the `demo` fixture: two runs of scripts/demo.sh (minutes)
-    "tests/transform/test_dbt_build.py": "dbt_build_duckdb",  # `duckdb_build`, and the one PG database
-    "tests/transform/test_dbt_build_postgres.py": "dbt_build_duckdb",
-    "tests/simulator/": "simulator",  # the simulated demo quarter and the messy/clean runs
-}
 
 
 def _private_airflow_home(worker: str) -> None:
@@ -58,16 +46,6 @@ def _private_airflow_home(worker: str) -> None:
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     _private_airflow_home(os.environ["PYTEST_XDIST_WORKER"])
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into loadgroup node ids
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        where = Path(str(item.fspath)).resolve().relative_to(REPO_ROOT).as_posix()
-        for prefix, group in _GROUPS.items():
-            if where.startswith(prefix):
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
 
 
 os.environ.setdefault("AIRFLOW_HOME", str(REPO_ROOT / "airflow_home"))

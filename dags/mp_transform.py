@@ -7,8 +7,8 @@ Asset), at most one run at a time:
    `dbt_producer_watcher` task runs ONE `dbt build` (seeds, models, data and unit tests);
    then a sensor per seed and per model (`<model>.run`) and per tested model
    (`<model>.test`) reports that node's result, so a failed model or test fails its own
-   task. All of them run in the one-slot `duckdb_writer` pool: DuckDB has a single writer,
-   and a consumer's retry re-runs dbt for its node.
+   task. The producer runs in the one-slot `duckdb_writer` pool (DuckDB has a single
+   writer); the sensors only read its results, so they run side by side after it.
 2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are
    never blocked. Emits the `marts` and `published_marts` Assets (the report DAG's trigger).

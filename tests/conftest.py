@@ -3,16 +3,50 @@
 The embedded Airflow home (scripts/env.sh, migrated by scripts/setup.sh) is used by the
 DAG tests; every test that writes data gets its own MP_HOME so runs never share state.
 The defaults below only apply when pytest is started without `make test`.
+
+Parallel runs (pytest-xdist, ``-n 2``): each xdist worker gets a private copy of the migrated
+Airflow home (metadata DB, logs), so two workers' ``dag.test()`` runs never write one SQLite
+file. ``make test`` stays serial: ``--dist loadgroup`` cannot keep the e2e demo on one worker
+with pytest 9.2 (xdist 3.8 tags the group onto ``item._nodeid``, which pytest 9.2 no longer
+reads), and two demos at once collide on the stand-in ports.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _private_airflow_home(worker: str) -> None:
+    """Point this xdist worker at its own copy of the migrated Airflow home (before Airflow is imported)."""
+    shared = Path(os.environ.get("AIRFLOW_HOME", REPO_ROOT / "airflow_home"))
+    home = Path(tempfile.mkdtemp(prefix=f"mp_airflow_{worker}_"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    for name in ("airflow.cfg", "webserver_config.py"):
+        if (shared / name).is_file():
+            shutil.copy2(shared / name, home / name)
+    if (shared / "airflow.db").is_file():  # the SQLite backup API copies consistently even mid-write
+        source, target = sqlite3.connect(shared / "airflow.db"), sqlite3.connect(home / "airflow.db")
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home}/airflow.db"
+    os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(home / "logs")
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _private_airflow_home(os.environ["PYTEST_XDIST_WORKER"])
+
 
 os.environ.setdefault("AIRFLOW_HOME", str(REPO_ROOT / "airflow_home"))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO_ROOT / "dags"))

@@ -43,3 +43,14 @@ def test_bench_runs_at_demo_scale(tmp_path: Path) -> None:
     ingest_log = (tmp_path / "home" / "bench" / "demo" / "run" / "bench_logs" / "ingest.log").read_text()
     assert json.loads(ingest_log.strip().splitlines()[-1]) == ours
     assert "ingest per format" in done.stdout
+    # every issue-17 target sits beside its figure, judged against its limit, and is printed
+    targets = result["targets"]
+    assert {"ingest_ratio_csv", "ingest_ratio_json", "ingest_ratio_xlsx", "transform_ratio", "quarter_seconds",
+            "daily_seconds", "peak_rss_mb", "pack_seconds"} <= set(targets)  # fmt: skip
+    for name, t in targets.items():
+        assert t["value"] is not None and t["ok"] == (t["value"] <= t["limit"]), (name, t)
+        assert f"{'PASS' if t['ok'] else 'MISS'}" in next(
+            line for line in done.stdout.splitlines() if line.startswith(name)
+        )
+    assert result["targets"]["ingest_ratio_csv"]["value"] == result["summary"]["ingest"]["csv"]["ratio"]
+    assert result["targets"]["pack_seconds"]["value"] == result["summary"]["pack_seconds"]

@@ -17,8 +17,15 @@ One place for the Cosmos configuration, so the DAG file stays thin:
 - A failed model or test fails its consumer task and its downstream consumers never run, so
   the DAG run fails and nothing after the group (publish) runs. The producer never retries
   (Cosmos would skip the retry anyway); a consumer's retry, or a clear in the UI, re-runs dbt
-  for that one node (Cosmos' fallback), which is why consumers stay in the writer pool too:
-  DuckDB allows one writing process, and every dbt task may write.
+  for that one node (Cosmos' fallback).
+- Only the producer holds the one-slot writer pool (``setup_operator_args``); the consumers run
+  in Airflow's default pool, side by side. A consumer's normal path reads the producer's XComs
+  and never opens the warehouse, and all of them start after the build has ended. Under the
+  real scheduler the serialised consumers cost ~1.2 s each in queueing alone (82 of them: 103 s
+  of a 133 s run whose dbt build took 25 s, demo 2026-12-02). DuckDB's single writer still
+  holds: its file lock refuses a second writing process (and a read-only connection) while one
+  writes, so a consumer's fallback dbt run that meets another writer fails with DuckDB's lock
+  error and its retry, after the back-off, runs again.
 - Environment (scripts/env.sh): ``AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False``.
   Its default re-writes a compressed copy of ALL the producer's XComs to an Airflow Variable
   on every push (quadratic; tripled the build time here) so that a producer retry could
@@ -161,7 +168,7 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             dbt_executable_path=str(DBT_EXECUTABLE),
             # the producer's retry would only be skipped by Cosmos: a failed build is reported
             # by the consumers, whose own retries re-run dbt for their node
-            setup_operator_args={"retries": 0},
+            setup_operator_args={"retries": 0, "pool": get_settings().writer_pool, "queue": get_settings().writer_queue},
         ),
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -170,11 +177,10 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
         ),
-        "operator_args": {
-            "pool": get_settings().writer_pool,
-            "queue": get_settings().writer_queue,
-            "append_env": True,
-        },
+        # no pool here: the consumer sensors only read XComs (see the module docstring). The
+        # writer queue stays: a consumer's fallback dbt run writes, so on Celery it must run on
+        # the worker that owns the DuckDB file.
+        "operator_args": {"queue": get_settings().writer_queue, "append_env": True},
     }
 
 
@@ -182,8 +188,9 @@ def wire_consumers_after_producer(task_group: Any) -> None:
     """Make the watcher producer upstream of the root consumer sensors of ``task_group``.
 
     Cosmos leaves them unconnected in a ``DbtTaskGroup`` so that they poll while the build
-    runs. Here they share the one-slot writer pool with it, and ``dag.test()`` runs one task
-    at a time: a consumer picked before the producer would wait for it forever. ``all_done`` keeps the per-model report when the build fails: the consumers of
+    runs. Here ``dag.test()`` runs one task at a time: a consumer picked before the producer
+    would wait for it forever; under the scheduler a consumer polling beside the build would
+    only hold a worker slot. ``all_done`` keeps the per-model report when the build fails: the consumers of
     the nodes that failed fail, those of the nodes that succeeded succeed.
     """
     from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID

@@ -168,7 +168,11 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             dbt_executable_path=str(DBT_EXECUTABLE),
             # the producer's retry would only be skipped by Cosmos: a failed build is reported
             # by the consumers, whose own retries re-run dbt for their node
-            setup_operator_args={"retries": 0, "pool": get_settings().writer_pool, "queue": get_settings().writer_queue},
+            setup_operator_args={
+                "retries": 0,
+                "pool": get_settings().writer_pool,
+                "queue": get_settings().writer_queue,
+            },
         ),
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,

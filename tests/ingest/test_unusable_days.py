@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from matrix_pulse.ingest import refresh_freshness, run_ingest
-from matrix_pulse.ingest.freshness import overdue_source_days
+from matrix_pulse.ingest.freshness import daily_folders, overdue_source_days
 from matrix_pulse.settings import Settings
 
 from .conftest import assert_reconciles, connect_rw, query
@@ -69,7 +69,8 @@ def test_rejected_and_all_rows_set_aside_days_reach_freshness_notice_and_gate(se
         result = evaluate(con, Quarter.parse("2026Q3"), GateConfig(max_missing_source_day_rate=0.05))
     finally:
         con.close()
-    assert result.unusable_source_days == 2 and result.expected_source_days == 20
+    # two days of every daily folder the contract names (WeCom added one): derived, not fixed
+    assert result.unusable_source_days == 2 and result.expected_source_days == 2 * len(daily_folders())
     assert set(result.unusable) == {"douyin_posts 2026-07-02 rejected", "bilibili_videos 2026-07-02 rejected"}
     assert not result.passed and any("douyin_posts 2026-07-02" in r for r in result.reasons)
 

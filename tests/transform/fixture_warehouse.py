@@ -10,7 +10,10 @@ same way the ingest writes them) and a minimal ``meta`` schema, with four data d
 - a roster change: dy_koc_1 is a KOC until 07-02 and an employee of dealer D002 from the
   07-03 roster version on; dy_ghost posts but is not on the roster;
 - leads in both CRMs, re-appearing on status changes, with a duplicate (same phone and
-  series within 30 days), a junk phone, an invalid lead and a defeat.
+  series within 30 days), a junk phone, an invalid lead and a defeat;
+- WeCom: two dealer consultants and one HQ member, a day without chats (no reply
+  figures), contacts from a live room, a post, a campaign, unknown text and an empty
+  state, and a noted phone that matches lead phone ``a`` (plus a junk one).
 
 Run as a script to write one: ``python tests/transform/fixture_warehouse.py /tmp/wh.duckdb``.
 """
@@ -448,6 +451,72 @@ def _reference() -> dict[str, list[dict]]:
     return {"matrix_roster": roster, "dealers": dealers, "campaigns": campaigns, "creator_costs": costs}
 
 
+def _wecom() -> dict[str, list[dict]]:
+    members, behavior, contacts, mobiles = [], [], [], []
+    consultants = [("wc_d001_1", "D001"), ("wc_d002_1", "D002"), ("wc_hq_1", "HQ")]
+    for d_idx, d in enumerate(DAYS):
+        for userid, dept in consultants:
+            members.append({"userid": userid, "department": dept, "member_status": "1", "data_date": d})
+            quiet = userid == "wc_d002_1" and d_idx == 1  # no chat that day: no reply figures
+            behavior.append(
+                {
+                    "userid": userid,
+                    "stat_time": datetime(d.year, d.month, d.day),
+                    "new_apply_cnt": 3 + d_idx,
+                    "new_contact_cnt": 2 + d_idx,
+                    "chat_cnt": 0 if quiet else 5 + d_idx,
+                    "message_cnt": 0 if quiet else 20 + 3 * d_idx,
+                    "reply_percentage": None if quiet else 80.0 + d_idx,
+                    "avg_reply_minutes": None if quiet else 12.5 - d_idx,
+                    "negative_feedback_cnt": 1 if d_idx == 3 else 0,
+                    "data_date": d,
+                }
+            )
+    states = ["live_dy_live_1", "post_dy_p1", "cmp_CP2607", "海报二维码", "", "post_no_such_post"]
+    for n, state in enumerate(states):
+        d = DAYS[n % len(DAYS)]
+        userid = consultants[n % 2][0]
+        ext = f"ext_hash_{n}"
+        contacts.append(
+            {
+                "external_userid_hash": ext,
+                "userid": userid,
+                "added_at": datetime(d.year, d.month, d.day, 11, n),
+                "add_way": "1",
+                "state": state,
+                "data_date": d,
+            }
+        )
+        if n == 0:  # the consultant noted lead a's phone: that lead counts as a WeCom contact
+            mobiles.append(
+                {
+                    "external_userid_hash": ext,
+                    "userid": userid,
+                    "remark_mobile_hash": "hash_a",
+                    "remark_mobile_masked": "138****0001",
+                    "remark_mobile_is_valid": True,
+                    "data_date": d,
+                }
+            )
+        if n == 3:
+            mobiles.append(
+                {
+                    "external_userid_hash": ext,
+                    "userid": userid,
+                    "remark_mobile_hash": None,
+                    "remark_mobile_masked": "无",
+                    "remark_mobile_is_valid": False,
+                    "data_date": d,
+                }
+            )
+    return {
+        "wecom_members": members,
+        "wecom_behavior": behavior,
+        "wecom_contacts": contacts,
+        "wecom_contact_mobiles": mobiles,
+    }
+
+
 META_DDL = [
     "create schema if not exists meta",
     """create table if not exists meta.load_ledger (file_id varchar, source varchar, data_date date,
@@ -463,7 +532,7 @@ def build_fixture_warehouse(path: Path | str) -> Path:
     """Create (or replace) the raw and meta schemas of a DuckDB file with the fixture rows."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = {**_posts(), **_crm(), **_reference()}
+    rows = {**_posts(), **_crm(), **_reference(), **_wecom()}
     con = duckdb.connect(str(path))
     try:
         con.execute("drop schema if exists raw cascade")

@@ -65,3 +65,22 @@ def test_fixture_warehouse_has_every_registry_column(fixture_home):
             assert got == [c for c, _, _ in raw_columns(src)], src.raw_table
     finally:
         con.close()
+
+
+def test_every_post_source_feeds_the_content_union_and_its_increments():
+    """The two hand lists a new post source must join (docs/interfaces.md, step 3): the union's
+    inputs and `mp_content_sources`. Missing from the second, incremental runs would silently
+    never pick up the source's days, and a first full build would not show it."""
+    import re
+
+    post_sources = {
+        s.raw_table
+        for s in SOURCES.values()
+        if s.group == "content" and "post_id" in [c.name for c in raw_columns(s)]
+    }
+    macros = (REPO_ROOT / "dbt" / "macros" / "incremental.sql").read_text(encoding="utf-8")
+    body = macros.split("macro mp_content_sources", 1)[1].split("include_wechat_oa -%}", 1)[0]
+    assert set(re.findall(r"source\('\w+', '(\w+)'\)", body)) == post_sources
+    union = (REPO_ROOT / "dbt" / "models" / "intermediate" / "int_content_snapshots_unioned.sql").read_text()
+    inputs = set(re.findall(r"'(stg_\w+)': \[", union))
+    assert len(inputs) == len(post_sources), (inputs, post_sources)

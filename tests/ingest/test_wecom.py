@@ -129,3 +129,24 @@ def test_wecom_contacts_missing_a_required_key_is_rejected_naming_it(settings: S
     assert "'add_time'" in reason and "'contacts'" in reason
     for table in ("wecom_members", "wecom_behavior", "wecom_contacts", "wecom_contact_mobiles"):
         assert query(settings, f"SELECT count(*) FROM raw.{table}") == [(0,)]
+
+
+def test_a_contact_with_several_phones_passes_the_quality_checks(settings: Settings) -> None:
+    """remark_mobiles is exploded into one row per phone, so a contact with a phone and a junk
+    number is two rows of the same (external_userid, userid): the file-uniqueness rule must
+    tell them apart by the phone (the demo lost 442 of 457 WeCom days to this rule)."""
+    from matrix_pulse.ingest.quality import run_quality
+
+    write_doc(settings, wecom_doc())
+    run_ingest(settings)
+    run_quality(settings)
+    assert_reconciles(settings)
+    status = query(settings, "SELECT status FROM meta.load_ledger WHERE source = 'wecom_contacts'")
+    assert status == [("loaded",)]
+    unique = query(
+        settings,
+        "SELECT column_name, success FROM meta.gx_results "
+        "WHERE raw_table = 'wecom_contact_mobiles' AND expectation = 'expect_compound_columns_to_be_unique'",
+    )
+    assert unique == [("external_userid_hash,userid,remark_mobile_hash", True)]
+    assert query(settings, "SELECT count(*) FROM raw.wecom_contact_mobiles") == [(3,)]

@@ -29,6 +29,15 @@ class Check:
     kwargs: dict[str, Any]  # GX kwargs, over the columns of the batch frame
 
 
+def _exploded_column(source: Source) -> str | None:
+    """The raw column that tells apart the rows of one exploded list element, if any."""
+    name = source.extra.get("explode")
+    for c in source.columns:
+        if name and c.source_name == name:
+            return f"{c.name}_hash" if c.kind in ("phone", "hashed_id") else c.name
+    return None
+
+
 def checks_for(source: Source) -> list[Check]:
     """The data-quality rules of one raw table (also what Data Docs shows).
 
@@ -41,15 +50,22 @@ def checks_for(source: Source) -> list[Check]:
         checks.append(Check("ExpectColumnValuesToNotBeNull", key, CRITICAL, {"column": key}))
     # Unique within one file: the file columns join the key (a NULL key is the not-null rule's
     # business, as with a single-column uniqueness rule).
+    unique, ignore = (
+        list(source.key),
+        "any_value_is_missing" if len(source.key) == 1 else "all_values_are_missing",
+    )
+    exploded = _exploded_column(source)
+    if exploded:
+        # One row per element of a list (WeCom's remark_mobiles): a record with two phones is
+        # two rows of the same key, so the element joins it; a junk element (hash NULL) is
+        # kept, flagged invalid, and not compared.
+        unique, ignore = [*unique, exploded], "any_value_is_missing"
     checks.append(
         Check(
             "ExpectCompoundColumnsToBeUnique",
-            ",".join(source.key),
+            ",".join(unique),
             CRITICAL,
-            {
-                "column_list": [*FILE_COLUMNS, *source.key],
-                "ignore_row_if": "any_value_is_missing" if len(source.key) == 1 else "all_values_are_missing",
-            },
+            {"column_list": [*FILE_COLUMNS, *unique], "ignore_row_if": ignore},
         )
     )
     for c in source.columns:

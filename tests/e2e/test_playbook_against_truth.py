@@ -130,6 +130,8 @@ def test_topic_days_equal_the_truth(marts, playbook) -> None:
     got = {(r["quarter_label"], r["matrix_tier"], r["day_kind"]): r for r in rows}
     expected = {(t["quarter_label"], t["matrix_tier"], t["day_kind"]): t for t in playbook["topic_days"]}
     assert _mismatches(got, expected, ("posts", "views", "engagements", "leads")) == []
+    for key, r in got.items():
+        assert r["avg_days_loaded"] == pytest.approx(expected[key]["avg_days_loaded"]), key
     for (q, tier, _), r in got.items():
         assert r["views_per_post"] == pytest.approx(_ratio(r["views"], r["posts"]))
         assert r["leads_per_post"] == pytest.approx(_ratio(r["leads"], r["posts"]))

@@ -82,7 +82,8 @@ create table marts.mart_topic_days as
            case when d.is_holiday then 'holiday' when day(c.date_day) <= 3 then 'campaign_launch' else 'ordinary' end
              as day_kind,
            count(*) as posts, sum(c.views)::bigint as views, sum(c.engagements)::bigint as engagements,
-           0::bigint as leads
+           0::bigint as leads,
+           avg((select max(date_day) from marts.fct_content_daily) - c.date_day + 1) as avg_days_loaded
     from marts.fct_content_daily c join marts.dim_date d using (date_day) group by all)
   select s.*, s.views / nullif(s.posts, 0) as views_per_post, s.engagements / nullif(s.views, 0) as interaction_rate,
          s.leads / nullif(s.posts, 0) as leads_per_post,

@@ -2,7 +2,8 @@
 -- of the reported period (the first to the last data day of fct_content_daily: posts published
 -- before it show up in the first files but belong to no reported quarter), with its loaded life
 -- (sum of its daily figures), the tier and dealer its account had on the publication day
--- (SCD2), the kind of day it was published on, and the leads whose source content it is.
+-- (SCD2), the kind of day it was published on, the leads whose source content it is, and its
+-- days_loaded (publication day to the last loaded day, both included).
 {{ config(materialized='table') }}
 with daily as (
     select * from {{ ref('fct_content_daily') }}
@@ -77,6 +78,8 @@ final as (
             end as varchar
         ) as day_kind,
         cast(coalesce(life.exposure, 0) as bigint) as exposure,
+        -- days from publication to the last loaded day: how much life the views had to grow
+        cast(bounds.last_day - content.published_on + 1 as integer) as days_loaded,
         cast(coalesce(life.views, 0) as bigint) as views,
         cast(coalesce(life.engagements, 0) as bigint) as engagements,
         cast(coalesce(lead_counts.leads, 0) as bigint) as leads

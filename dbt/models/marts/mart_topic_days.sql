@@ -4,7 +4,9 @@
 -- Posts with their loaded life; leads = leads whose source content is the post.
 --   views_per_post = views / posts;  interaction_rate = engagements / views;
 --   leads_per_post = leads / posts;  views_per_post_vs_ordinary = views_per_post / the same
---   quarter and tier's ordinary views_per_post (1.0 on the ordinary row).
+--   quarter and tier's ordinary views_per_post (1.0 on the ordinary row);
+--   avg_days_loaded = mean days from publication to the last loaded day: views are loaded life,
+--   so posts near the data's end (a late-quarter holiday) have had less time to collect them.
 with posts as (
     select * from {{ ref('int_playbook_posts') }}
 ),
@@ -17,7 +19,8 @@ summed as (
         count(*) as posts,
         sum(views) as views,
         sum(engagements) as engagements,
-        sum(leads) as leads
+        sum(leads) as leads,
+        avg(days_loaded) as avg_days_loaded
     from posts
     group by quarter_label, matrix_tier, day_kind
 ),
@@ -40,6 +43,7 @@ final as (
         cast(summed.views as bigint) as views,
         cast(summed.engagements as bigint) as engagements,
         cast(summed.leads as bigint) as leads,
+        cast(summed.avg_days_loaded as float8) as avg_days_loaded,
         cast(summed.views * 1.0 / nullif(summed.posts, 0) as float8) as views_per_post,
         cast(summed.engagements * 1.0 / nullif(summed.views, 0) as float8) as interaction_rate,
         cast(summed.leads * 1.0 / nullif(summed.posts, 0) as float8) as leads_per_post,

@@ -54,6 +54,7 @@ class AdviceConfig:
     rhythm_min_target_week_share: float = 0.6
     holiday_min_posts: int = 10
     holiday_min_uplift: float = 1.0
+    holiday_min_days_loaded: float = 14
     wecom_max_avg_reply_minutes: float = 30
     wecom_min_chats: int = 20
 
@@ -87,6 +88,7 @@ _YAML_KEYS = {
     ("playbook", "rhythm_min_target_week_share"): "rhythm_min_target_week_share",
     ("playbook", "holiday_min_posts"): "holiday_min_posts",
     ("playbook", "holiday_min_uplift"): "holiday_min_uplift",
+    ("playbook", "holiday_min_days_loaded"): "holiday_min_days_loaded",
     ("wecom", "max_avg_reply_minutes"): "wecom_max_avg_reply_minutes",
     ("wecom", "min_chats"): "wecom_min_chats",
 }

@@ -157,7 +157,7 @@ def topic_days(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame
     df = _df(
         con,
         """select matrix_tier, day_kind, posts, views, engagements, leads, views_per_post, interaction_rate,
-                  leads_per_post, views_per_post_vs_ordinary
+                  leads_per_post, views_per_post_vs_ordinary, avg_days_loaded
            from marts.mart_topic_days where quarter_label = ?
            order by matrix_tier, case day_kind when 'holiday' then 1 when 'campaign_launch' then 2 else 3 end""",
         [quarter.label],
@@ -263,10 +263,12 @@ def tables(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None)
                     Column("engagements", "互动", "count"), Column("leads", "线索", "count"),
                     Column("views_per_post", "条均播放", "number"), Column("interaction_rate", "互动率", "pct"),
                     Column("leads_per_post", "条均线索", "number"),
-                    Column("views_per_post_vs_ordinary", "条均播放 ÷ 普通日", "number")],
+                    Column("views_per_post_vs_ordinary", "条均播放 ÷ 普通日", "number"),
+                    Column("avg_days_loaded", "平均已加载天数", "number")],
                    NATIONAL + "节假日 = 节假日种子表中的放假日；活动上线期 = 活动开始后的前 3 天（非节假日）；"
                    "同一层级的三类发布日相加等于该层级合计。注意：播放等为作品已加载的全部数据，临近数据截止日发布的作品"
-                   "（如季末的中秋假期）累计天数少，条均播放偏低。", "话题与节假日")  # fmt: skip
+                   "（如季末的中秋假期）累计天数少，条均播放偏低：见“平均已加载天数”；规则 P3 不评判"
+                   "平均已加载天数低于阈值的节假日行。", "话题与节假日")  # fmt: skip
     top = Table("playbook_topic_posts_top", "节假日与活动上线期 Top 内容（按播放）", top_topic_posts(con, quarter),
                 [Column("day_kind_cn", "发布日", "text"), Column("post_rank", "名次", "int"), Column("title", "标题", "text"),
                  Column("platform_name_cn", "平台", "text"), Column("account_name", "账号", "text"),

@@ -183,10 +183,12 @@ def _topic_days(world, all_posts, lead_count, v) -> list[dict]:
             views=p["views"],
             engagements=p["engagements"],
             leads=lead_count.get((p["platform"], p["post_id"]), 0),
+            days_loaded=len(world.days) - p["day"],  # publication day to the period's last day, both included
         )
     return [
         {"quarter_label": q, "matrix_tier": t, "day_kind": k, "posts": int(c["posts"]), "views": int(round(c["views"])),
-         "engagements": int(round(c["engagements"])), "leads": int(c["leads"])}
+         "engagements": int(round(c["engagements"])), "leads": int(c["leads"]),
+         "avg_days_loaded": c["days_loaded"] / c["posts"]}
         for (q, t, k), c in sorted(cells.items())
     ]  # fmt: skip
 

@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _private_airflow_home(worker: str) -> None:
-    """Point this xdist worker at its own copy of the migrated Airflow home (before Airflow is imported)."""
+    """Point this session (or xdist worker) at its own copy of the migrated Airflow home, before Airflow is imported."""
     shared = Path(os.environ.get("AIRFLOW_HOME", REPO_ROOT / "airflow_home"))
     home = Path(tempfile.mkdtemp(prefix=f"mp_airflow_{worker}_"))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
@@ -44,8 +44,10 @@ def _private_airflow_home(worker: str) -> None:
     os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(home / "logs")
 
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    _private_airflow_home(os.environ["PYTEST_XDIST_WORKER"])
+# Every test session works on its own copy of the migrated Airflow home (one per xdist worker):
+# the runs that dag.test() records (logical dates in 2026-07, failures on purpose) must not
+# show up in the data team's Airflow UI after `make test`, nor two workers share a SQLite file.
+_private_airflow_home(os.environ.get("PYTEST_XDIST_WORKER", "session"))
 
 
 os.environ.setdefault("AIRFLOW_HOME", str(REPO_ROOT / "airflow_home"))

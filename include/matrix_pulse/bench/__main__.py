@@ -168,12 +168,17 @@ for folder, src in folders.items():
                 # The records themselves, as the ingest reads them: a document whose records
                 # sit under keys (wechat_oa, wechat_channels) is read once, then each key's
                 # array unnested into rows (reading once beats one read_json per key).
-                keys = [s.json_path for s in SOURCES.values() if landing_folder(s) == folder and s.json_path]
+                # A list the ingest explodes (WeCom's remark_mobiles) is one row per element.
+                keys = [(s.json_path, s.extra.get("explode")) for s in SOURCES.values()
+                        if landing_folder(s) == folder and s.json_path]
                 con.execute(f"create or replace table t as select * from read_json('{path}', maximum_object_size=1000000000)")
                 if not keys:
                     rows += con.execute("select count(*) from t").fetchone()[0]
-                for key in keys:
-                    rows += con.execute(f"create or replace table r as select unnest({key}, recursive := true) from t; select count(*) from r").fetchone()[0]
+                for key, explode in keys:
+                    if explode:
+                        rows += con.execute(f"select coalesce(sum(len(r.{explode})), 0) from (select unnest({key}) as r from t)").fetchone()[0]
+                    else:
+                        rows += con.execute(f"create or replace table r as select unnest({key}, recursive := true) from t; select count(*) from r").fetchone()[0]
             else:
                 # The reader the ingest uses, its fastest way: the sheet into Arrow, one text type.
                 import fastexcel

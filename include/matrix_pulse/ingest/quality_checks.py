@@ -32,10 +32,10 @@ class Check:
 def _exploded_column(source: Source) -> str | None:
     """The raw column that tells apart the rows of one exploded list element, if any."""
     name = source.extra.get("explode")
-    for c in source.columns:
-        if name and c.source_name == name:
-            return f"{c.name}_hash" if c.kind in ("phone", "hashed_id") else c.name
-    return None
+    column = next((c for c in source.columns if name and c.source_name == name), None)
+    if column is None:
+        return None
+    return f"{column.name}_hash" if column.kind in ("phone", "hashed_id") else column.name
 
 
 def checks_for(source: Source) -> list[Check]:

@@ -51,15 +51,14 @@ def playbook_advice(tables: dict[str, Table], cfg: AdviceConfig) -> list[Recomme
     # P3 内容: holiday content that does not beat ordinary days.
     topics = tables["playbook_topic_days"].df
     holiday = topics[(topics["day_kind"] == "holiday") & (topics["posts"] >= cfg.holiday_min_posts)]
-    judged = holiday[holiday["avg_days_loaded"] >= cfg.holiday_min_days_loaded]
-    hits = judged[judged["views_per_post_vs_ordinary"] < cfg.holiday_min_uplift]
+    holiday = holiday.assign(judged=holiday["avg_days_loaded"] >= cfg.holiday_min_days_loaded)
+    hits = holiday[holiday["judged"] & (holiday["views_per_post_vs_ordinary"] < cfg.holiday_min_uplift)]
     rule = (f"规则 P3（节假日专题）：节假日发布 ≥ {cfg.holiday_min_posts} 条、作品平均已加载 ≥ "
             f"{cfg.holiday_min_days_loaded:g} 天的层级，节假日条均播放低于同层级普通日的 {cfg.holiday_min_uplift:g} 倍时，"
             "节假日选题需重新策划（全国口径）。")  # fmt: skip
     ev = [f"{r.matrix_tier}：节假日 {fmt.count(r.posts)} 条，条均播放 {fmt.count(r.views_per_post)}，为普通日的 "
           f"{fmt.number(r.views_per_post_vs_ordinary)} 倍，互动率 {fmt.pct(r.interaction_rate)}，平均已加载 "
-          f"{fmt.number(r.avg_days_loaded)} 天" + ("" if r.avg_days_loaded >= cfg.holiday_min_days_loaded
-                                                   else "（加载天数不足，暂不评判）")
+          f"{fmt.number(r.avg_days_loaded)} 天" + ("" if r.judged else "（加载天数不足，暂不评判）")
           for r in holiday.itertuples()]  # fmt: skip
     recs.append(_rec("内容", rule, hits, "、".join(hits["matrix_tier"]) + " 层级节假日内容未跑赢普通日",
                      "各层级节假日内容均跑赢普通日", ev or ["本季度无达到条数门槛的节假日内容"],

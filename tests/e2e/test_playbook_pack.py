@@ -146,7 +146,8 @@ def test_topic_days_equal_the_mart(demo, marts, quarter) -> None:
         g = got.loc[key]
         for header, col in (("发布", "posts"), ("播放", "views"), ("互动", "engagements"), ("线索", "leads"),
                             ("条均播放", "views_per_post"), ("互动率", "interaction_rate"),
-                            ("条均线索", "leads_per_post"), ("条均播放 ÷ 普通日", "views_per_post_vs_ordinary")):  # fmt: skip
+                            ("条均线索", "leads_per_post"), ("条均播放 ÷ 普通日", "views_per_post_vs_ordinary"),
+                            ("平均已加载天数", "avg_days_loaded")):  # fmt: skip
             assert _close(g[header], w[col]), (key, header)
 
 

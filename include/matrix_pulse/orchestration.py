@@ -43,7 +43,8 @@ WRITER_POOL = get_settings().writer_pool
 # On the CeleryExecutor the pool is not enough: a slot says "one at a time", not "on the machine
 # that holds the file". Writer tasks also go to one named queue that only the worker owning the
 # DuckDB file serves (`make celery`: one process, concurrency 1). LocalExecutor ignores queues.
-WRITER: dict[str, str] = {"pool": WRITER_POOL, "queue": get_settings().writer_queue}
+# On the PostgreSQL backend neither applies: PostgreSQL's locks keep writers correct on any worker.
+WRITER: dict[str, str] = get_settings().writer_task_args()
 
 # Assets: the ingest publishes one per raw table; dbt is scheduled on them and publishes
 # the marts; the report DAG is scheduled on the marts.

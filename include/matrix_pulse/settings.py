@@ -160,7 +160,15 @@ class Settings(BaseSettings):
         description="dbt models at a time: all share the one DuckDB instance, so more than the cores only "
         "adds memory pressure.",
     )
-    dbt_target: Literal["duckdb", "postgres"] = Field("duckdb", description="The dbt target (profiles.yml).")
+    warehouse_backend: Literal["duckdb", "postgres"] = Field(
+        "duckdb",
+        description="Where raw, meta and the marts live: the embedded DuckDB file (default) or the "
+        "PostgreSQL database of the pg_* fields (scale-out: every worker may write, PostgreSQL's "
+        "locks keep them correct; matrix_pulse.ingest.pg_warehouse).",
+    )
+    dbt_target: Literal["duckdb", "postgres"] = Field(
+        "duckdb", description="The dbt target (profiles.yml); the postgres backend always builds on postgres."
+    )
     dbt_schema_prefix: str = Field(
         "", description="Prefix of every dbt schema (tests on a shared PostgreSQL; unset in production)."
     )
@@ -171,6 +179,11 @@ class Settings(BaseSettings):
         SecretStr(""), description="PostgreSQL password of the scale-out dbt target."
     )
     pg_database: str = Field("matrix_pulse", description="PostgreSQL database of the scale-out dbt target.")
+    pg_analyst_role: str = Field(
+        "mp_analysts",
+        description="PostgreSQL role (NOLOGIN group) granted SELECT on the marts schema only, for analysts "
+        "on the postgres backend; grant it to each analyst's login.",
+    )
     # --- scale-out on Celery (issue 13; matrix_pulse.ops.celery_stack) ---------------------
     redis_port: int = Field(
         6379, description="Loopback port of the Celery stack's Redis broker (`make celery`)."
@@ -314,11 +327,33 @@ class Settings(BaseSettings):
         """
         return {
             "MP_WAREHOUSE": str(self.warehouse_path),
-            "MP_DBT_TARGET": target or self.dbt_target,
+            "MP_DBT_TARGET": target or self.effective_dbt_target,
+            "MP_DBT_SCHEMA_PREFIX": self.dbt_schema_prefix,
+            "MP_PG_ANALYST_ROLE": self.pg_analyst_role,
             "MP_DBT_THREADS": str(self.dbt_threads),
             "MP_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "MP_DUCKDB_THREADS": str(self.duckdb_threads),
         }
+
+    @property
+    def effective_dbt_target(self) -> str:
+        """dbt builds where the ingest loads: the postgres backend always on the postgres target."""
+        return "postgres" if self.warehouse_backend == "postgres" else self.dbt_target
+
+    def pg_dsn(self) -> str:
+        """libpq connection string of the PostgreSQL warehouse (holds the password: never log it)."""
+        return (
+            f"host={self.pg_host} port={self.pg_port} user={self.pg_user} dbname={self.pg_database} "
+            f"password={self.pg_password.get_secret_value()} connect_timeout=10 application_name=matrix_pulse"
+        )
+
+    def writer_task_args(self) -> dict[str, str]:
+        """Pool and queue of a warehouse-writing task. DuckDB: the one-slot pool and the queue of the
+        worker that owns the file. PostgreSQL: none, any worker may write (its transactions and
+        advisory locks keep concurrent writers correct, matrix_pulse.ingest.pg_warehouse)."""
+        if self.warehouse_backend == "postgres":
+            return {}
+        return {"pool": self.writer_pool, "queue": self.writer_queue}
 
     @property
     def writer_pool(self) -> str:

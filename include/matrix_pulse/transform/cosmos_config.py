@@ -64,7 +64,7 @@ MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "snapshots", "tests")
 
 
-def dbt_env(target: str = "duckdb") -> dict[str, str]:
+def dbt_env(target: str | None = None) -> dict[str, str]:
     """Environment dbt needs: the absolute warehouse path, target and DuckDB limits from settings."""
     return get_settings().dbt_env(target)
 
@@ -160,7 +160,9 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             env_vars=dbt_env(),
         ),
         "profile_config": ProfileConfig(
-            profile_name=PROFILE_NAME, target_name="duckdb", profiles_yml_filepath=PROFILES_YML
+            profile_name=PROFILE_NAME,
+            target_name=get_settings().effective_dbt_target,
+            profiles_yml_filepath=PROFILES_YML,
         ),
         "execution_config": ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER,
@@ -170,8 +172,7 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             # by the consumers, whose own retries re-run dbt for their node
             setup_operator_args={
                 "retries": 0,
-                "pool": get_settings().writer_pool,
-                "queue": get_settings().writer_queue,
+                **get_settings().writer_task_args(),
             },
         ),
         "render_config": RenderConfig(
@@ -183,8 +184,11 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
         ),
         # no pool here: the consumer sensors only read XComs (see the module docstring). The
         # writer queue stays: a consumer's fallback dbt run writes, so on Celery it must run on
-        # the worker that owns the DuckDB file.
-        "operator_args": {"queue": get_settings().writer_queue, "append_env": True},
+        # the worker that owns the DuckDB file (on the PostgreSQL backend any worker).
+        "operator_args": {
+            "append_env": True,
+            **{k: v for k, v in get_settings().writer_task_args().items() if k == "queue"},
+        },
     }
 
 

@@ -76,30 +76,17 @@ def mp_ingest() -> None:
 
     @task(**WRITER, execution_timeout=timedelta(hours=1))
     def load_landed_files(run_id: str | None = None) -> dict:
-        from matrix_pulse.ingest import run_ingest
+        from matrix_pulse.ingest.steps import load_landed
         from matrix_pulse.settings import get_settings
 
-        summary = run_ingest(get_settings(), run_id=run_id)
-        print(summary.describe())
-        return {
-            "new_files": len(summary.files),
-            "loaded": len(summary.by_status("loaded")),
-            "rejected": [f"{f.file_name}: {f.reason}" for f in summary.rejected],
-            "ignored": [j.rel_path for j in summary.ignored],
-            "rows_per_second": summary.rows_per_second(),
-        }
+        return load_landed(get_settings(), run_id)
 
     @task(**WRITER, execution_timeout=timedelta(hours=1))
     def check_quality(loaded: dict, run_id: str | None = None) -> dict:
-        from matrix_pulse.ingest.quality import run_quality
+        from matrix_pulse.ingest.steps import check_quality as check
         from matrix_pulse.settings import get_settings
 
-        report = run_quality(get_settings(), run_id=run_id)
-        print(report.describe())
-        if report.critical_failures:
-            # All files were checked and the failing ones quarantined before failing.
-            raise RuntimeError("GX critical expectation(s) failed: " + "; ".join(report.critical_failures))
-        return {"files_checked": report.files_checked, "warnings": len(report.warnings)}
+        return check(get_settings(), loaded, run_id)
 
     @task(trigger_rule="all_done", outlets=list(RAW_ASSETS.values()))
     def publish_raw() -> None:
@@ -108,15 +95,14 @@ def mp_ingest() -> None:
     @task(**WRITER, trigger_rule="all_done")
     def check_freshness(**context) -> dict:
         from matrix_pulse.clock import data_date_of
-        from matrix_pulse.ingest.freshness import overdue_source_days, refresh_freshness
+        from matrix_pulse.ingest.steps import refresh
         from matrix_pulse.settings import get_settings
 
         settings = get_settings()
         params = context.get("params")
         through = data_date_of(context)  # the run at 06:00 on D+1 covers D
-        report = refresh_freshness(settings, through=through)
+        report, overdue = refresh(settings, through)
         print(report.describe())
-        overdue = overdue_source_days(settings, through)
         if overdue:
             from matrix_pulse.ops.notify import notify_overdue
             from matrix_pulse.pull.ledger import pull_notes

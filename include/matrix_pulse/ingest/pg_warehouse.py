@@ -153,7 +153,9 @@ def ingest_lock(pg) -> Iterator[None]:
             pg.commit()
 
 
-def _copy_in(cur, con: duckdb.DuckDBPyConnection, select: str, target: str, cols: list[str], tmp: Path) -> int:
+def _copy_in(
+    cur, con: duckdb.DuckDBPyConnection, select: str, target: str, cols: list[str], tmp: Path
+) -> int:
     """COPY the rows of a DuckDB query into a PostgreSQL table (CSV: NULL unquoted, '' quoted)."""
     path = tmp / "copy.csv"
     con.execute(f"COPY ({select}) TO '{path}' (FORMAT csv, HEADER false)")
@@ -190,11 +192,15 @@ def sync_run(cur, con: duckdb.DuckDBPyConnection, settings: Settings, seeded: se
         dates = [d for f, d in won if f == folder]
         for src in folders[folder]:
             cur.execute(f'DELETE FROM "{raw}".{src.raw_table} WHERE data_date = ANY(%s)', [dates])
-        cur.execute(f'DELETE FROM "{raw}".quarantine WHERE source = %s AND data_date = ANY(%s)', [folder, dates])
+        cur.execute(
+            f'DELETE FROM "{raw}".quarantine WHERE source = %s AND data_date = ANY(%s)', [folder, dates]
+        )
     for table in sorted({s.raw_table for f, _ in won for s in folders[f]}):
         cols = _columns(con, "raw", table)
         names = ", ".join(f'"{c}"' for c in cols)
-        copied["raw_rows"] += _copy_in(cur, con, f"SELECT {names} FROM raw.{table}", f'"{raw}".{table}', cols, tmp)
+        copied["raw_rows"] += _copy_in(
+            cur, con, f"SELECT {names} FROM raw.{table}", f'"{raw}".{table}', cols, tmp
+        )
     qcols = _columns(con, "raw", "quarantine")
     copied["quarantined"] = _copy_in(
         cur, con, f"SELECT {', '.join(qcols)} FROM raw.quarantine", f'"{raw}".quarantine', qcols, tmp
@@ -217,11 +223,18 @@ def sync_run(cur, con: duckdb.DuckDBPyConnection, settings: Settings, seeded: se
     # 3. what only this run wrote: per-table counts of its files, GX results, ignored files, the run
     for table in ("load_ledger_tables", "gx_results", "ignored_files", "ingest_runs"):
         cols = _columns(con, "meta", table)
-        _insert(cur, f'"{meta}".{table}', cols, con.execute(f"SELECT {', '.join(cols)} FROM meta.{table}").fetchall())
+        _insert(
+            cur,
+            f'"{meta}".{table}',
+            cols,
+            con.execute(f"SELECT {', '.join(cols)} FROM meta.{table}").fetchall(),
+        )
     return copied
 
 
-def load_and_check(settings: Settings, run_id: str | None = None) -> tuple[IngestSummary, QualityReport, dict]:
+def load_and_check(
+    settings: Settings, run_id: str | None = None
+) -> tuple[IngestSummary, QualityReport, dict]:
     """The ingest and its GX suites on a scratch DuckDB, then one PostgreSQL transaction.
 
     GX runs before the commit, so PostgreSQL never holds a row the suites have not passed

@@ -50,7 +50,11 @@ def check_quality(settings: Settings, loaded: dict | None, run_id: str | None) -
     """The GX outcome of the run; raises when a critical expectation failed (after every file was
     checked and the failing ones were quarantined)."""
     if settings.warehouse_backend == "postgres":
-        quality = (loaded or {}).get("quality") or {"files_checked": 0, "critical_failures": [], "warnings": 0}
+        quality = (loaded or {}).get("quality") or {
+            "files_checked": 0,
+            "critical_failures": [],
+            "warnings": 0,
+        }
     else:
         from matrix_pulse.ingest.quality import run_quality
 

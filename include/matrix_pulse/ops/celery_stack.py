@@ -8,7 +8,8 @@ docker-compose.yaml, started as processes on this machine.
 * api-server, scheduler, dag-processor, triggerer
 * two Celery workers: ``writer`` serves only the DuckDB writer queue with one slot (it owns the
   warehouse file, so DuckDB's single-writer rule holds across machines), ``worker`` serves the
-  ``default`` queue (pulling, Assets, report builds, e-mail).
+  ``default`` queue (pulling, Assets, report builds, e-mail). On the PostgreSQL warehouse
+  (``MP_WAREHOUSE_BACKEND=postgres``) both serve ``default`` with two slots each.
 
 ``PROCESSES`` is the one definition of the stack: this module starts it, and
 tests/scaleout check that docker-compose.yaml runs the same commands with the same settings.
@@ -52,7 +53,10 @@ class StackProcess:
 
 def processes(settings: Settings) -> list[StackProcess]:
     """The Airflow processes of the stack, in start order (Redis is started before them)."""
-    writer_queue = settings.writer_queue
+    # On the PostgreSQL warehouse no task needs the machine that owns a file: both workers serve
+    # the default queue and share every task (Settings.writer_task_args).
+    on_postgres = settings.warehouse_backend == "postgres"
+    writer_queue = "default" if on_postgres else settings.writer_queue
     return [
         StackProcess("api-server", ("api-server",)),
         StackProcess("scheduler", ("scheduler",)),
@@ -71,7 +75,7 @@ def processes(settings: Settings) -> list[StackProcess]:
                 "--queues",
                 writer_queue,
                 "--concurrency",
-                "1",
+                "2" if on_postgres else "1",
                 "--celery-hostname",
                 "writer@%h",
             ),

@@ -2,7 +2,8 @@
 on DuckDB: the fixture raw layer is loaded into both, `dbt build` runs on each target, and
 every table of the `marts` schema is compared row for row. On the same build: the analysts'
 read-only role (dbt/macros/analyst_role.sql, the marts' `grants`) lets a member read the
-marts and nothing else.
+marts and nothing else, and the published DuckDB copy read from PostgreSQL
+(matrix_pulse.transform.publish_pg) equals the DuckDB build's marts, types included.
 
 PostgreSQL comes from MP_PG_HOST / MP_PG_PORT / MP_PG_USER / MP_PG_PASSWORD / MP_PG_DATABASE
 (scripts/env.sh; scripts/postgres_up.sh starts the local server and gives the project's user
@@ -116,6 +117,23 @@ def postgres_build(postgres, duckdb_build, tmp_path_factory) -> Iterator[dict[st
         yield env
     finally:
         _drop_schemas(dsn, prefix, (env["MP_PG_ANALYST_ROLE"],))
+
+
+def _backend_settings(env: dict[str, str], **fields):
+    """Settings of the postgres backend on the test build (its prefix and connection)."""
+    from matrix_pulse.settings import Settings
+
+    return Settings(
+        warehouse_backend="postgres",
+        dbt_schema_prefix=env["MP_DBT_SCHEMA_PREFIX"],
+        pg_analyst_role=env["MP_PG_ANALYST_ROLE"],
+        pg_host=env["MP_PG_HOST"],
+        pg_port=int(env["MP_PG_PORT"]),
+        pg_user=env["MP_PG_USER"],
+        pg_password=env["MP_PG_PASSWORD"],
+        pg_database=env["MP_PG_DATABASE"],
+        **fields,
+    )
 
 
 def _marts_tables(duck: duckdb.DuckDBPyConnection, schema: str = "marts") -> list[str]:
@@ -257,3 +275,99 @@ def test_analysts_read_the_marts_and_nothing_else(postgres_build, analyst_login,
                 cur.execute(f'create table "{prefix}marts".analyst_scratch (x int)')
     finally:
         analyst.close()
+
+
+# Edge values the marts do not hold but meta may (the ingest's load_ledger.extra_columns is a
+# list): NULL apart from '', lists with NULL and '' elements, CSV's own characters, JSON, a
+# declared numeric and a timestamptz; JSON null apart from SQL NULL (published as naive Beijing time, like DuckDB's warehouse).
+EDGE_DDL = """create table "{schema}".publish_edges (id int, s text, arr text[], j jsonb, n numeric(12, 2),
+    avg_n numeric, tz timestamptz, f double precision)"""
+EDGE_ROWS = [
+    (1, "", [], {"a": [1, None]}, "3.25", "1.5", "2026-07-01 02:00:00+00", 0.1),
+    (2, None, None, None, None, None, None, None),
+    (
+        3,
+        'a,"b"\nc\r\n中文 \\N',
+        ["", None, "x,y", '"q"', "{}", "NULL"],
+        "null",
+        "-0.01",
+        "2",
+        None,
+        float("inf"),
+    ),
+]
+EDGE_PUBLISHED = [
+    (1, "", [], '{"a": [1, null]}', decimal.Decimal("3.25"), 1.5, dt.datetime(2026, 7, 1, 10), 0.1),
+    (2, None, None, None, None, None, None, None),
+    (3, 'a,"b"\nc\r\n中文 \\N', ["", None, "x,y", '"q"', "{}", "NULL"], "null", decimal.Decimal("-0.01"), 2.0, None,
+     float("inf")),
+]  # fmt: skip
+EDGE_TYPES = [
+    ("id", "INTEGER"), ("s", "VARCHAR"), ("arr", "VARCHAR[]"), ("j", "JSON"), ("n", "DECIMAL(12,2)"),
+    ("avg_n", "DOUBLE"), ("tz", "TIMESTAMP"), ("f", "DOUBLE"),
+]  # fmt: skip
+
+
+def test_published_copy_from_postgres_equals_the_duckdb_build(postgres_build, duckdb_build, tmp_path):
+    """publish() on the postgres backend: the marts (and meta) of the DuckDB build, cell by cell
+    and type by type, in a DuckDB file swapped in at the published path."""
+    import psycopg2
+    from matrix_pulse.transform.publish import publish
+    from psycopg2.extras import Json
+
+    env = postgres_build
+    prefix = env["MP_DBT_SCHEMA_PREFIX"]
+    pg = psycopg2.connect(_dsn(env))
+    try:
+        with pg, pg.cursor() as cur:
+            cur.execute(EDGE_DDL.format(schema=f"{prefix}meta"))
+            cur.executemany(
+                f'insert into "{prefix}meta".publish_edges values (%s, %s, %s, %s, %s, %s, %s, %s)',
+                [(*r[:3], Json(r[3]) if isinstance(r[3], dict) else r[3], *r[4:]) for r in EDGE_ROWS],
+            )
+        published = tmp_path / "published" / "matrix_pulse_marts.duckdb"
+        copied = publish(_backend_settings(env, published_path=published))
+    finally:
+        pg.close()
+    assert [p.name for p in published.parent.iterdir()] == [published.name]  # no spool or temp file left
+
+    warehouse, _ = duckdb_build
+    duck = duckdb.connect(str(warehouse), read_only=True)
+    pub = duckdb.connect(str(published), read_only=True)
+    try:
+        expected = {f"{s}.{t}" for s in ("marts", "meta") for t in _marts_tables(duck, s)}
+        assert set(copied) == expected | {"meta.publish_edges"}
+        for name in sorted(expected):
+            schema, table = name.split(".")
+            types = _column_types(duck, schema, table)
+            assert _column_types(pub, schema, table) == types, name
+            select = ", ".join(f'"{c}"' for c, _ in types)
+            on_duckdb = _rows(duck.execute(f"select {select} from {name}").fetchall())
+            assert copied[name] == len(on_duckdb), name
+            _assert_same_rows(name, [c for c, _ in types], on_duckdb, _rows(pub.execute(f"select {select} from {name}").fetchall()), "published")  # fmt: skip
+        assert _column_types(pub, "meta", "publish_edges") == EDGE_TYPES
+        assert pub.execute("select * from meta.publish_edges order by id").fetchall() == EDGE_PUBLISHED
+    finally:
+        pub.close()
+        duck.close()
+
+
+def test_docs_fingerprint_on_postgres_follows_columns_of_the_prefixed_schemas(postgres_build):
+    """The docs step on the postgres backend: same columns, same fingerprint; a new column, a new one."""
+    import psycopg2
+    from matrix_pulse.transform.publish import docs_fingerprint
+
+    env = postgres_build
+    prefix = env["MP_DBT_SCHEMA_PREFIX"]
+    settings = _backend_settings(env)
+    first = docs_fingerprint(settings)
+    assert docs_fingerprint(settings) == first
+    pg = psycopg2.connect(_dsn(env))
+    try:
+        with pg, pg.cursor() as cur:
+            cur.execute(f'create table "{prefix}meta".fingerprint_probe (x int)')
+        assert docs_fingerprint(settings) != first
+    finally:
+        with pg, pg.cursor() as cur:
+            cur.execute(f'drop table if exists "{prefix}meta".fingerprint_probe')
+        pg.close()

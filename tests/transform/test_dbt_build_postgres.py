@@ -371,3 +371,29 @@ def test_docs_fingerprint_on_postgres_follows_columns_of_the_prefixed_schemas(po
         with pg, pg.cursor() as cur:
             cur.execute(f'drop table if exists "{prefix}meta".fingerprint_probe')
         pg.close()
+
+
+def test_docs_are_generated_from_postgres_and_then_kept(postgres_build, tmp_path, monkeypatch):
+    """The docs step on the postgres backend: `dbt docs generate` reads PostgreSQL's catalog (it
+    never opens a DuckDB file), and the next run with the same columns keeps those docs."""
+    import json
+
+    from matrix_pulse.settings import get_settings
+    from matrix_pulse.transform.publish import generate_docs
+
+    env = {**postgres_build, "MP_WAREHOUSE_BACKEND": "postgres", "MP_HOME": str(tmp_path / "home")}
+    env["MP_WAREHOUSE"] = str(tmp_path / "no_such_warehouse.duckdb")
+    for name, value in {**get_settings().dbt_env(), **env}.items():
+        monkeypatch.setenv(name, value)  # generate_dbt_docs exports dbt_env(): restored after the test
+    settings = get_settings()
+    index = generate_docs(settings)
+    catalog = json.loads((index.parent / "catalog.json").read_text(encoding="utf-8"))
+    prefix = postgres_build["MP_DBT_SCHEMA_PREFIX"]
+    assert {n["metadata"]["schema"] for n in catalog["nodes"].values()} >= {
+        f"{prefix}marts",
+        f"{prefix}staging",
+    }
+    assert not (tmp_path / "no_such_warehouse.duckdb").exists()
+    generated = index.stat().st_mtime_ns
+    assert generate_docs(settings) == index
+    assert index.stat().st_mtime_ns == generated  # same columns: dbt did not run again

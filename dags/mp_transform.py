@@ -11,12 +11,16 @@ Asset), at most one run at a time:
    writer); the sensors only read its results, so they run side by side after it.
 2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are
-   never blocked. Emits the `marts` and `published_marts` Assets (the report DAG's trigger).
+   never blocked. On the PostgreSQL backend (`MP_WAREHOUSE_BACKEND=postgres`) the copy is
+   read from PostgreSQL, where analysts may also query the marts directly through the
+   read-only role `MP_PG_ANALYST_ROLE`. Emits the `marts` and `published_marts` Assets
+   (the report DAG's trigger).
 3. **generate_dbt_docs** — `dbt docs generate` into `<MP_HOME>/dbt_target/docs`, only when the
    dbt project or the warehouse's columns changed since the last docs (a daily run that only
    brings data keeps them; trigger with `{"regenerate_docs": true}` to force).
 
-Configuration: `matrix_pulse.transform.cosmos_config`; publishing: `matrix_pulse.transform.publish`.
+Configuration: `matrix_pulse.transform.cosmos_config`; publishing: `matrix_pulse.transform.publish`
+(and `publish_pg` for PostgreSQL).
 """
 
 from __future__ import annotations
@@ -53,19 +57,16 @@ def mp_transform():
     @task(**WRITER, outlets=[MARTS_ASSET, PUBLISHED_ASSET])
     def publish_marts() -> dict[str, int]:
         from matrix_pulse.settings import get_settings
-        from matrix_pulse.transform.publish import publish_warehouse_copy
+        from matrix_pulse.transform.publish import publish
 
-        settings = get_settings()
-        return publish_warehouse_copy(settings.warehouse_path, settings.published_path)
+        return publish(get_settings())
 
     @task(**WRITER)
     def generate_dbt_docs(params: dict | None = None) -> str:
         from matrix_pulse.settings import get_settings
-        from matrix_pulse.transform.publish import generate_dbt_docs as generate
+        from matrix_pulse.transform.publish import generate_docs
 
-        settings = get_settings()
-        force = bool((params or {}).get("regenerate_docs", False))
-        return str(generate(settings.dbt_docs_dir, warehouse=settings.warehouse_path, force=force))
+        return str(generate_docs(get_settings(), force=bool((params or {}).get("regenerate_docs", False))))
 
     dbt >> publish_marts() >> generate_dbt_docs()
 

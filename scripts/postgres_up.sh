@@ -27,10 +27,13 @@ name=$(pg_lsclusters -h | awk 'NR==1{print $2}')
 if [ -z "$ver" ]; then echo "no PostgreSQL cluster found (pg_lsclusters)" >&2; exit 1; fi
 pg_lsclusters -h | awk 'NR==1{print $4}' | grep -q online || pg_ctlcluster "$ver" "$name" start
 for _ in $(seq 30); do su postgres -c "pg_isready -q" && break; sleep 0.5; done
+# CREATEROLE: dbt's on-run-start creates the analysts' NOLOGIN role (MP_PG_ANALYST_ROLE,
+# dbt/macros/analyst_role.sql) when it is missing, as this user. Given here, by the superuser,
+# never at run time. Where a DBA creates that role beforehand, the user needs no CREATEROLE.
 if su postgres -c "psql -qtAc \"select 1 from pg_roles where rolname='$PG_USER'\"" | grep -q 1; then
-  su postgres -c "psql -qc \"alter role $PG_USER password '$PG_PASSWORD'\"" >/dev/null
+  su postgres -c "psql -qc \"alter role $PG_USER createrole password '$PG_PASSWORD'\"" >/dev/null
 else
-  su postgres -c "psql -qc \"create role $PG_USER login password '$PG_PASSWORD'\"" >/dev/null
+  su postgres -c "psql -qc \"create role $PG_USER login createrole password '$PG_PASSWORD'\"" >/dev/null
 fi
 su postgres -c "psql -qtAc \"select 1 from pg_database where datname='$PG_DB'\"" | grep -q 1 \
   || su postgres -c "psql -qc \"create database $PG_DB owner $PG_USER\""

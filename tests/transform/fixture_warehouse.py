@@ -246,27 +246,42 @@ if __name__ == "__main__":
 PG_TYPES = {"VARCHAR": "text", "DOUBLE": "double precision"}
 
 
-def load_fixture_into_postgres(dsn: str, scratch: Path | str, schema: str = "raw") -> None:
+def load_fixture_into_postgres(
+    dsn: str, scratch: Path | str, schema: str = "raw", meta_schema: str | None = None
+) -> None:
     """The same raw layer in PostgreSQL (``schema``, replaced), for building the project on the
-    `postgres` target: built in DuckDB at ``scratch`` first, then copied row by row."""
+    `postgres` target: built in DuckDB at ``scratch`` first, then copied row by row. With
+    ``meta_schema``, the fixture's meta tables too (replaced), as the ingest writes them beside raw."""
     import psycopg2
 
     duck = duckdb.connect(str(build_fixture_warehouse(scratch)), read_only=True)
     pg = psycopg2.connect(dsn)
     try:
         with pg, pg.cursor() as cur:
-            cur.execute(f'drop schema if exists "{schema}" cascade; create schema "{schema}"')
-            for src in SOURCES.values():
-                cols = raw_columns(src)
-                body = ", ".join(f"{c} {PG_TYPES.get(t, t.lower())}" for c, t, _ in cols)
-                cur.execute(f'create table "{schema}".{src.raw_table} ({body})')
-                names = ", ".join(c for c, _, _ in cols)
-                rows = duck.execute(f"select {names} from raw.{src.raw_table}").fetchall()
+            tables = [
+                (schema, "raw", src.raw_table, [(c, t) for c, t, _ in raw_columns(src)])
+                for src in SOURCES.values()
+            ]
+            if meta_schema is not None:
+                for (table,) in duck.execute(
+                    "select table_name from duckdb_tables() where schema_name = 'meta' order by 1"
+                ).fetchall():
+                    cols = duck.execute(
+                        "select column_name, data_type from information_schema.columns "
+                        "where table_schema = 'meta' and table_name = ? order by ordinal_position",
+                        [table],
+                    ).fetchall()
+                    tables.append((meta_schema, "meta", table, cols))
+            for target in dict.fromkeys(t[0] for t in tables):
+                cur.execute(f'drop schema if exists "{target}" cascade; create schema "{target}"')
+            for target, source, table, cols in tables:
+                body = ", ".join(f"{c} {PG_TYPES.get(t, t.lower())}" for c, t in cols)
+                cur.execute(f'create table "{target}".{table} ({body})')
+                names = ", ".join(c for c, _ in cols)
+                rows = duck.execute(f"select {names} from {source}.{table}").fetchall()
                 if rows:
                     marks = ", ".join(["%s"] * len(cols))
-                    cur.executemany(
-                        f'insert into "{schema}".{src.raw_table} ({names}) values ({marks})', rows
-                    )
+                    cur.executemany(f'insert into "{target}".{table} ({names}) values ({marks})', rows)
     finally:
         pg.close()
         duck.close()

@@ -12,10 +12,34 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
+if TYPE_CHECKING:
+    from matrix_pulse.settings import Settings
+
 PUBLISHED_SCHEMAS = ("marts", "meta")
+# every schema dbt's docs show on the postgres backend (the catalog of dbt's nodes and sources)
+_PG_DOCS_LAYERS = ("raw", "meta", "reference", "staging", "intermediate", "marts")
+
+
+def publish(settings: Settings) -> dict[str, int]:
+    """The mp_transform publish step: the read-only DuckDB copy at ``settings.published_path``,
+    from the DuckDB warehouse file or from PostgreSQL (``matrix_pulse.transform.publish_pg``).
+    Either way analysts and the report read the same kind of file."""
+    if settings.warehouse_backend == "postgres":
+        from matrix_pulse.transform.publish_pg import publish_postgres_copy
+
+        return publish_postgres_copy(settings, settings.published_path)
+    return publish_warehouse_copy(settings.warehouse_path, settings.published_path)
+
+
+def generate_docs(settings: Settings, force: bool = False) -> Path:
+    """The mp_transform docs step: ``generate_dbt_docs`` into ``settings.dbt_docs_dir``, fingerprinted
+    on the backend's warehouse (the DuckDB file, or PostgreSQL's information_schema)."""
+    warehouse = settings if settings.warehouse_backend == "postgres" else settings.warehouse_path
+    return generate_dbt_docs(settings.dbt_docs_dir, warehouse=warehouse, force=force)
 
 
 def _quote(identifier: str) -> str:
@@ -79,18 +103,27 @@ def _sql_literal(text: str) -> str:
 DOCS_FINGERPRINT_FILE = ".docs_fingerprint"
 
 
-def docs_fingerprint(warehouse: Path) -> str:
+def docs_fingerprint(warehouse: Path | Settings) -> str:
     """What the dbt docs show: every file of the dbt project and every column of the warehouse.
 
     The docs (manifest: models, descriptions, SQL; catalog: relations and column types) change
-    only when one of these does; new data alone changes neither. The warehouse is opened like
-    the publish step does (in a process where dbt holds it, DuckDB hands out the same instance).
+    only when one of these does; new data alone changes neither. ``warehouse`` is the DuckDB
+    file, opened like the publish step does (in a process where dbt holds it, DuckDB hands out
+    the same instance), or the ``Settings`` of the postgres backend: then the columns come from
+    PostgreSQL's information_schema, limited to the dbt schemas of ``MP_DBT_SCHEMA_PREFIX``, so
+    that the docs keep being skipped on a data-only run there too (and a test build under
+    another prefix in the same database changes nothing).
     """
     from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, project_files
 
     digest = hashlib.sha256()
     for f in project_files():
         digest.update(str(f.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + f.read_bytes() + b"\0")
+    if not isinstance(warehouse, (str, os.PathLike)):
+        from matrix_pulse.transform.publish_pg import pg_warehouse_columns
+
+        digest.update(repr(pg_warehouse_columns(warehouse, _PG_DOCS_LAYERS)).encode())
+        return digest.hexdigest()
     con = duckdb.connect(str(warehouse))
     try:
         columns = con.execute(
@@ -103,7 +136,9 @@ def docs_fingerprint(warehouse: Path) -> str:
     return digest.hexdigest()
 
 
-def generate_dbt_docs(target_dir: Path, warehouse: Path | None = None, force: bool = False) -> Path:
+def generate_dbt_docs(
+    target_dir: Path, warehouse: Path | Settings | None = None, force: bool = False
+) -> Path:
     """``dbt docs generate`` into ``target_dir`` (index.html, manifest.json, catalog.json).
 
     Skipped (the existing docs are returned) when neither the dbt project nor the warehouse's
@@ -121,7 +156,7 @@ def generate_dbt_docs(target_dir: Path, warehouse: Path | None = None, force: bo
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     index, stamp = target_dir / "index.html", target_dir / DOCS_FINGERPRINT_FILE
-    fingerprint = docs_fingerprint(Path(warehouse)) if warehouse is not None else None
+    fingerprint = docs_fingerprint(warehouse) if warehouse is not None else None
     if (
         not force
         and fingerprint is not None

@@ -64,6 +64,9 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory):
         "MP_WAREHOUSE_BACKEND": "postgres",
         "MP_DBT_SCHEMA_PREFIX": PREFIX,
         "MP_PG_ANALYST_ROLE": ANALYSTS,
+        # The simulator's mess makes 12 of a week's 77 source-days unusable (16%), above the
+        # production gate (8%); the packs must be built and sent here, so the gate allows it.
+        "MP_GATE_MAX_MISSING_RATE": "0.5",
         # a task whose worker died is failed (and retried) after 45 s without a heartbeat
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
     }
@@ -167,7 +170,8 @@ def test_pipeline_on_postgres_uses_both_workers_and_equals_duckdb(pg_stack, tmp_
 
     # (c) each mail arrived once; a second report run of the quarter sends nothing more
     first = _mails(home)
-    assert first, "no mail arrived"
+    packs = [m for m in first if "data-team" not in m[0]]
+    assert len(packs) >= 2, first  # the packs were sent, not only the data team's notices
     assert all(n == 1 for n in Counter(first).values()), Counter(first)
     run_dag(api, "mp_report", None, {"quarter": QUARTER}, timeout=900)
     assert _mails(home) == first

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import math
 import os
 import secrets
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from marts_equal import assert_marts_equal, assert_same_rows, rows
 from matrix_pulse.settings import REPO_ROOT
 
 from .conftest import run_dbt_build
@@ -153,38 +153,6 @@ def _column_types(duck: duckdb.DuckDBPyConnection, schema: str, table: str) -> l
     ).fetchall()
 
 
-def _normalised(value):
-    """One Python value for what both engines return: numeric -> int or float, no tz."""
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)
-    return value
-
-
-def _sort_key(row: tuple) -> tuple:
-    return tuple((v is None, round(v, 4) if isinstance(v, float) else v if v is not None else 0) for v in row)
-
-
-def _rows(fetched: list[tuple]) -> list[tuple]:
-    return sorted((tuple(_normalised(v) for v in r) for r in fetched), key=_sort_key)
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return a == b
-
-
-def _assert_same_rows(
-    table: str, columns: list[str], expected: list[tuple], got: list[tuple], what: str
-) -> None:
-    assert len(got) == len(expected), table
-    for e_row, g_row in zip(expected, got, strict=True):
-        differing = [(c, e, g) for c, e, g in zip(columns, e_row, g_row, strict=True) if not _same(e, g)]
-        assert not differing, f"{table}: (column, duckdb, {what}) {differing}"
-
-
 def test_demo_marts_are_equal_on_duckdb_and_postgres(postgres_build, duckdb_build):
     import psycopg2
 
@@ -193,23 +161,7 @@ def test_demo_marts_are_equal_on_duckdb_and_postgres(postgres_build, duckdb_buil
     duck = duckdb.connect(str(warehouse), read_only=True)
     pg = psycopg2.connect(_dsn(postgres_build))
     try:
-        tables = _marts_tables(duck)
-        with pg.cursor() as cur:
-            cur.execute(
-                "select table_name from information_schema.tables where table_schema = %s order by 1",
-                [f"{prefix}marts"],
-            )
-            assert [r[0] for r in cur.fetchall()] == tables
-        assert len(tables) >= 14
-        for table in tables:
-            columns = [c for c, _ in _column_types(duck, "marts", table)]
-            select = ", ".join(f'"{c}"' for c in columns)
-            on_duckdb = _rows(duck.execute(f"select {select} from marts.{table}").fetchall())
-            with pg.cursor() as cur:
-                cur.execute(f'select {select} from "{prefix}marts".{table}')
-                on_postgres = _rows(cur.fetchall())
-            assert on_duckdb, f"marts.{table} is empty: the fixture no longer exercises it"
-            _assert_same_rows(f"marts.{table}", columns, on_duckdb, on_postgres, "postgres")
+        assert_marts_equal(duck, pg, f"{prefix}marts", every_table_has_rows=True)
     finally:
         pg.close()
         duck.close()
@@ -342,9 +294,9 @@ def test_published_copy_from_postgres_equals_the_duckdb_build(postgres_build, du
             types = _column_types(duck, schema, table)
             assert _column_types(pub, schema, table) == types, name
             select = ", ".join(f'"{c}"' for c, _ in types)
-            on_duckdb = _rows(duck.execute(f"select {select} from {name}").fetchall())
+            on_duckdb = rows(duck.execute(f"select {select} from {name}").fetchall())
             assert copied[name] == len(on_duckdb), name
-            _assert_same_rows(name, [c for c, _ in types], on_duckdb, _rows(pub.execute(f"select {select} from {name}").fetchall()), "published")  # fmt: skip
+            assert_same_rows(name, [c for c, _ in types], on_duckdb, rows(pub.execute(f"select {select} from {name}").fetchall()), "published")  # fmt: skip
         assert _column_types(pub, "meta", "publish_edges") == EDGE_TYPES
         assert pub.execute("select * from meta.publish_edges order by id").fetchall() == EDGE_PUBLISHED
     finally:

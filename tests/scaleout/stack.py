@@ -25,11 +25,11 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def simulate(env: dict[str, str], home: Path, start: str, end: str) -> None:
-    """Land the demo's exports for start..end (seed 7) in the stack's landing folder."""
+def simulate(env: dict[str, str], out: Path, start: str, end: str) -> None:
+    """The demo's exports for start..end (seed 7) in ``out`` (emptied first by the simulator)."""
     argv = [
         *("python", "-m", "matrix_pulse.simulator", "--scale", "demo", "--seed", "7"),
-        *("--start", start, "--end", end, "--out", str(home / "landing")),
+        *("--start", start, "--end", end, "--out", str(out)),
     ]
     subprocess.run(argv, env=env, check=True, capture_output=True)
 
@@ -67,7 +67,7 @@ def celery_stack(
             "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "matrix-pulse@example.com"},
         }
     )
-    simulate(env, home, *days)
+    simulate(env, home / "landing", *days)
     if fresh_metadata:
         database = f"{env.get('MP_PG_DATABASE', 'matrix_pulse')}_airflow"
         subprocess.run(

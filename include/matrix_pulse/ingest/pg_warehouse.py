@@ -14,7 +14,8 @@ the run changed is then written to PostgreSQL:
 
 **What keeps concurrent writers correct (any worker may run any of these tasks):**
 
-1. ``pg_advisory_lock(INGEST_LOCK)``, a session-level advisory lock, is held from reading the
+1. ``pg_advisory_lock(ingest_lock_key(settings))``, a session-level advisory lock (one key per
+   warehouse: the database's schemas of this ``MP_DBT_SCHEMA_PREFIX``), is held from reading the
    ledger to the last commit. Two ingest runs on two workers therefore never both load the
    same new file or both replace the same source-day; the second waits (up to
    ``lock_timeout``), then reads the ledger the first one wrote. A worker that dies (SIGKILL)
@@ -51,16 +52,21 @@ from matrix_pulse.ingest.freshness import FreshnessReport, overdue_source_days, 
 from matrix_pulse.ingest.loader import run_ingest
 from matrix_pulse.ingest.quality import QualityReport, run_quality
 from matrix_pulse.ingest.replay import ACTIVE_STATUSES
-from matrix_pulse.ingest.schema import META_DDL, raw_columns
+from matrix_pulse.ingest.schema import META_DDL, raw_table_ddl
 from matrix_pulse.ingest.summary import IngestSummary
 from matrix_pulse.ingest.warehouse import connect, insert_rows
 from matrix_pulse.settings import Settings
-from matrix_pulse.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
-# One key for "an ingest is writing": a stable 64-bit number derived from a name.
-INGEST_LOCK = int.from_bytes(hashlib.sha256(b"matrix_pulse.ingest").digest()[:8], "big", signed=True)
+
+def ingest_lock_key(settings: Settings) -> int:
+    """The advisory-lock key of "an ingest is writing this warehouse": a stable signed 64-bit
+    number from the schema prefix, so two warehouses in one database never wait on each other."""
+    name = f"matrix_pulse.ingest:{settings.dbt_schema_prefix}".encode()
+    return int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
+
+
 LOCK_TIMEOUT = "30min"  # a second run waits this long for the first, then fails (and retries)
 
 _PG_TYPES = {"VARCHAR[]": "text[]", "VARCHAR": "text", "DOUBLE": "double precision", "JSON": "json"}
@@ -93,18 +99,8 @@ def ensure_pg_schema(cur, settings: Settings) -> None:
     cur.execute(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s", [raw]
     )
-    existing: dict[str, set[str]] = {}
-    for table, column in cur.fetchall():
-        existing.setdefault(table, set()).add(column)
-    for src in SOURCES.values():
-        cols = raw_columns(src)
-        if src.raw_table not in existing:
-            body = ", ".join(f'"{n}" {pg_type(t)}' for n, t in cols)
-            cur.execute(f'CREATE TABLE "{raw}".{src.raw_table} ({body})')
-            continue
-        for name, typ in cols:
-            if name not in existing[src.raw_table]:
-                cur.execute(f'ALTER TABLE "{raw}".{src.raw_table} ADD COLUMN "{name}" {pg_type(typ)}')
+    for ddl in raw_table_ddl(cur.fetchall(), schema=f'"{raw}"', type_of=pg_type):
+        cur.execute(ddl)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
@@ -137,11 +133,12 @@ def _scratch(settings: Settings) -> Iterator[Settings]:
 
 
 @contextmanager
-def ingest_lock(pg) -> Iterator[None]:
+def ingest_lock(pg, settings: Settings) -> Iterator[None]:
     """The session advisory lock every ingest writer holds (see the module docstring)."""
+    key = ingest_lock_key(settings)
     with pg.cursor() as cur:
         cur.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-        cur.execute("SELECT pg_advisory_lock(%s)", [INGEST_LOCK])
+        cur.execute("SELECT pg_advisory_lock(%s)", [key])
     pg.commit()
     try:
         yield
@@ -149,7 +146,7 @@ def ingest_lock(pg) -> Iterator[None]:
         if not pg.closed:
             pg.rollback()
             with pg.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s)", [INGEST_LOCK])
+                cur.execute("SELECT pg_advisory_unlock(%s)", [key])
             pg.commit()
 
 
@@ -245,7 +242,7 @@ def load_and_check(
         with pg.cursor() as cur:
             ensure_pg_schema(cur, settings)
         pg.commit()
-        with ingest_lock(pg), _scratch(settings) as scratch:
+        with ingest_lock(pg, settings), _scratch(settings) as scratch:
             con = connect(scratch)
             try:
                 with pg.cursor() as cur:

@@ -7,6 +7,8 @@ All timestamps are Asia/Shanghai wall-clock (naive TIMESTAMP), like the data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from matrix_pulse.sources import LINEAGE_COLUMNS, SOURCES, Source
@@ -55,17 +57,31 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     for ddl in META_DDL:
         con.execute(ddl)
-    existing: dict[str, set[str]] = {}
-    for table, column in con.execute(
+    columns = con.execute(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'raw'"
-    ).fetchall():
+    ).fetchall()
+    for ddl in raw_table_ddl(columns):
+        con.execute(ddl)
+
+
+def raw_table_ddl(
+    existing_columns: list[tuple[str, str]], schema: str = "raw", type_of: Callable[[str], str] = str
+) -> list[str]:
+    """CREATE TABLE / ADD COLUMN statements that bring ``schema`` to the contract, given the
+    (table, column) pairs it has; ``type_of`` maps DuckDB's column types to the engine's."""
+    existing: dict[str, set[str]] = {}
+    for table, column in existing_columns:
         existing.setdefault(table, set()).add(column)
+    statements = []
     for src in SOURCES.values():
         cols = raw_columns(src)
         if src.raw_table not in existing:
-            body = ", ".join(f'"{n}" {t}' for n, t in cols)
-            con.execute(f"CREATE TABLE raw.{src.raw_table} ({body})")
+            body = ", ".join(f'"{n}" {type_of(t)}' for n, t in cols)
+            statements.append(f"CREATE TABLE {schema}.{src.raw_table} ({body})")
             continue
-        for name, typ in cols:
-            if name not in existing[src.raw_table]:
-                con.execute(f'ALTER TABLE raw.{src.raw_table} ADD COLUMN "{name}" {typ}')
+        statements += [
+            f'ALTER TABLE {schema}.{src.raw_table} ADD COLUMN "{name}" {type_of(typ)}'
+            for name, typ in cols
+            if name not in existing[src.raw_table]
+        ]
+    return statements

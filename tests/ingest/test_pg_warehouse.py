@@ -98,7 +98,7 @@ def test_two_waves_on_postgres_equal_the_duckdb_ingest(landing, on_postgres, tmp
     for wave in (first, final):
         settings = on_postgres(wave)
         summary, report, copied = load_and_check(settings, run_id=f"pg_{wave.name}")
-        assert copied["source_days"] == len({(f.folder, f.data_date) for f in summary.files})
+        assert copied["source_days"] == len({(f.source, f.data_date) for f in summary.files})
     duck_settings = settings.model_copy(
         update={"warehouse_backend": "duckdb", "warehouse_path": tmp_path / "reference.duckdb"}
     )

@@ -31,7 +31,9 @@ import duckdb
 import psycopg2
 import pytest
 from marts_equal import assert_marts_equal
+from matrix_pulse.ingest.pg_warehouse import ingest_lock_key
 from matrix_pulse.ops.airflow_runs import TERMINAL, AirflowApi, run_dag
+from matrix_pulse.settings import Settings
 from transform.conftest import run_dbt_build
 
 from .stack import celery_stack, metadata_dsn, simulate
@@ -181,13 +183,16 @@ def test_pipeline_on_postgres_uses_both_workers_and_equals_duckdb(pg_stack, tmp_
 
 
 def _ingest_lock_held(dsn: str) -> bool:
-    """A Matrix Pulse session holds an advisory lock (only the ingest takes one)."""
+    """Some session holds this warehouse's ingest lock (a bigint advisory key shows in pg_locks
+    as classid = its high and objid = its low 32 bits, objsubid 1)."""
+    key = ingest_lock_key(Settings(dbt_schema_prefix=PREFIX))
     con = psycopg2.connect(dsn)
     try:
         with con.cursor() as cur:
             cur.execute(
-                "select count(*) from pg_locks l join pg_stat_activity a using (pid) "
-                "where l.locktype = 'advisory' and l.granted and a.application_name = 'matrix_pulse'"
+                "select count(*) from pg_locks where locktype = 'advisory' and granted "
+                "and classid::bigint = %s and objid::bigint = %s and objsubid = 1",
+                [(key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF],
             )
             return cur.fetchone()[0] > 0
     finally:

@@ -92,6 +92,9 @@ def pg_connect(settings: Settings):
 def ensure_pg_schema(cur, settings: Settings) -> None:
     """Create (or extend) the raw and meta tables in PostgreSQL, from the same DDL as DuckDB."""
     raw, meta = schema_names(settings)
+    # Two workers starting on a fresh database would race on CREATE ... IF NOT EXISTS (it is not
+    # atomic in PostgreSQL): the DDL runs under a transaction-level advisory lock of its own.
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", [ingest_lock_key(settings) ^ 1])
     cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{raw}"; CREATE SCHEMA IF NOT EXISTS "{meta}"')
     for ddl in META_DDL:
         ddl = re.sub(r"EXISTS raw\.", f'EXISTS "{raw}".', ddl)

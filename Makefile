@@ -3,6 +3,10 @@
 #   make test   set up, then the whole test suite and ruff
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
+# The suite on three xdist workers (tests/conftest.py keeps shared fixtures on one worker): most
+# of a test's time is waiting on Airflow, dbt or a browser, so three overlap well on two cores.
+# The 25 slowest tests are listed at the end. `make test PYTEST_ARGS=-n0` runs serially.
+PYTEST_ARGS ?= -n 3 --durations=25
 
 .PHONY: demo test setup lock lint airflow airflow-stop celery celery-stop bench clean-data
 

@@ -4,11 +4,16 @@ The embedded Airflow home (scripts/env.sh, migrated by scripts/setup.sh) is used
 DAG tests; every test that writes data gets its own MP_HOME so runs never share state.
 The defaults below only apply when pytest is started without `make test`.
 
-Parallel runs (pytest-xdist, ``-n 2``): each xdist worker gets a private copy of the migrated
-Airflow home (metadata DB, logs), so two workers' ``dag.test()`` runs never write one SQLite
-file. ``make test`` stays serial: ``--dist loadgroup`` cannot keep the e2e demo on one worker
-with pytest 9.2 (xdist 3.8 tags the group onto ``item._nodeid``, which pytest 9.2 no longer
-reads), and two demos at once collide on the stand-in ports.
+Parallel runs (pytest-xdist; ``make test`` passes ``-n``, see the Makefile): each xdist worker
+gets a private copy of the migrated Airflow home (metadata DB, logs), so two workers'
+``dag.test()`` runs never write one SQLite file, and every test that writes data has its own
+MP_HOME, free ports and its own PostgreSQL schema prefix. What must stay on one worker is a
+session fixture several modules share: the e2e demo (run twice, ~15 min), the Celery stack of
+tests/scaleout, the report fixtures, the simulator runs, the pull stand-ins. ``WORK_UNITS`` names
+those folders; the scheduler below (``pytest_xdist_make_scheduler``) sends each folder to one
+worker as a unit and every other test module as its own unit, longest units first. (xdist's own
+``--dist loadgroup`` cannot be used: with pytest 9.2 the group it appends to ``item._nodeid`` is
+never read, pytest 9.2 derives ``nodeid`` from ``item._id``.)
 """
 
 from __future__ import annotations
@@ -57,6 +62,41 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DEFAULT_TIMEZONE", "Asia/Shanghai")
 # A fixed test key: never a production key (those come from the environment or a connection).
 os.environ.setdefault("MP_PII_HMAC_KEY", "test-only-hmac-key-3f9c2a7e")
+
+
+# Folders whose tests share a session fixture: each runs on one xdist worker, as one unit.
+# Listed longest first (measured in a serial run); the scheduler hands units out in this order,
+# then the remaining modules in collection order, so the two long units start at once.
+WORK_UNITS = (
+    "tests/e2e/",
+    "tests/scaleout/",
+    "tests/report/",
+    "tests/simulator/",
+    "tests/pull/",
+)
+
+
+def _work_unit(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return next((unit for unit in WORK_UNITS if path.startswith(unit)), path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long units first (the order xdist's scheduler below hands them out; serial runs keep it too)."""
+    rank = {unit: i for i, unit in enumerate(WORK_UNITS)}
+    items.sort(key=lambda item: rank.get(_work_unit(item.nodeid), len(rank)))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """xdist's load-scope scheduler with our units: a WORK_UNITS folder, else the test module."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the order pytest_collection_modifyitems chose
+    return WorkUnitScheduling(config, log)
 
 
 @pytest.fixture

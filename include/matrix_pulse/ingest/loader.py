@@ -85,6 +85,8 @@ def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -
     except duckdb.Error as exc:
         if st.kind != "csv":
             raise
+        if st.explain_failure is not None:
+            st.explain_failure()  # a cell over the limit: FileRejected naming its row and column
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         # DuckDB quotes the offending line: bounded and escaped (H5, landing_guard.excerpt).
         raise FileRejected(f"{rf.f.path.name}: not a readable CSV ({excerpt(first_line, 200)})") from exc

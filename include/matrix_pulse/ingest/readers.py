@@ -22,7 +22,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,7 +115,7 @@ def _number_text_sql(col: str) -> str:
     )
 
 
-def _split_column(i: int, col: list[object], data: dict[str, np.ndarray]) -> str:
+def _split_column(i: int, col: Sequence[object], data: dict[str, np.ndarray]) -> str:
     """One column of Python cells -> numpy array(s) in ``data``; returns the SQL giving its text.
 
     Vectorised for the shapes real exports have (text, numbers, numbers mixed with text
@@ -130,9 +130,20 @@ def _split_column(i: int, col: list[object], data: dict[str, np.ndarray]) -> str
         data[f"c{i}"] = arr
         return f"c{i}"
     numeric = {float, int} & types
-    if types <= {str, float, int, _NONE} and not (
-        int in types and any(abs(v) >= _INT_SAFE for v in col if type(v) is int)
-    ):
+    if numeric and types <= {int, float, _NONE}:
+        # Numbers only (None for a missing key): numpy converts in C, None to NaN. An integer
+        # at or beyond _INT_SAFE (or too big for a float at all) goes cell by cell below.
+        try:
+            arr = np.array(col, dtype=np.float64)
+        except OverflowError:
+            arr = None
+        if arr is not None and (
+            int not in types
+            or (np.nanmax(np.abs(arr)) < _INT_SAFE if float not in types else not _has_big_int(col))
+        ):
+            data[f"d{i}"] = arr
+            return _number_text_sql(f"d{i}")
+    if types <= {str, float, int, _NONE} and not (int in types and _has_big_int(col)):
         nan = float("nan")
         data[f"d{i}"] = np.fromiter(
             (v if type(v) in numeric else nan for v in col), dtype=np.float64, count=len(col)
@@ -146,7 +157,13 @@ def _split_column(i: int, col: list[object], data: dict[str, np.ndarray]) -> str
     return f"c{i}"
 
 
-def columns_to_numpy(columns: list[list[object]], n_rows: int) -> tuple[dict[str, np.ndarray], list[str]]:
+def _has_big_int(col: Sequence[object]) -> bool:
+    return any(abs(v) >= _INT_SAFE for v in col if type(v) is int)
+
+
+def columns_to_numpy(
+    columns: Sequence[Sequence[object]], n_rows: int
+) -> tuple[dict[str, np.ndarray], list[str]]:
     """source_row + the cells of each column, ready for DuckDB to scan (no pandas, no pyarrow)."""
     data: dict[str, np.ndarray] = {"source_row": np.arange(1, n_rows + 1, dtype=np.int64)}
     sql = [_split_column(i, col, data) for i, col in enumerate(columns)]
@@ -388,11 +405,16 @@ def read_json_records(
         where = f"'{source.json_path}'" if source.json_path else "the top level"
         raise FileRejected(f"{path.name}: expected a JSON array at {where}, found {type(records).__name__}")
     # Most API records are flat already: only those holding an object pay for flattening.
-    flat = [
-        r if type(r) is dict and not any(type(v) is dict for v in r.values()) else _flatten(r)
-        for r in records
-    ]
-    headers: list[str] = list(dict.fromkeys(k for r in flat for k in r))
+    # (set(map(type, ...)) iterates in C: a generator per record cost seconds per national file.)
+    flat = [r if type(r) is dict and dict not in set(map(type, r.values())) else _flatten(r) for r in records]
+    # API records nearly always carry the same keys in the same order: then the headers are
+    # the first record's keys and the columns a transposition (C speed); otherwise every
+    # key in order of first appearance, and a missing key is None.
+    orders = set(map(tuple, flat))
+    same_keys = len(orders) == 1
+    headers: list[str] = (
+        list(next(iter(orders))) if same_keys else list(dict.fromkeys(k for r in flat for k in r))
+    )
     for c in source.columns:
         # A key no record carries is treated as present-but-empty only when some record
         # is empty ({} rows); otherwise the column check below decides.
@@ -401,7 +423,11 @@ def read_json_records(
     explode = source.extra.get("explode")
     if explode:
         return _exploded(source, table, flat, headers, explode)
-    data, sql = columns_to_numpy([[r.get(h) for r in flat] for h in headers], len(flat))
+    if same_keys and len(headers) == len(next(iter(orders))):
+        columns = list(zip(*map(dict.values, flat), strict=True)) if headers else []
+    else:
+        columns = [[r.get(h) for r in flat] for h in headers]
+    data, sql = columns_to_numpy(columns, len(flat))
     return StagedTable(source, table, headers, len(flat), "arrays", sql, data=data)
 
 

@@ -183,6 +183,44 @@ def test_csv_with_a_100_mb_cell_is_set_aside_naming_row_column_and_limit(setting
     assert_good_day_loaded(settings, {"kuaishou_posts"})
 
 
+@pytest.mark.parametrize("row", [1, 4])
+def test_csv_cell_over_the_limit_but_under_duckdbs_line_cap_is_set_aside(
+    settings: Settings, row: int
+) -> None:
+    """A 40,000-character cell is far under DuckDB's line-size cap: DuckDB's read itself must
+    refuse it (the loader then names its row and column), wherever it sits in the file."""
+    from matrix_pulse.sources import SOURCES
+
+    write_all_good(settings.landing_dir, D)
+    src = SOURCES["kuaishou_posts"]
+    title = next(c for c in src.columns if c.kind == "text" and c.name not in src.key)
+    rows = good_rows("kuaishou_posts", D, 5)
+    rows[row - 1][title.source_name] = "a" * 40_000
+    write_csv(settings.landing_dir, "kuaishou_posts", D, rows)
+    run_ingest(settings)
+    status, reason = ledger(settings)["kuaishou_posts/kuaishou_posts_20260701.csv"]
+    assert status == "rejected", reason
+    for part in (f"row {row} ", f"'{title.source_name}'", "40,000", "32,767", "MP_READER_MAX_CELL_CHARS"):
+        assert part in reason, (part, reason)
+    assert query(settings, "SELECT count(*) FROM raw.kuaishou_posts")[0][0] == 0
+    assert_good_day_loaded(settings, {"kuaishou_posts"})
+
+
+def test_csv_cell_of_many_bytes_but_few_characters_loads(settings: Settings) -> None:
+    """The limit counts characters: 20,000 Chinese characters (60,000 bytes in UTF-8) load."""
+    from matrix_pulse.sources import SOURCES
+
+    src = SOURCES["kuaishou_posts"]
+    title = next(c for c in src.columns if c.kind == "text" and c.name not in src.key)
+    rows = good_rows("kuaishou_posts", D, 3)
+    rows[1][title.source_name] = "标" * 20_000
+    write_csv(settings.landing_dir, "kuaishou_posts", D, rows)
+    run_ingest(settings)
+    status, reason = ledger(settings)["kuaishou_posts/kuaishou_posts_20260701.csv"]
+    assert status == "loaded", reason
+    assert query(settings, f"SELECT max(length({title.name})) FROM raw.kuaishou_posts")[0][0] == 20_000
+
+
 def test_one_worker_serves_every_file_and_the_next_run(settings: Settings) -> None:
     """Cost guard (issue 17): the reader process is started once, not per file or per run."""
     from matrix_pulse.ingest.isolation import FileReaderPool

@@ -157,3 +157,34 @@ def test_no_phone_number_or_customer_name_survives_the_load(settings: Settings) 
     key = os.environ["MP_PII_HMAC_KEY"]
     for p in files:
         assert key not in p.read_bytes().decode("utf-8", errors="ignore")
+
+
+@pytest.mark.parametrize("key", [b"k" * 64, b"short key", b"a much longer key than one SHA-256 block " * 3])
+def test_sql_hmac_equals_python_hmac(key: bytes) -> None:
+    """The loader hashes phones and personal IDs in DuckDB (issue 17): every hash must be the
+    RFC 2104 HMAC-SHA256 Python's hmac computes, for any key length and any text (digits,
+    'id:' + an ID, non-ASCII, backslashes that a cast to BLOB would read as escapes)."""
+    import duckdb
+    from matrix_pulse.ingest.normalise import install_macros
+    from matrix_pulse.ingest.pii import hmac_pads, hmac_sha256_hex
+
+    values = ["13812345678", "id:wmEXT_abc", "id:中文客户", "id:a\\x41b", "id:'\"", ""]
+    with duckdb.connect() as con:
+        install_macros(con)
+        ipad, opad = hmac_pads(key)
+        got = con.execute(
+            "SELECT mp_hmac_sha256(?::BLOB, ?::BLOB, v) FROM unnest(?::VARCHAR[]) WITH ORDINALITY t(v, i) ORDER BY i",
+            [ipad, opad, values],
+        ).fetchall()
+    assert [g[0] for g in got] == hmac_sha256_hex(key, values)
+
+
+def test_loaded_phone_hash_is_the_keyed_hmac_of_its_digits(settings: Settings) -> None:
+    from matrix_pulse.ingest.pii import hmac_key, hmac_sha256_hex
+
+    rows = good_rows("crm_dcc", D, 2)
+    rows[0]["Phone"], rows[1]["Phone"] = "+86 138 1234 5678", "无"
+    write_csv(settings.landing_dir, "crm_dcc", D, rows)
+    run_ingest(settings)
+    got = query(settings, "SELECT phone_hash FROM raw.crm_dcc ORDER BY source_row")
+    assert got == [(hmac_sha256_hex(hmac_key(settings), ["13812345678"])[0],), (None,)]

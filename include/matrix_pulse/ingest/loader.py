@@ -36,7 +36,6 @@ import uuid
 from pathlib import Path
 
 import duckdb
-import numpy as np
 
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.apply import apply_folder
@@ -44,7 +43,7 @@ from matrix_pulse.ingest.archive import archive_file
 from matrix_pulse.ingest.column_map import ColumnMap, map_columns
 from matrix_pulse.ingest.discovery import LandedFile, scan_landing, sources_by_folder
 from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt, read_regular_file
-from matrix_pulse.ingest.pii import hmac_sha256_hex
+from matrix_pulse.ingest.pii import hmac_pads
 from matrix_pulse.ingest.readers import FileRejected, StagedTable, read_csv
 from matrix_pulse.ingest.replay import IngestContext, RunFile
 from matrix_pulse.ingest.staging_sql import (
@@ -63,6 +62,8 @@ from matrix_pulse.sources import Source
 __all__ = ["FileOutcome", "IngestSummary", "run_ingest"]
 
 log = logging.getLogger(__name__)
+
+PHONES = "_phones"  # the chunk's distinct phones / personal IDs and their keyed hashes (temp table)
 
 
 def _read_staged(ctx: IngestContext, rf: RunFile, data: bytes) -> list[StagedTable]:
@@ -84,6 +85,8 @@ def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -
     except duckdb.Error as exc:
         if st.kind != "csv":
             raise
+        if st.explain_failure is not None:
+            st.explain_failure()  # a cell over the limit: FileRejected naming its row and column
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         # DuckDB quotes the offending line: bounded and escaped (H5, landing_guard.excerpt).
         raise FileRejected(f"{rf.f.path.name}: not a readable CSV ({excerpt(first_line, 200)})") from exc
@@ -166,7 +169,8 @@ def _stage_file(ctx: IngestContext, f: LandedFile, staged_sources: set[str]) -> 
 
 
 def _hash_phones(ctx: IngestContext, sources: list[Source]) -> str | None:
-    """HMAC the distinct valid phones of the whole chunk (every CRM) into one temp table.
+    """HMAC the distinct valid phones of the whole chunk (every CRM) into one temp table, in
+    DuckDB (``mp_hmac_sha256``; the key's pads are parameters of the statement).
 
     Personal IDs (kind hashed_id, WeCom's external_userid) share the table under the text
     'id:<value>', which no phone's digits can equal."""
@@ -184,13 +188,13 @@ def _hash_phones(ctx: IngestContext, sources: list[Source]) -> str | None:
                 )
     if not selects:
         return None
-    digits = [r[0] for r in ctx.con.execute(" UNION ".join(selects)).fetchall()]
-    table = {
-        "digits": np.array(digits, dtype=object),
-        "phone_hash": np.array(hmac_sha256_hex(ctx.key, digits), dtype=object),
-    }
-    ctx.con.register("_phones", table)
-    return "_phones"
+    ipad, opad = hmac_pads(ctx.key)
+    ctx.con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {PHONES} AS SELECT d AS digits, mp_hmac_sha256(?::BLOB, ?::BLOB, d) "
+        f"AS phone_hash FROM ({' UNION '.join(selects)})",
+        [ipad, opad],
+    )
+    return PHONES
 
 
 def _normalise(ctx: IngestContext, src: Source, phones: str | None, by_fid: dict[int, RunFile]) -> None:
@@ -248,7 +252,7 @@ def _run_chunk(ctx: IngestContext, chunk: list[LandedFile], summary: IngestSumma
         _share(time.perf_counter() - t0, [rf for rf in by_fid.values() if src.raw_table in rf.tables],
                lambda rf, t=src.raw_table: rf.tables[t][0])  # fmt: skip
     if phones:
-        ctx.con.unregister(phones)
+        ctx.con.execute(f"DROP TABLE {phones}")
     for folder in dict.fromkeys(rf.f.folder for rf in files if rf.outcome.status != "in_progress"):
         mine = [rf for rf in files if rf.f.folder == folder and rf.outcome.status != "in_progress"]
         t0 = time.perf_counter()

@@ -129,6 +129,11 @@ MACROS: tuple[str, ...] = (
     """CREATE OR REPLACE MACRO mp_phone_valid_d(d) AS coalesce(regexp_full_match(d, '1[3-9][0-9]{9}'), FALSE)""",
     """CREATE OR REPLACE MACRO mp_phone_masked_d(d) AS CASE
         WHEN mp_phone_valid_d(d) THEN substr(d, 1, 3) || '****' || substr(d, 8, 4) END""",
+    # HMAC-SHA256 (RFC 2104) of the text's UTF-8 bytes, hex: the pads come from pii.hmac_pads
+    # as parameters (the key is never part of a macro or a table). encode(), not a cast to
+    # BLOB: a cast would read backslash escapes in the text.
+    """CREATE OR REPLACE MACRO mp_hmac_sha256(ipad, opad, s) AS
+        sha256(opad || unhex(sha256(ipad || encode(CAST(s AS VARCHAR)))))""",
     # Unfolded conveniences (tests, ad-hoc SQL).
     "CREATE OR REPLACE MACRO mp_phone_is_valid(s) AS mp_phone_valid_d(mp_phone_digits(s))",
     "CREATE OR REPLACE MACRO mp_phone_masked(s) AS mp_phone_masked_d(mp_phone_digits(s))",

@@ -5,8 +5,10 @@ Variable ``mp_pii_hmac_key`` (or the password of connection ``mp_pii_hmac``), an
 demo only a local key file created on first use with 0600 permissions. The key is never
 logged, stored in the warehouse or written next to the data.
 
-Hashing runs in Python over the *distinct* valid numbers of one file (a few thousand at
-most), not per row: the result is joined back in DuckDB, so the per-row work stays in SQL.
+Hashing runs in DuckDB over the *distinct* valid numbers of a chunk (``mp_hmac_sha256``,
+RFC 2104 over DuckDB's sha256, the key's pads passed as statement parameters and never
+stored), then joined back: no Python call per number (issue 17: 180k numbers a week of
+national CRM cost ~2 s in Python's hmac). ``hmac_sha256_hex`` is the reference it equals.
 """
 
 from __future__ import annotations
@@ -97,6 +99,15 @@ def hmac_key(settings: Settings) -> bytes:
 def hmac_sha256_hex(key: bytes, values: list[str]) -> list[str]:
     """HMAC-SHA256 (hex) of each value: real RFC 2104 HMAC, not a salted hash."""
     return [hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest() for v in values]
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """RFC 2104's inner and outer padded keys for SHA-256 (block 64 bytes), the parameters
+    of the SQL macro ``mp_hmac_sha256(ipad, opad, text)``; equal to ``hmac_sha256_hex``."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
 # --- PII typed into free text (issue 14) ------------------------------------------------------

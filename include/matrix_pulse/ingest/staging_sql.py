@@ -51,7 +51,7 @@ def union_insert_sql(fid: int, staged: StagedTable, cmap: ColumnMap) -> str:
     )
     return (
         f"INSERT INTO {union_table(src)} SELECT {fid}, {staged.row_expr}, {', '.join(cells)}, {xvals}, {xjson} "
-        f"FROM {staged.relation}"
+        f"FROM {staged.relation}" + (f" WHERE {staged.where}" if staged.where else "")
     )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from matrix_pulse.report.model import Column
+from matrix_pulse.report.queries_base import quarter_relation, shared_per_connection
+from matrix_pulse.report.queries_content import content_posts
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,6 +39,18 @@ def band_labels(bounds: tuple[int, ...]) -> list[str]:
     return [*labels, f">{low} 字"]
 
 
+def titled_content_posts(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> str:
+    """The quarter's content per post and region (queries_content.content_posts) with its title from
+    mart_content_top (a post titled differently in two quarters has a row for each title)."""
+    return quarter_relation(
+        con, "titled_content_posts", quarter,
+        f"""select f.region, f.platform, f.post_id, f.views, f.engagements, d.title
+            from {content_posts(con, quarter)} f
+            left join (select distinct platform, post_id, title from marts.mart_content_top) d using (platform, post_id)""",
+    )  # fmt: skip
+
+
+@shared_per_connection
 def by_title_length(
     con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None, bounds: tuple[int, ...]
 ) -> pd.DataFrame:
@@ -45,22 +59,20 @@ def by_title_length(
     band 无标题 so the table adds up."""
     labels = band_labels(bounds)
     cases = " ".join(
-        f"when length(d.title) <= {int(b)} then '{label}'" for b, label in zip(bounds, labels, strict=False)
+        f"when length(title) <= {int(b)} then '{label}'" for b, label in zip(bounds, labels, strict=False)
     )
-    clause, params = (" and f.region = ?", [region]) if region else ("", [])
+    clause, params = (" and region = ?", [region]) if region else ("", [])
     order = [*labels, "无标题"]
     return con.execute(
         f"""with c as (
-              select case when d.title is null or d.title = '' then '无标题' {cases} else '{labels[-1]}' end as title_band,
-                     count(distinct f.platform || ':' || f.post_id) as items, sum(f.views) as views,
-                     sum(f.engagements) as engagements
-              from marts.fct_content_daily f
-              left join (select distinct platform, post_id, title from marts.mart_content_top) d using (platform, post_id)
-              where f.date_day between ? and ?{clause} group by 1)
+              select case when title is null or title = '' then '无标题' {cases} else '{labels[-1]}' end as title_band,
+                     count(distinct platform || ':' || post_id) as items, sum(views) as views,
+                     sum(engagements) as engagements
+              from {titled_content_posts(con, quarter)} where true{clause} group by 1)
             select b.title_band, coalesce(c.items, 0) as items, coalesce(c.views, 0) as views,
                    coalesce(c.engagements, 0) as engagements, c.engagements / nullif(c.views, 0) as interaction_rate
             from (select unnest(?::varchar[]) as title_band) b left join c using (title_band)
             where b.title_band <> '无标题' or c.items > 0
             order by list_position(?::varchar[], b.title_band)""",
-        [quarter.start, quarter.end, *params, order, order],
+        [*params, order, order],
     ).df()

@@ -29,6 +29,8 @@ from matrix_pulse.report.queries_base import (  # noqa: F401  the pack reads the
     UNREGISTERED_TIER,
     _df,
     _region_clause,
+    quarter_relation,
+    shared_per_connection,
 )
 
 # Content, live and creator queries live in their own module; re-exported so every caller
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+@shared_per_connection
 def quarter_labels_with_data(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         "select distinct period_label from marts.mart_kpi_by_period where period_type = 'quarter' order by 1"
@@ -60,23 +63,23 @@ def quarter_labels_with_data(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+@shared_per_connection
 def account_roster(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
     """Each account once per quarter, by its tier, dealer and region on the last day it has a
     row in the quarter (an account that changed tier or dealer is not counted twice); active
     when it had at least one active day in the quarter."""
     clause, params = _region_clause(region)
-    return _df(
-        con,
-        f"""with last_day as (
-              select platform, account_id, arg_max(matrix_tier, date_day) as matrix_tier,
-                     arg_max(region, date_day) as region, arg_max(dealer_code, date_day) as dealer_code,
-                     bool_or(is_active) as is_active
-              from marts.fct_account_daily where date_day between ? and ? group by all)
-            select * from last_day where true{clause}""",
-        [quarter.start, quarter.end, *params],
-    )
+    last_day = quarter_relation(
+        con, "account_last_day", quarter,
+        """select platform, account_id, arg_max(matrix_tier, date_day) as matrix_tier,
+                  arg_max(region, date_day) as region, arg_max(dealer_code, date_day) as dealer_code,
+                  bool_or(is_active) as is_active
+           from marts.fct_account_daily where date_day between {start} and {end} group by all""",
+    )  # fmt: skip
+    return _df(con, f"select * from {last_day} where true{clause}", params)
 
 
+@shared_per_connection
 def reach(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> dict:
     """Exposure, views, engagements, interaction rate, accounts and posts for one quarter."""
     clause, params = _region_clause(region)
@@ -101,6 +104,7 @@ def quarter_has_data(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> bool:
     return quarter.label in quarter_labels_with_data(con)
 
 
+@shared_per_connection
 def lead_funnel(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> dict:
     """Leads of the quarter's creation cohort: counts, funnel rates over valid leads, response."""
     clause, params = _region_clause(region)
@@ -127,6 +131,7 @@ def headline(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | Non
     return reach(con, quarter, region) | lead_funnel(con, quarter, region)
 
 
+@shared_per_connection
 def by_tier(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
     """Matrix tiers, then 未登记 (content of accounts not on the roster) and 未归属 (leads with no
     known source account), so every column adds up to the headline. Accounts are counted once,
@@ -171,6 +176,7 @@ def by_tier(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None
     return df
 
 
+@shared_per_connection
 def by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
     """Every platform, then 其他渠道 (leads from 懂车帝, 400电话, 自然到店 ...: no content of ours),
     so exposure and leads add up to the headline. Platforms without content in a region tie
@@ -217,6 +223,7 @@ FUNNEL_DIMENSIONS = {
 }
 
 
+@shared_per_connection
 def funnel_by(
     con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None, dimension: str
 ) -> pd.DataFrame:
@@ -257,6 +264,7 @@ def funnel_by(
     return df.sort_values(["_order", "segment"]).drop(columns="_order").reset_index(drop=True)
 
 
+@shared_per_connection
 def region_comparison(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
     """The seven 大区 side by side (HQ pack): reach of the region's accounts, the funnel of its
     dealers' leads. 总部 (accounts with no dealer) and 未归属 (leads without a known dealer)
@@ -287,6 +295,7 @@ def region_comparison(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.Da
     return df[keep].reset_index(drop=True)
 
 
+@shared_per_connection
 def dealer_scorecard(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
     """The dealer scorecard, with the response median over VALID leads (the pack's one definition,
     as in the headline) taken from fct_leads, and the national response rank on that median:
@@ -310,6 +319,7 @@ def dealer_scorecard(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: s
     )
 
 
+@shared_per_connection
 def months_with_data(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Months the marts cover at all (nationally): any other month is unknown, not 0."""
     rows = con.execute(
@@ -345,6 +355,7 @@ def monthly_trend(con: duckdb.DuckDBPyConnection, months: list[str], region: str
 
 
 # --- data health (meta) --------------------------------------------------------------------
+@shared_per_connection
 def source_health(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
     return _df(
         con,
@@ -368,6 +379,7 @@ def source_health(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFr
     )
 
 
+@shared_per_connection
 def missing_source_days(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
     return _df(
         con,
@@ -377,6 +389,7 @@ def missing_source_days(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.
     )
 
 
+@shared_per_connection
 def gx_failures(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
     """Failed expectations of the quarter's dates, with whether a later check of the same thing passed."""
     return _df(

@@ -7,13 +7,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from matrix_pulse.report.quarters import Quarter
-from matrix_pulse.report.queries_base import CONTENT_TYPES, INACTIVE_DAYS, _df, _region_clause
+from matrix_pulse.report.queries_base import (
+    CONTENT_TYPES,
+    INACTIVE_DAYS,
+    _df,
+    _region_clause,
+    quarter_relation,
+    shared_per_connection,
+)
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
 
+@shared_per_connection
 def creator_cost_by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter,
                              region: str | None = None) -> pd.DataFrame:  # fmt: skip
     """Creator spend and the valid leads those creators brought, per platform; for a region,
@@ -38,6 +46,19 @@ def creator_cost_by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter,
     return g.drop(columns="exposure").sort_values(["cost_per_valid_lead", "platform"], na_position="last")
 
 
+def content_posts(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> str:
+    """The quarter's daily content facts summed per post, content type and region (a post whose
+    account moved region has a row per region): every count of distinct posts and sum of views
+    or engagements by region, type or title reads the same from it as from the daily facts, in
+    a twentieth of the rows."""
+    return quarter_relation(
+        con, "content_posts", quarter,
+        """select region, content_type, platform, post_id, sum(views) as views, sum(engagements) as engagements
+           from marts.fct_content_daily where date_day between {start} and {end} group by all""",
+    )  # fmt: skip
+
+
+@shared_per_connection
 def by_content_type(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
     """Content types from the daily facts, each day in the region its account had that day (like
     the headline), so the table adds up in a regional pack too: mart_content_top gives a post one
@@ -49,13 +70,13 @@ def by_content_type(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: st
         f"""with c as (
               select content_type, count(distinct platform || ':' || post_id) as items, sum(views) as views,
                      sum(engagements) as engagements, sum(engagements) / nullif(sum(views), 0) as interaction_rate
-              from marts.fct_content_daily where date_day between ? and ?{clause} group by 1)
+              from {content_posts(con, quarter)} where true{clause} group by 1)
             select t.content_type, coalesce(c.items, 0) as items, coalesce(c.views, 0) as views,
                    coalesce(c.engagements, 0) as engagements, c.interaction_rate,
                    c.views / nullif(c.items, 0) as views_per_item
             from (select unnest(?::varchar[]) as content_type) t left join c using (content_type)
             order by list_position(?::varchar[], t.content_type)""",
-        [quarter.start, quarter.end, *params, list(CONTENT_TYPES), list(CONTENT_TYPES)],
+        [*params, list(CONTENT_TYPES), list(CONTENT_TYPES)],
     )
 
 
@@ -127,6 +148,7 @@ def live_by_account(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: st
     )
 
 
+@shared_per_connection
 def live_by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> pd.DataFrame:
     clause, params = _region_clause(region, "l.region")
     return _df(
@@ -142,6 +164,7 @@ def live_by_platform(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: s
     )
 
 
+@shared_per_connection
 def live_totals(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None) -> dict:
     clause, params = _region_clause(region)
     row = con.execute(
@@ -175,6 +198,7 @@ CREATOR_DEAL_COLUMNS = """r.deal_key, r.platform, r.account_id, r.account_name, 
        r.live_sessions_matched, r.exposure, r.views, r.engagements, r.follower_gain"""
 
 
+@shared_per_connection
 def creator_roi(con: duckdb.DuckDBPyConnection, quarter: Quarter, region: str | None = None) -> pd.DataFrame:
     """Every creator deal of the quarter (one row per deal), largest cost first.
 

@@ -259,6 +259,8 @@
                 where upstream_rows.platform = target_rows.platform
                     and upstream_rows.post_id = target_rows.post_id
                     and upstream_rows.{{ upstream_date_col }} = target_rows.{{ date_col }}
+                    -- implied by the line above; lets the day filter reach upstream's scans
+                    and {{ mp_in_days('upstream_rows.platform', 'upstream_rows.' ~ upstream_date_col, days) }}
             )
     {%- else -%}
         select 1
@@ -272,4 +274,87 @@
         union all
         select platform, post_id, data_date as date_day from {{ ref('stg_wechat__oa_articles') }}
     )
+{%- endmacro %}
+
+{#- The raw tables of both CRMs, as (crm_system, relation, ledger source = landing folder), in
+    the shape of mp_content_sources: mp_changed_days then yields (crm_system, day). -#}
+{% macro mp_lead_sources() -%}
+    {{ return([
+        ('dcc', source('crm', 'crm_dcc'), 'crm_dcc'),
+        ('legacy', source('crm', 'crm_legacy'), 'crm_legacy'),
+    ]) }}
+{%- endmacro %}
+
+{#- SQL: (crm_system, clue_id) of every lead a run must recompute: those with a raw status row
+    on a changed source-day, plus those whose current row in `relation` (a lead table with
+    crm_system, clue_id, data_date) came from a changed day, so a re-delivery that dropped a
+    lead's latest status row (or the whole lead) recomputes it too. A lead's current row is the
+    latest of its status rows (then the latest delivery): removing or adding rows of other days
+    can only change it through a row of a changed day, which one of the two sides names. -#}
+{% macro mp_changed_leads(changed_days, relation) -%}
+    {%- for crm_system, raw_relation, _folder in mp_lead_sources() %}
+    select '{{ crm_system }}' as crm_system, clue_id from {{ raw_relation }}
+    where {{ mp_in_days("'" ~ crm_system ~ "'", 'data_date', changed_days) }}
+    union
+    {%- endfor %}
+    select crm_system, clue_id from {{ relation }}
+    where {{ mp_in_days('crm_system', 'data_date', changed_days) }}
+{%- endmacro %}
+
+{#- post-hook of a lead model incremental by lead: delete its leads of changed days that
+    `upstream` (a lead relation with crm_system, clue_id) no longer has at all. A lead that
+    still exists was replaced by delete+insert; one that vanished kept its old row, whose
+    data_date is a changed day (its only rows were there). -#}
+{% macro mp_delete_vanished_leads(upstream) -%}
+    {%- if is_incremental() -%}
+        {%- set days = mp_changed_days(mp_lead_sources(), mp_watermark()) -%}
+        delete from {{ this }} as target_rows
+        where {{ mp_in_days('target_rows.crm_system', 'target_rows.data_date', days) }}
+            and not exists (
+                select 1 from {{ upstream }} as upstream_rows
+                where upstream_rows.crm_system = target_rows.crm_system
+                    and upstream_rows.clue_id = target_rows.clue_id
+            )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- (crm_system, clue_id) of every raw CRM row that staging keeps (it drops rows without a
+    clue id): the leads int_leads_unioned holds. -#}
+{% macro mp_raw_leads() -%}
+    (
+        {%- for crm_system, raw_relation, _folder in mp_lead_sources() %}
+        select '{{ crm_system }}' as crm_system, clue_id from {{ raw_relation }} where clue_id is not null
+        {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- (platform, post_id, data_date) of every snapshot int_content_latest_snapshots reads, for its
+    post-hook. -#}
+{% macro mp_content_snapshot_keys() -%}
+    (
+        select platform, post_id, data_date from {{ ref('int_content_snapshots_unioned') }}
+        union all
+        select platform, post_id, data_date from {{ ref('stg_wechat__oa_articles') }}
+    )
+{%- endmacro %}
+
+{#- SQL condition on `clue_id_col` for the leads of `crm_system` among mp_changed_leads: the
+    clue ids as literals, which DuckDB pushes below staging's per-lead windows (a semi-join
+    on a subquery is not pushed and recomputes staging in full), or, above `max_literals`
+    leads (a backfill), the subquery itself: slower, the same leads. -#}
+{% macro mp_changed_clue_ids(crm_system, clue_id_col, changed_days, relation, max_literals=200000) -%}
+    {%- set changed = "select clue_id from (" ~ mp_changed_leads(changed_days, relation)
+        ~ ") as changed_leads where crm_system = '" ~ crm_system ~ "' and clue_id is not null" -%}
+    {%- if not execute -%}{{ return(clue_id_col ~ " in (" ~ changed ~ ")") }}{%- endif -%}
+    {%- set count = run_query("select count(*) from (" ~ changed ~ ") as n").columns[0].values()[0] -%}
+    {%- if count == 0 -%}{{ return('(1 = 0)') }}{%- endif -%}
+    {%- if count > max_literals -%}{{ return(clue_id_col ~ " in (" ~ changed ~ ")") }}{%- endif -%}
+    {%- set ids = [] -%}
+    {%- for row in run_query(changed ~ " order by 1") -%}
+        {%- do ids.append("'" ~ (row[0] | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return(clue_id_col ~ " in (" ~ ids | join(", ") ~ ")") }}
 {%- endmacro %}

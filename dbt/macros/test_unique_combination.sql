@@ -1,10 +1,15 @@
-{#- Generic test: the combination of columns is unique (NULLs compare equal). -#}
+{#- Generic test: the combination of columns is unique (NULLs compare equal: GROUP BY puts
+    NULLs in one group on every engine). Grouped by the columns as they are: casting each to
+    varchar first (as this test once did, to merge NULLs with coalesce) cost ~7 s a build on the
+    ~10 M content snapshots, and it also merged a NULL with the text '_null_'. Still a check of
+    the WHOLE table: a check limited to the rows a run wrote would miss a duplicate an earlier
+    failed run left behind. -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
     select
-        {% for col in combination_of_columns %}coalesce(cast({{ col }} as varchar), '_null_') as {{ col }}{% if not loop.last %}, {% endif %}{% endfor %},
+        {{ combination_of_columns | join(', ') }},
         count(*) as n_rows
     from {{ model }}
-    group by {% for col in combination_of_columns %}{{ loop.index }}{% if not loop.last %}, {% endif %}{% endfor %}
+    group by {{ combination_of_columns | join(', ') }}
     having count(*) > 1
 {% endtest %}
 

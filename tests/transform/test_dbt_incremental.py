@@ -7,6 +7,10 @@ with a new loaded_at): the held-back day arrives, and an OLD day is re-delivered
 counters and one post fewer (which changes the day-over-day deltas of the days after it).
 A plain ``dbt build`` (incremental) must then equal ``dbt build --full-refresh`` of a copy
 of the same warehouse, table by table, over every column (marts and intermediate tables).
+The CRM side gets its own changes to old days (a re-delivery that drops a lead, drops a lead's
+latest status row and moves a lead to another phone and series; a late day with a lead that
+makes a later one a duplicate): the leads models are incremental by lead and by duplicate
+partition, the latest snapshot per post by post.
 """
 
 from __future__ import annotations
@@ -75,7 +79,48 @@ def _deliver_new_day_and_redeliver_an_old_one(warehouse) -> dict[str, int]:
     )
     con.close()
     changed["dropped_post"] = dropped
+    _redeliver_old_crm_days(warehouse)
     return changed
+
+
+REDELIVERED_CRM_AT = "2026-07-06 09:00:00"
+
+
+def _redeliver_old_crm_days(warehouse) -> None:
+    """Old CRM days change: crm_dcc 07-03 is re-delivered with C005 (a lead only that day had)
+    and C001's latest status row (C001 falls back to its 07-01 status) dropped, and C004 moved
+    from (hash_b, S9) to (hash_a, S7), where it becomes a duplicate; crm_legacy gets a late
+    07-01 with a new lead L000 on (hash_b, S5), which makes the untouched L002 a duplicate."""
+    con = duckdb.connect(str(warehouse))
+    con.execute(
+        "create temp table redelivered as select * replace (case when clue_id = 'C004' then 'hash_a' "
+        "else phone_hash end as phone_hash, case when clue_id = 'C004' then 'S7' else series_code end "
+        f"as series_code, timestamp '{REDELIVERED_CRM_AT}' as loaded_at) "
+        "from raw.crm_dcc where data_date = date '2026-07-03' and clue_id not in ('C001', 'C005')"
+    )
+    assert con.execute("select count(*) from redelivered").fetchone()[0] == 1
+    con.execute("delete from raw.crm_dcc where data_date = date '2026-07-03'")
+    con.execute("insert into raw.crm_dcc select * from redelivered")
+    con.execute(
+        "insert into raw.crm_legacy select * replace ('L000' as clue_id, date '2026-07-01' as data_date, "
+        "timestamp '2026-07-01 09:00:00' as created_at, timestamp '2026-07-01 09:30:00' as updated_at, "
+        f"'crm_legacy_20260701.csv' as source_file, timestamp '{REDELIVERED_CRM_AT}' as loaded_at) "
+        "from raw.crm_legacy where clue_id = 'L002'"
+    )
+    con.close()
+
+
+def _assert_crm_changes_arrived(warehouse) -> None:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    leads = {
+        row[0]: row[1:]
+        for row in con.execute(
+            "select clue_id, is_duplicate, current_status, created_date from marts.fct_leads"
+        ).fetchall()
+    }
+    con.close()
+    assert "C005" not in leads and "L000" in leads
+    assert leads["L002"][0] is True and leads["C004"][0] is True and leads["L000"][0] is False
 
 
 def _table_differences(left, right) -> dict[str, tuple[int, int, int, int]]:
@@ -155,6 +200,45 @@ def test_incremental_build_equals_full_refresh(tmp_path):
     )
     con.close()
     assert str(state["fct_content_daily"]) == "2026-07-06 07:00:00"
+    assert str(state["int_leads_duplicates_flagged"]) == REDELIVERED_CRM_AT
+    _assert_crm_changes_arrived(warehouse)
+
+
+def test_incremental_build_equals_full_refresh_when_old_days_change(tmp_path):
+    """After a build of the whole fixture quarter: the latest day of every Douyin post is
+    re-delivered with one post fewer (its latest snapshot falls back a day) and another post
+    retitled, and old CRM days change (see _redeliver_old_crm_days)."""
+    warehouse = build_fixture_warehouse(tmp_path / "old_days.duckdb")
+    env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
+    run_dbt_build(tmp_path / "first", env)
+    con = duckdb.connect(str(warehouse))
+    assert (
+        con.execute("select max(data_date) from raw.douyin_posts").fetchone()[0].isoformat() == "2026-07-04"
+    )
+    con.execute(
+        "create temp table redelivered as select * replace (case when post_id = 'dy_p2' then title || ' (修订)' "
+        f"else title end as title, timestamp '{REDELIVERED_CRM_AT}' as loaded_at) "
+        "from raw.douyin_posts where data_date = date '2026-07-04' and post_id <> 'dy_p1'"
+    )
+    con.execute("delete from raw.douyin_posts where data_date = date '2026-07-04'")
+    con.execute("insert into raw.douyin_posts select * from redelivered")
+    con.close()
+    _redeliver_old_crm_days(warehouse)
+
+    _assert_incremental_equals_full_refresh(tmp_path, warehouse, env)
+    _assert_crm_changes_arrived(warehouse)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    latest = dict(
+        con.execute(
+            "select post_id, data_date from intermediate.int_content_latest_snapshots where platform = 'douyin'"
+        ).fetchall()
+    )
+    titles = dict(
+        con.execute("select post_id, title from marts.dim_content where platform = 'douyin'").fetchall()
+    )
+    con.close()
+    assert latest["dy_p1"].isoformat() == "2026-07-03" and latest["dy_p2"].isoformat() == "2026-07-04"
+    assert titles["dy_p2"].endswith("(修订)")
 
 
 def test_incremental_build_without_changes_keeps_the_marts(tmp_path):

@@ -1,47 +1,9 @@
 -- One row per post / note / video / article, with its latest known title, type and account.
 -- campaign_code: the campaign of the creator deal this post was published for, when it is a
 -- deal's deliverable (int_creator_deals_matched_to_deliverables: the deal's window rule).
-with snapshots as (
-    select
-        platform,
-        post_id,
-        account_id,
-        title,
-        content_type,
-        published_at,
-        data_date
-    from {{ ref('int_content_snapshots_unioned') }}
-    union all
-    select
-        platform,
-        post_id,
-        account_id,
-        title,
-        content_type,
-        published_at,
-        data_date
-    from {{ ref('stg_wechat__oa_articles') }}
-),
-
--- the latest snapshot per item by max() and a join back on the unique (platform, post_id,
--- data_date): hash aggregates, where row_number() sorted ~10 M snapshot rows
-latest_day as (
-    select
-        platform,
-        post_id,
-        max(data_date) as data_date
-    from snapshots
-    group by platform, post_id
-),
-
-latest as (
-    select snapshots.*
-    from snapshots
-    inner join latest_day
-        on
-            snapshots.platform = latest_day.platform
-            and snapshots.post_id = latest_day.post_id
-            and snapshots.data_date = latest_day.data_date
+-- the latest snapshot of each item is kept incrementally by int_content_latest_snapshots
+with latest as (
+    select * from {{ ref('int_content_latest_snapshots') }}
 ),
 
 deals as (

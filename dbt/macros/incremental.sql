@@ -349,11 +349,13 @@
     {%- set changed = "select clue_id from (" ~ mp_changed_leads(changed_days, relation)
         ~ ") as changed_leads where crm_system = '" ~ crm_system ~ "' and clue_id is not null" -%}
     {%- if not execute -%}{{ return(clue_id_col ~ " in (" ~ changed ~ ")") }}{%- endif -%}
-    {%- set count = run_query("select count(*) from (" ~ changed ~ ") as n").columns[0].values()[0] -%}
-    {%- if count == 0 -%}{{ return('(1 = 0)') }}{%- endif -%}
-    {%- if count > max_literals -%}{{ return(clue_id_col ~ " in (" ~ changed ~ ")") }}{%- endif -%}
+    {#- one fetch, at most one row past the limit: it tells "none", "few enough to inline" and
+        "too many" apart without a separate count of the same query -#}
+    {%- set rows = run_query(changed ~ " order by 1 limit " ~ (max_literals + 1)).rows -%}
+    {%- if rows | length == 0 -%}{{ return('(1 = 0)') }}{%- endif -%}
+    {%- if rows | length > max_literals -%}{{ return(clue_id_col ~ " in (" ~ changed ~ ")") }}{%- endif -%}
     {%- set ids = [] -%}
-    {%- for row in run_query(changed ~ " order by 1") -%}
+    {%- for row in rows -%}
         {%- do ids.append("'" ~ (row[0] | replace("'", "''")) ~ "'") -%}
     {%- endfor -%}
     {{ return(clue_id_col ~ " in (" ~ ids | join(", ") ~ ")") }}

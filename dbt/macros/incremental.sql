@@ -344,8 +344,10 @@
 {#- SQL condition on `clue_id_col` for the leads of `crm_system` among mp_changed_leads: the
     clue ids as literals, which DuckDB pushes below staging's per-lead windows (a semi-join
     on a subquery is not pushed and recomputes staging in full), or, above `max_literals`
-    leads (a backfill), the subquery itself: slower, the same leads. -#}
-{% macro mp_changed_clue_ids(crm_system, clue_id_col, changed_days, relation, max_literals=200000) -%}
+    leads (a backfill), the subquery itself: slower, the same leads. The limit is the var
+    mp_inline_leads_limit so a test can force the subquery path on a small fixture. -#}
+{% macro mp_changed_clue_ids(crm_system, clue_id_col, changed_days, relation) -%}
+    {%- set max_literals = var('mp_inline_leads_limit') | int -%}
     {%- set changed = "select clue_id from (" ~ mp_changed_leads(changed_days, relation)
         ~ ") as changed_leads where crm_system = '" ~ crm_system ~ "' and clue_id is not null" -%}
     {%- if not execute -%}{{ return(clue_id_col ~ " in (" ~ changed ~ ")") }}{%- endif -%}

@@ -123,6 +123,13 @@ def _assert_crm_changes_arrived(warehouse) -> None:
     assert leads["L002"][0] is True and leads["C004"][0] is True and leads["L000"][0] is False
 
 
+def _leads_filter_is_a_subquery(tmp_path) -> bool:
+    """Whether the incremental build's int_leads_unioned selected the changed leads by a
+    subquery (above mp_inline_leads_limit) rather than by inlined clue ids."""
+    compiled = next((tmp_path / "incremental" / "target" / "compiled").rglob("int_leads_unioned.sql"))
+    return ") as changed_leads where crm_system = 'dcc'" in compiled.read_text()
+
+
 def _table_differences(left, right) -> dict[str, tuple[int, int, int, int]]:
     """Per table of COMPARED_SCHEMAS: (rows left, rows right, left-only rows, right-only rows)."""
     con = duckdb.connect()
@@ -144,10 +151,10 @@ def _table_differences(left, right) -> dict[str, tuple[int, int, int, int]]:
     return out
 
 
-def _assert_incremental_equals_full_refresh(tmp_path, warehouse, env) -> None:
+def _assert_incremental_equals_full_refresh(tmp_path, warehouse, env, *incremental_args: str) -> None:
     """Build incrementally, then --full-refresh a copy: every intermediate and mart table must
     hold the same rows (counts, and EXCEPT ALL both ways)."""
-    run_dbt_build(tmp_path / "incremental", env)
+    run_dbt_build(tmp_path / "incremental", env, *incremental_args)
     full = tmp_path / "full_refresh.duckdb"
     shutil.copyfile(warehouse, full)
     run_dbt_build(tmp_path / "full", {**env, "MP_WAREHOUSE": str(full)}, "--full-refresh")
@@ -182,6 +189,7 @@ def test_incremental_build_equals_full_refresh(tmp_path):
     con.close()
 
     _assert_incremental_equals_full_refresh(tmp_path, warehouse, env)
+    assert not _leads_filter_is_a_subquery(tmp_path)  # a few changed leads: inlined ids
     # the new day and the re-delivered values are really there (not two equally stale builds)
     con = duckdb.connect(str(warehouse), read_only=True)
     assert (
@@ -225,7 +233,11 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(tmp_path):
     con.close()
     _redeliver_old_crm_days(warehouse)
 
-    _assert_incremental_equals_full_refresh(tmp_path, warehouse, env)
+    # more changed leads than the inline limit (a backfill's path): the subquery, same rows
+    _assert_incremental_equals_full_refresh(
+        tmp_path, warehouse, env, "--vars", "{mp_inline_leads_limit: 1}"
+    )
+    assert _leads_filter_is_a_subquery(tmp_path)
     _assert_crm_changes_arrived(warehouse)
     con = duckdb.connect(str(warehouse), read_only=True)
     latest = dict(

@@ -169,15 +169,25 @@ def _advocacy_tiers(rhythm, sections, v) -> list[dict]:
     return out
 
 
-def _topic_days(world, all_posts, lead_count, v) -> list[dict]:
+def _day_kinds(world, v: dict) -> list[str]:
+    """The kind of every day of the world by day offset: a public day off is a 'holiday', else a
+    day inside a campaign's launch window is a 'campaign_launch', else 'ordinary'. Once per
+    world: asked per post, it cost the national quarter minutes."""
     off = holidays_off()
     launch: set[date] = set()
     for c in world.campaigns.itertuples():
         launch.update(c.starts_on + timedelta(days=k) for k in range(v["playbook_launch_window_days"]))
+    return [
+        "holiday" if day in off else "campaign_launch" if day in launch else "ordinary" for day in world.days
+    ]
+
+
+def _topic_days(world, all_posts, lead_count, v) -> list[dict]:
+    kinds = _day_kinds(world, v)
     cells: dict[tuple, Counter] = defaultdict(Counter)
     for p in all_posts:
         day = world.days[p["day"]]
-        kind = "holiday" if day in off else "campaign_launch" if day in launch else "ordinary"
+        kind = kinds[p["day"]]
         cells[(_quarter(day), p["tier"], kind)].update(
             posts=1,
             views=p["views"],
@@ -193,21 +203,12 @@ def _topic_days(world, all_posts, lead_count, v) -> list[dict]:
     ]  # fmt: skip
 
 
-def _day_kind(world, day_offset: int, v: dict) -> str:
-    day = world.days[day_offset]
-    if day in holidays_off():
-        return "holiday"
-    for c in world.campaigns.itertuples():
-        if c.starts_on <= day < c.starts_on + timedelta(days=v["playbook_launch_window_days"]):
-            return "campaign_launch"
-    return "ordinary"
-
-
 def _topic_posts_top(world, all_posts, lead_count, v) -> list[dict]:
     """The most viewed holiday and launch-day posts per quarter (ties: platform, post id)."""
+    kinds = _day_kinds(world, v)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for p in all_posts:
-        kind = _day_kind(world, p["day"], v)
+        kind = kinds[p["day"]]
         if kind != "ordinary":
             groups[(_quarter(world.days[p["day"]]), kind)].append(p)
     out = []

@@ -92,3 +92,34 @@ def test_unknown_values_are_blank_not_zero_or_a_crash() -> None:
     # a real Excel date/time, not text
     assert _xlsx_value(pd.Timestamp("2026-07-01 10:00"), "datetime") == datetime(2026, 7, 1, 10, 0)
     assert _xlsx_value(pd.Timestamp("2026-07-01"), "date") == date(2026, 7, 1)
+
+
+def test_a_chart_is_drawn_once_and_looks_like_a_plain_savefig(tmp_path, monkeypatch) -> None:
+    """charts._save skips the extra draw savefig makes for a figure that still has a layout
+    engine: one draw per chart, and the PNG equals what tight_layout + savefig gave before."""
+    from matplotlib.figure import Figure
+    from matrix_pulse.report import charts
+    from PIL import Image, ImageChops
+
+    plt = charts._setup()
+
+    def figure():
+        fig, ax = plt.subplots(figsize=(charts.WIDTH_IN, 2.0))
+        ax.barh(["官方", "经销商", "员工"], [3_000_000, 5_200_000, 800_000], color=charts.NAVY)
+        charts._wan_axis(ax, "x")
+        ax.set_title("各层级曝光")
+        return fig
+
+    ref = figure()
+    ref.tight_layout()
+    ref.savefig(tmp_path / "ref.png", dpi=charts.DPI, facecolor="white")
+    plt.close(ref)
+
+    draws = []
+    real_draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: draws.append(1) or real_draw(self, renderer))
+    charts._save(figure(), tmp_path / "ours.png")
+    assert len(draws) == 1
+    ours, before = Image.open(tmp_path / "ours.png"), Image.open(tmp_path / "ref.png")
+    assert ours.size == before.size
+    assert ImageChops.difference(ours.convert("RGB"), before.convert("RGB")).getbbox() is None

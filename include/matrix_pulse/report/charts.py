@@ -44,6 +44,10 @@ def _setup():
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
+    # tight_layout leaves a do-nothing placeholder layout engine on the figure, and savefig
+    # draws the whole figure once more (text layout and all) only to run that engine (~15 %
+    # of the charts' time, for nothing). The layout is final here, so drop the engine.
+    fig.set_layout_engine(None)
     fig.savefig(path, dpi=DPI, facecolor="white")
     import matplotlib.pyplot as plt
 

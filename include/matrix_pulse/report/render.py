@@ -156,7 +156,10 @@ def write_xlsx(pack: QuarterPack, path: Path) -> Path:
     """Every table behind the pack, one sheet each, raw numbers with display formats."""
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path))
+    # in_memory: each sheet's XML is built in memory and zipped straight into the file;
+    # the default writes every part (~50 per pack) to a temp file first, then reads, zips
+    # and deletes them. Same XML either way.
+    wb = xlsxwriter.Workbook(str(path), {"in_memory": True})
     base = {"font_name": "Microsoft YaHei", "font_size": 10}
     head = wb.add_format({**base, "bold": True, "bg_color": "#1f3a5f", "font_color": "#ffffff", "border": 0,
                           "text_wrap": True, "valign": "vcenter"})  # fmt: skip

@@ -68,34 +68,66 @@ content as (
 -- the period (the period's last day for an account still on the roster), so the tier, region
 -- and dealer rows of a period add up to the period's total. Follower gain and posts stay on
 -- the day they happened, in that day's tier.
+-- follower gain and posts summed to the day first (one row per day and grain instead of one
+-- per account and day), like content
+account_day_sums as (
+    select
+        date_day,
+        platform,
+        matrix_tier,
+        matrix_group,
+        region,
+        dealer_code,
+        sum(follower_gain) as follower_gain,
+        sum(posts_published) as posts_published
+    from {{ ref('fct_account_daily') }}
+    group by date_day, platform, matrix_tier, matrix_group, region, dealer_code
+),
+
 account_days as (
     select
         {{ fact_grain | join(', ') }},
         sum(facts.follower_gain) as follower_gain,
         sum(facts.posts_published) as posts_published
-    from {{ ref('fct_account_daily') }} as facts
+    from account_day_sums as facts
     inner join periods on facts.date_day = periods.date_day
     group by {{ fact_grain | join(', ') }}
 ),
 
-account_periods as (
+-- per account and period: its last day and whether it was active on any day. Grouping and
+-- joining back to the last day's row (fct_account_daily is unique by date_day, platform,
+-- account_id) replaces two window functions over every account-day x period, which sorted
+-- ~3 rows per account-day at national scale.
+account_last_days as (
     select
         periods.period_type,
         periods.period_label,
+        facts.platform,
+        facts.account_id,
+        max(facts.date_day) as last_day,
+        max(case when facts.is_active then 1 else 0 end) as was_active
+    from {{ ref('fct_account_daily') }} as facts
+    inner join periods on facts.date_day = periods.date_day
+    group by periods.period_type, periods.period_label, facts.platform, facts.account_id
+),
+
+account_periods as (
+    select
+        last_days.period_type,
+        last_days.period_label,
         facts.platform,
         facts.matrix_tier,
         facts.matrix_group,
         facts.region,
         facts.dealer_code,
-        max(case when facts.is_active then 1 else 0 end) over (
-            partition by periods.period_type, periods.period_label, facts.platform, facts.account_id
-        ) as was_active,
-        row_number() over (
-            partition by periods.period_type, periods.period_label, facts.platform, facts.account_id
-            order by facts.date_day desc
-        ) as day_rank
-    from {{ ref('fct_account_daily') }} as facts
-    inner join periods on facts.date_day = periods.date_day
+        last_days.was_active
+    from account_last_days as last_days
+    inner join {{ ref('fct_account_daily') }} as facts
+        on
+            -- platform has no not_null test (account_id and date_day do): a null matches like the window's partition
+            last_days.platform is not distinct from facts.platform
+            and last_days.account_id = facts.account_id
+            and last_days.last_day = facts.date_day
 ),
 
 account_counts as (
@@ -104,7 +136,6 @@ account_counts as (
         count(*) as accounts,
         sum(was_active) as active_accounts
     from account_periods
-    where day_rank = 1
     group by {{ grain | join(', ') }}
 ),
 

@@ -234,9 +234,7 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(tmp_path):
     _redeliver_old_crm_days(warehouse)
 
     # more changed leads than the inline limit (a backfill's path): the subquery, same rows
-    _assert_incremental_equals_full_refresh(
-        tmp_path, warehouse, env, "--vars", "{mp_inline_leads_limit: 1}"
-    )
+    _assert_incremental_equals_full_refresh(tmp_path, warehouse, env, "--vars", "{mp_inline_leads_limit: 1}")
     assert _leads_filter_is_a_subquery(tmp_path)
     _assert_crm_changes_arrived(warehouse)
     con = duckdb.connect(str(warehouse), read_only=True)

@@ -8,6 +8,8 @@
                  'dealer_code'] %}
 {%- set fact_grain = ['periods.period_type', 'periods.period_label', 'facts.platform', 'facts.matrix_tier',
                       'facts.matrix_group', 'facts.region', 'facts.dealer_code'] %}
+{#- a fact summed to the day first, before its periods: the grain without the period -#}
+{%- set day_grain = ['date_day', 'platform', 'matrix_tier', 'matrix_group', 'region', 'dealer_code'] %}
 {%- set sums = ['exposure', 'views', 'engagements', 'follower_gain', 'accounts', 'active_accounts',
                 'posts_published', 'live_sessions', 'live_viewers', 'live_leads', 'leads', 'valid_leads',
                 'arrivals', 'test_drives', 'orders', 'deliveries', 'defeats', 'followed_within_24h'] %}
@@ -39,17 +41,12 @@ periods as (
 -- joining every content row to its three periods tripled ~10 M rows before aggregating
 content_days as (
     select
-        date_day,
-        platform,
-        matrix_tier,
-        matrix_group,
-        region,
-        dealer_code,
+        {{ day_grain | join(', ') }},
         sum(exposure) as exposure,
         sum(views) as views,
         sum(engagements) as engagements
     from {{ ref('fct_content_daily') }}
-    group by date_day, platform, matrix_tier, matrix_group, region, dealer_code
+    group by {{ day_grain | join(', ') }}
 ),
 
 content as (
@@ -72,16 +69,11 @@ content as (
 -- per account and day), like content
 account_day_sums as (
     select
-        date_day,
-        platform,
-        matrix_tier,
-        matrix_group,
-        region,
-        dealer_code,
+        {{ day_grain | join(', ') }},
         sum(follower_gain) as follower_gain,
         sum(posts_published) as posts_published
     from {{ ref('fct_account_daily') }}
-    group by date_day, platform, matrix_tier, matrix_group, region, dealer_code
+    group by {{ day_grain | join(', ') }}
 ),
 
 account_days as (

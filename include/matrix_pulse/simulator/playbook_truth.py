@@ -172,7 +172,7 @@ def _advocacy_tiers(rhythm, sections, v) -> list[dict]:
 def _day_kinds(world, v: dict) -> list[str]:
     """The kind of every day of the world by day offset: a public day off is a 'holiday', else a
     day inside a campaign's launch window is a 'campaign_launch', else 'ordinary'. Once per
-    world: asked per post, it cost the national quarter minutes."""
+    world: asked per post, it scanned every campaign once per post of the quarter."""
     off = holidays_off()
     launch: set[date] = set()
     for c in world.campaigns.itertuples():

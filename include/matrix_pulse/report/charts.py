@@ -149,6 +149,7 @@ def platform_chart(pack: QuarterPack, path: Path) -> Path:
     for y, v in enumerate(df["exposure"]):
         ax.text(v, y, " " + fmt.count(v), va="center", fontsize=8.5)
     ax2.barh(df["platform_name_cn"], df["valid_leads"], color=ACCENT, height=0.6)
+    _wan_axis(ax2, "x")
     ax2.set_title("各平台有效线索")
     ax2.grid(axis="y", visible=False)
     ax2.set_yticklabels([])
@@ -188,6 +189,7 @@ def dealer_chart(pack: QuarterPack, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.32 * len(sc) + 1.0))
     colors = [RED if n in laggards else NAVY for n in sc["dealer_name"]]
     ax.barh(sc["dealer_name"], sc["valid_leads"], color=colors, height=0.62)
+    _wan_axis(ax, "x")
     rule = pack.tables["follow_up_laggards"].title.removesuffix("的经销商")
     ax.set_title(f"经销商有效线索 Top 10（红色 = {rule}）")
     ax.grid(axis="y", visible=False)

@@ -26,13 +26,13 @@ Configuration: `matrix_pulse.transform.cosmos_config`; publishing: `matrix_pulse
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import AssetAny, dag, task
+from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 from matrix_pulse.orchestration import (
+    ANY_RAW_ASSET,
     DEFAULT_ARGS,
     MARTS_ASSET,
     PUBLISHED_ASSET,
-    RAW_ASSETS,
     TIMEZONE,
     WRITER,
 )
@@ -41,7 +41,7 @@ from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_con
 
 @dag(
     dag_id="mp_transform",
-    schedule=AssetAny(*RAW_ASSETS.values()),
+    schedule=ANY_RAW_ASSET,
     start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,

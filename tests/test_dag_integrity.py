@@ -71,3 +71,21 @@ def test_dag_file_does_not_import_heavy_libraries(dag_file: Path) -> None:
     )
     verdict = [line for line in out.stdout.splitlines() if line.startswith("HEAVY=")]
     assert verdict == ["HEAVY="], f"{dag_file.name} imports at parse time: {verdict}"
+
+
+def test_transform_is_scheduled_on_every_raw_table_and_stored_as_a_plain_asset_any(dagbag) -> None:
+    """mp_transform's schedule is a hash-caching AssetAny subclass (orchestration.ANY_RAW_ASSET):
+    it must serialise as Airflow's own `asset_any` of every raw table, and hash as a plain
+    AssetAny of the same Assets would (a DAG's hash includes its schedule)."""
+    from airflow.sdk import AssetAny
+    from airflow.serialization.serialized_objects import DagSerialization
+    from matrix_pulse.orchestration import ANY_RAW_ASSET, RAW_ASSETS
+
+    dag = dagbag.dags["mp_transform"]
+    stored = DagSerialization.to_dict(dag)["dag"]["timetable"]["__var"]["asset_condition"]
+    assert stored["__type"] == "asset_any"
+    assert [o["name"] for o in stored["objects"]] == [a.name for a in RAW_ASSETS.values()]
+    back = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    assert len(back.timetable.asset_condition.objects) == len(RAW_ASSETS)
+    plain = AssetAny(*RAW_ASSETS.values())
+    assert hash(ANY_RAW_ASSET) == hash(plain) and plain == ANY_RAW_ASSET

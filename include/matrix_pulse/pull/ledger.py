@@ -102,6 +102,14 @@ class PullLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.con = sqlite3.connect(path, timeout=60, isolation_level=None)
+        # One commit per attempt (a landed file and its row belong together). In the default
+        # rollback journal each commit waits on ~3 fsyncs, ~9 ms here: 45 s of a first pull of
+        # ~5,000 files. WAL with synchronous=NORMAL commits without waiting on the disk; a commit
+        # is still atomic, and an OS crash can lose only the last attempts: the next run pulls
+        # those files again, and the same bytes landed twice load nothing twice (the ingest's
+        # ledger). Read-only readers (pull_notes, the cockpit) open a WAL file as before.
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute("PRAGMA synchronous=NORMAL")
         self.con.executescript(_SCHEMA)
 
     @classmethod

@@ -30,7 +30,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
-from matrix_pulse.orchestration import DEFAULT_ARGS, PUBLISHED_ASSET, TIMEZONE
+from matrix_pulse.orchestration import CPU_BOUND_SLOTS, DEFAULT_ARGS, PUBLISHED_ASSET, TIMEZONE
 
 
 def _notify_send_failure(context) -> None:
@@ -95,7 +95,7 @@ def mp_report() -> None:
     def jobs_of(gate: dict) -> list[dict]:
         return gate["jobs"]
 
-    @task(execution_timeout=timedelta(minutes=20))
+    @task(execution_timeout=timedelta(minutes=20), max_active_tis_per_dagrun=CPU_BOUND_SLOTS)
     def build_pack(job: dict, **context) -> dict:
         from matrix_pulse.report.flow import build_job
 

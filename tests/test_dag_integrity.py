@@ -89,3 +89,11 @@ def test_transform_is_scheduled_on_every_raw_table_and_stored_as_a_plain_asset_a
     assert len(back.timetable.asset_condition.objects) == len(RAW_ASSETS)
     plain = AssetAny(*RAW_ASSETS.values())
     assert hash(ANY_RAW_ASSET) == hash(plain) and plain == ANY_RAW_ASSET
+
+
+def test_pack_builds_run_at_most_one_per_core(dagbag) -> None:
+    """The executor has more slots than cores (scripts/airflow_up.sh); the CPU-bound mapped pack
+    builds must still run one per core."""
+    import os
+
+    assert dagbag.dags["mp_report"].get_task("build_pack").max_active_tis_per_dagrun == (os.cpu_count() or 2)

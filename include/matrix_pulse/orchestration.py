@@ -6,6 +6,7 @@ the scheduler parses DAG files often, and GX, dbt and pandas cost seconds to imp
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import cached_property
 
@@ -21,6 +22,7 @@ __all__ = [
     "PUBLISHED_ASSET",
     "RAW_ASSETS",
     "ANY_RAW_ASSET",
+    "CPU_BOUND_SLOTS",
     "TIMEZONE",
     "WRITER",
     "WRITER_POOL",
@@ -47,6 +49,11 @@ WRITER_POOL = get_settings().writer_pool
 # DuckDB file serves (`make celery`: one process, concurrency 1). LocalExecutor ignores queues.
 # On the PostgreSQL backend neither applies: PostgreSQL's locks keep writers correct on any worker.
 WRITER: dict[str, str] = get_settings().writer_task_args()
+
+# Tasks that keep a core busy for their whole run (a pack's charts and PDF) run at most this many
+# at a time per DAG run: the executor's own slots are more (scripts/airflow_up.sh), because most
+# tasks mostly wait.
+CPU_BOUND_SLOTS = os.cpu_count() or 2
 
 # Assets: the ingest publishes one per raw table; dbt is scheduled on them and publishes
 # the marts; the report DAG is scheduled on the marts.

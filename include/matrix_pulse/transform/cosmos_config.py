@@ -21,8 +21,9 @@ One place for the Cosmos configuration, so the DAG file stays thin:
 - Only the producer holds the one-slot writer pool (``setup_operator_args``); the consumers run
   in Airflow's default pool, side by side. A consumer's normal path reads the producer's XComs
   and never opens the warehouse, and all of them start after the build has ended. Under the
-  real scheduler the serialised consumers cost ~1.2 s each in queueing alone (82 of them: 103 s
-  of a 133 s run whose dbt build took 25 s, demo 2026-12-02). DuckDB's single writer still
+  real scheduler each is a task process that parses this DAG and makes a few API calls: ~113 of
+  them took 196 s after a 51 s no-op build at two executor slots, 136 s at four (demo,
+  2026-12-03), so scripts/airflow_up.sh gives two slots per core. DuckDB's single writer still
   holds: its file lock refuses a second writing process (and a read-only connection) while one
   writes, so a consumer's fallback dbt run that meets another writer fails with DuckDB's lock
   error and its retry, after the back-off, runs again.

@@ -221,6 +221,19 @@ def test_csv_cell_of_many_bytes_but_few_characters_loads(settings: Settings) -> 
     assert query(settings, f"SELECT max(length({title.name})) FROM raw.kuaishou_posts")[0][0] == 20_000
 
 
+def test_xlsx_cell_of_many_bytes_but_few_characters_loads(settings: Settings) -> None:
+    """The xlsx limit counts characters too (bytes only tell which columns to count): 20,000
+    Chinese characters (60,000 bytes in UTF-8) load. A cell over the limit is set aside by
+    test_xlsx_with_a_huge_shared_string_is_set_aside."""
+    rows = good_rows("douyin_posts", D, 3)
+    rows[1]["作品名称"] = "标" * 20_000
+    write_xlsx(settings.landing_dir, "douyin_posts", D, rows)
+    run_ingest(settings)
+    status, reason = ledger(settings)["douyin_posts/douyin_posts_20260701.xlsx"]
+    assert status == "loaded", reason
+    assert query(settings, "SELECT max(length(title)) FROM raw.douyin_posts")[0][0] == 20_000
+
+
 def test_one_worker_serves_every_file_and_the_next_run(settings: Settings) -> None:
     """Cost guard (issue 17): the reader process is started once, not per file or per run."""
     from matrix_pulse.ingest.isolation import FileReaderPool

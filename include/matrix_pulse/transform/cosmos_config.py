@@ -22,7 +22,7 @@ One place for the Cosmos configuration, so the DAG file stays thin:
   in Airflow's default pool, side by side. A consumer's normal path reads the producer's XComs
   and never opens the warehouse, and all of them start after the build has ended. Under the
   real scheduler each is a task process that parses this DAG and makes a few API calls: ~113 of
-  them took 196 s after a 51 s no-op build at two executor slots, 136 s at four (demo,
+  them took 196 s at two executor slots and 136 s at four, each after a no-op build (demo,
   2026-12-03), so scripts/airflow_up.sh gives two slots per core. DuckDB's single writer still
   holds: its file lock refuses a second writing process (and a read-only connection) while one
   writes, so a consumer's fallback dbt run that meets another writer fails with DuckDB's lock

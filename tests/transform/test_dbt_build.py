@@ -4,6 +4,7 @@ on realistic rows."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import duckdb
@@ -217,3 +218,41 @@ def test_scorecard_counts_an_account_once_for_its_dealer_on_the_quarters_last_da
     ).fetchone()[0]
     assert sum(accounts.values()) == bound
     assert accounts["D002"] >= 2
+
+
+def test_unique_combination_test_reports_every_duplicate_and_only_those(duckdb_build, tmp_path):
+    """The project's uniqueness test (a hash pre-grouping on DuckDB, macros/test_unique_combination.sql)
+    finds a copied row and a copied row whose key holds NULLs (NULLs compare equal), and
+    returns exactly the duplicated combinations; every other uniqueness test still passes."""
+    import json
+    import shutil
+    import subprocess
+
+    from matrix_pulse.settings import get_settings
+    from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    warehouse, _ = duckdb_build
+    copy = shutil.copy(warehouse, tmp_path / "with_duplicates.duckdb")
+    with duckdb.connect(str(copy)) as con:
+        con.execute("insert into marts.fct_account_daily select * from marts.fct_account_daily limit 1")
+        nulls = "dealer_code is null"  # the brand's and creators' rows: no dealer
+        assert con.execute(f"select count(*) from marts.mart_kpi_by_period where {nulls}").fetchone()[0] > 0
+        con.execute(
+            f"insert into marts.mart_kpi_by_period select * from marts.mart_kpi_by_period where {nulls} limit 2"
+        )
+    result = subprocess.run(
+        [str(DBT_EXECUTABLE), "test", "--select", "test_name:unique_combination_of_columns",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        env={**os.environ, **get_settings().dbt_env(), "MP_WAREHOUSE": str(copy), "MP_DBT_TARGET": "duckdb"},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    failed = {r["unique_id"].split(".")[2]: r["failures"] for r in results if r["status"] == "fail"}
+    assert failed == {
+        "unique_combination_of_columns_fct_account_daily_date_day__platform__account_id": 1,
+        "unique_combination_of_columns_mart_kpi_by_period_period_type__period_label__platform__matrix_tier__matrix_group__region__dealer_code": 2,
+    }, result.stdout[-3000:]
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    assert len(tests) > 20 and all(r["status"] in ("pass", "fail") for r in tests)

@@ -192,7 +192,10 @@ def _pull_api(
         return
     try:
         client = ApiClient(settings, src, config.http, redactor, sleep)
-        results = FETCHERS[src.transport](client, days)
+        try:
+            results = FETCHERS[src.transport](client, days)
+        finally:
+            client.close()
     except ApiProblem as e:
         results = None
         problem = e

@@ -40,6 +40,7 @@ class PullConfig:
     retry_days: int = 14
     http: HttpOptions = field(default_factory=HttpOptions)
     settle_seconds: float = 5
+    parallel_downloads: int = 4  # SFTP files in flight per connection (one channel each)
 
 
 class PullConfigError(ValueError):
@@ -82,4 +83,5 @@ def load_pull_config(path: Path | None = None, settings: Settings | None = None)
         retry_days=int(defaults.get("retry_days", 14)),
         http=HttpOptions(**(defaults.get("http") or {})),
         settle_seconds=float((defaults.get("sftp") or {}).get("settle_seconds", 5)),
+        parallel_downloads=max(1, int((defaults.get("sftp") or {}).get("parallel_downloads", 4))),
     )

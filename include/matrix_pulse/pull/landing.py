@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from matrix_pulse.settings import Settings
 
@@ -39,6 +40,34 @@ def download_to_temp(settings: Settings, name: str, fetch: Callable[[Path], None
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         return tmp, sha256_file(tmp), tmp.stat().st_size
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class _Hashing:
+    """A write-only file that checksums and counts the bytes on their way to disk."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f, self.h, self.size = f, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.h.update(data)
+        self.size += len(data)
+        return self.f.write(data)
+
+
+def stream_to_temp(settings: Settings, name: str, write: Callable[[BinaryIO], None]) -> tuple[Path, str, int]:
+    """``write(out)`` streams the bytes into a temp file; return (temp path, sha256, size), the
+    file synced to disk. Like ``download_to_temp`` without reading the file back to hash it."""
+    tmp = temp_path(settings, name)
+    try:
+        with tmp.open("wb") as f:
+            out = _Hashing(f)
+            write(out)
+            f.flush()
+            os.fsync(f.fileno())
+        return tmp, out.h.hexdigest(), out.size
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -18,12 +18,13 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from matrix_pulse.clock import shanghai_now, shanghai_today
 from matrix_pulse.pull.api import FETCHERS, ApiClient, ApiProblem
 from matrix_pulse.pull.config import PullConfig, PullSource, load_pull_config
-from matrix_pulse.pull.landing import download_to_temp, land_bytes, land_temp
+from matrix_pulse.pull.landing import land_bytes, land_temp, stream_to_temp
 from matrix_pulse.pull.ledger import PullAttempt, PullLedger
 from matrix_pulse.pull.secrets import Redactor
 from matrix_pulse.pull.sftp import SftpSession, group_by_conn
@@ -113,14 +114,24 @@ def run_pull(
             log.warning(
                 "%s: connection %s not defined, not pulled (landing filled by hand)", src.folder, src.conn_id
             )
-    with PullLedger.open(settings) as ledger:
+    with PullLedger.open(settings) as ledger, ExitStack() as stack:
+        # SFTP first looks before the HTTP pulls, the second looks after them: the files settle
+        # while the APIs answer, instead of in a wait of their own per connection.
+        began = time.perf_counter()
+        conns = [_SftpConn(c, g) for c, g in group_by_conn([s for s in chosen if s.transport == "sftp"])]
+        _sftp_connect_and_look(conns, stack, ledger, redactor, summary, through)
+        looked_at = time.monotonic()
+        if conns:
+            summary.seconds["sftp"] += time.perf_counter() - began
         for src in (s for s in chosen if s.is_api):
             began = time.perf_counter()
             _pull_api(settings, config, src, ledger, through, repull, redactor, summary, sleep)
             summary.seconds["http"] += time.perf_counter() - began
-        for conn_id, group in group_by_conn([s for s in chosen if s.transport == "sftp"]):
+        if conns:
             began = time.perf_counter()
-            _pull_sftp(settings, config, conn_id, group, ledger, repull, redactor, summary, through, sleep)
+            _sftp_settle_and_pull(
+                settings, config, conns, looked_at, ledger, repull, redactor, summary, through, sleep
+            )
             summary.seconds["sftp"] += time.perf_counter() - began
     log.info(summary.describe())
     return summary
@@ -181,7 +192,10 @@ def _pull_api(
         return
     try:
         client = ApiClient(settings, src, config.http, redactor, sleep)
-        results = FETCHERS[src.transport](client, days)
+        try:
+            results = FETCHERS[src.transport](client, days)
+        finally:
+            client.close()
     except ApiProblem as e:
         results = None
         problem = e
@@ -238,43 +252,101 @@ def _archive_responses(
         (target / f"a{attempt_id:06d}_{n:03d}_{label}.json").write_bytes(body)
 
 
-def _pull_sftp(
-    settings: Settings,
-    config: PullConfig,
-    conn_id: str,
-    group: list[PullSource],
-    ledger: PullLedger,
-    repull: RepullRange | None,
-    redactor: Redactor,
-    summary: PullSummary,
-    through: dt.date,
-    sleep: Callable[[float], None],
+@dataclass
+class _SftpConn:
+    conn_id: str
+    group: list[PullSource]
+    session: SftpSession | None = None
+    first: dict = field(default_factory=dict)  # sftp.Look
+    failed: bool = False
+
+
+def _sftp_connect_and_look(
+    conns: list[_SftpConn], stack: ExitStack, ledger, redactor, summary, through
 ) -> None:
-    try:
-        session = SftpSession(conn_id)
-        redactor.add(session.hook.password)
-        with session:
-            listings = session.listings(group, config.settle_seconds, sleep)
-            for src in group:
+    """Connect every SFTP connection and take the first look at its folders."""
+    for c in conns:
+        try:
+            session = SftpSession(c.conn_id)
+            redactor.add(session.hook.password)
+            c.session = stack.enter_context(session)
+            c.first = c.session.first_look(c.group)
+        except Exception as e:  # noqa: BLE001 - connecting or authenticating failed: say so per folder
+            _sftp_conn_failed(c, e, ledger, redactor, summary, through)
+
+
+def _sftp_settle_and_pull(
+    settings,
+    config,
+    conns: list[_SftpConn],
+    looked_at: float,
+    ledger,
+    repull,
+    redactor,
+    summary,
+    through,
+    sleep,
+) -> None:
+    """One wait for every connection's files to settle, what is left of ``settle_seconds`` since
+    the first looks (the HTTP pulls ran meanwhile), and none when nothing was due; then the second
+    looks and the downloads."""
+    live = [c for c in conns if not c.failed]
+    recheck: dict[str, set[str]] = {}
+    for c in live:
+        recheck[c.conn_id] = set()
+        for src in c.group:
+            look = c.first.get(src.folder)
+            if isinstance(look, tuple):
+                states = ledger.remote_states(src.folder)
+                if any(_sftp_due(src, f, states, repull) for f in look[0].values()):
+                    recheck[c.conn_id].add(src.folder)
+    if any(recheck.values()):
+        sleep(max(0.0, config.settle_seconds - (time.monotonic() - looked_at)))
+    for c in live:
+        assert c.session is not None
+        try:
+            listings = c.session.second_look(c.group, c.first, recheck[c.conn_id])
+            for src in c.group:
                 _pull_sftp_folder(
-                    settings, src, listings[src.folder], session, ledger, repull, redactor, summary, through
+                    settings,
+                    src,
+                    listings[src.folder],
+                    c.session,
+                    ledger,
+                    repull,
+                    redactor,
+                    summary,
+                    through,
+                    config.parallel_downloads,
                 )
-    except Exception as e:  # noqa: BLE001 - connecting or authenticating failed: say so per folder
-        outcome = (
-            "auth_failed"
-            if type(e).__name__ in ("AuthenticationException", "BadHostKeyException")
-            else "failed"
+        except Exception as e:  # noqa: BLE001 - the connection broke: say so per folder
+            _sftp_conn_failed(c, e, ledger, redactor, summary, through)
+
+
+def _sftp_due(src: PullSource, f, states: dict, repull: RepullRange | None) -> bool:
+    """Not pulled yet in this size and mtime, or in the re-pull range."""
+    return states.get(f.path) != (f.size, f.mtime) or (
+        repull is not None and repull.covers(src.folder, f.data_date)
+    )
+
+
+def _sftp_conn_failed(c: _SftpConn, e: Exception, ledger, redactor, summary, through) -> None:
+    c.failed = True
+    outcome = (
+        "auth_failed" if type(e).__name__ in ("AuthenticationException", "BadHostKeyException") else "failed"
+    )
+    for src in c.group:
+        a = PullAttempt(src.folder, through, "sftp", c.conn_id, outcome=outcome, remote_name=src.remote_dir)
+        a.sftp_error = redactor.clean(f"{type(e).__name__}: {e}")
+        a.detail = (
+            f"SFTP connection {c.conn_id} failed ({type(e).__name__}): files up to {through} not checked"
         )
-        for src in group:
-            a = PullAttempt(src.folder, through, "sftp", conn_id, outcome=outcome, remote_name=src.remote_dir)
-            a.sftp_error = redactor.clean(f"{type(e).__name__}: {e}")
-            a.detail = (
-                f"SFTP connection {conn_id} failed ({type(e).__name__}): files up to {through} not checked"
-            )
-            _record(ledger, summary, a, "sftp")
+        _record(ledger, summary, a, "sftp")
 
 
-def _pull_sftp_folder(settings, src, listing, session, ledger, repull, redactor, summary, through) -> None:
+def _pull_sftp_folder(
+    settings, src, listing, session, ledger, repull, redactor, summary, through, parallel
+) -> None:
     if listing.error:
         a = PullAttempt(
             src.folder, through, "sftp", src.conn_id, outcome="failed", remote_name=src.remote_dir
@@ -292,14 +364,22 @@ def _pull_sftp_folder(settings, src, listing, session, ledger, repull, redactor,
         a.remote_size, a.remote_mtime = f.size, f.mtime
         a.detail = "size or mtime changed between two looks: still being written, left for the next run"
         _record(ledger, summary, a, "sftp")
-    for f in listing.stable:
-        forced = repull is not None and repull.covers(src.folder, f.data_date)
-        if states.get(f.path) == (f.size, f.mtime) and not forced:
-            continue
+    due = [f for f in listing.stable if _sftp_due(src, f, states, repull)]
+
+    def to_temp(f, write):
+        started = dt.datetime.now(dt.UTC)
+        return (*stream_to_temp(settings, f.name, write), started)
+
+    # Downloads overlap (SftpSession.downloads, several files in flight); the results come back
+    # in listing order and each file is landed, then recorded, here on this thread, one at a
+    # time, as before: the ledger's row for a file is committed only after its rename.
+    for f, got in session.downloads(due, to_temp, parallel):
         a = PullAttempt(src.folder, f.data_date, "sftp", src.conn_id, remote_name=f.path, requests=1)
         a.remote_size, a.remote_mtime = f.size, f.mtime
         try:
-            tmp, sha, size = download_to_temp(settings, f.name, lambda p, f=f: session.retrieve(f, p))
+            if isinstance(got, Exception):
+                raise got
+            tmp, sha, size, a.started_at = got
             a.bytes, a.sha256 = size, sha
             prev = ledger.last_remote_sha(src.folder, f.path)
             if size != f.size:

@@ -150,8 +150,8 @@ def _manifest_for_rendering(manifest: Path = MANIFEST_PATH) -> Path:
 
 def dbt_task_group_kwargs() -> dict[str, Any]:
     """Keyword arguments for ``cosmos.DbtTaskGroup`` running the Matrix Pulse project."""
-    from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig
+    from cosmos.constants import ExecutionMode, InvocationMode
 
     return {
         "project_config": ProjectConfig(
@@ -176,13 +176,7 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
                 **get_settings().writer_task_args(),
             },
         ),
-        "render_config": RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            # watcher mode: the producer's `dbt build` runs every test; one `<model>.test`
-            # sensor per tested model reports the aggregate of that model's tests
-            test_behavior=TestBehavior.AFTER_EACH,
-            emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
-        ),
+        "render_config": _render_config(),
         # no pool here: the consumer sensors only read XComs (see the module docstring). The
         # writer queue stays: a consumer's fallback dbt run writes, so on Celery it must run on
         # the worker that owns the DuckDB file (on the PostgreSQL backend any worker).
@@ -191,6 +185,31 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             **{k: v for k, v in get_settings().writer_task_args().items() if k == "queue"},
         },
     }
+
+
+def _render_config() -> Any:
+    from cosmos import RenderConfig
+    from cosmos.constants import DbtResourceType, LoadMode, TestBehavior
+
+    from matrix_pulse.transform.watcher import node_converter
+
+    render_config = RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        # AFTER_EACH keeps the data tests in the producer's `dbt build` (NONE and AFTER_ALL
+        # exclude them from it); the converter renders each model and seed as ONE consumer that
+        # also reports its tests, instead of Cosmos' `<model>.run` + `<model>.test` pair
+        test_behavior=TestBehavior.AFTER_EACH,
+        emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
+    )
+
+    def one_task_per_node(**kwargs: Any) -> Any:  # Cosmos passes only some of render_config's fields
+        return node_converter(render_config=render_config, **kwargs)
+
+    render_config.node_converters = {
+        DbtResourceType.MODEL: one_task_per_node,
+        DbtResourceType.SEED: one_task_per_node,
+    }
+    return render_config
 
 
 def wire_consumers_after_producer(task_group: Any) -> None:

@@ -99,7 +99,8 @@ class _ProducerXComs:
 def test_a_models_task_reads_its_tests_after_its_own_status(monkeypatch):
     """The decision of the one consumer per model, on the producer's XComs: the model's status,
     then the aggregate of its data tests (or, without one, the producer's outcome)."""
-    from airflow.exceptions import AirflowException, TaskDeferred
+    from airflow.exceptions import AirflowException
+    from airflow.sdk.exceptions import TaskDeferred
 
     dag = _load_dag()
     tested = dag.get_task("dbt.stg_reference__roster_accounts_run")

@@ -5,9 +5,10 @@ Asset), at most one run at a time:
 
 1. **dbt** — the `dbt/` project through astronomer-cosmos in watcher mode: the
    `dbt_producer_watcher` task runs ONE `dbt build` (seeds, models, data and unit tests);
-   then a sensor per seed and per model (`<model>.run`) and per tested model
-   (`<model>.test`) reports that node's result, so a failed model or test fails its own
-   task. The producer runs in the one-slot `duckdb_writer` pool (DuckDB has a single
+   then ONE sensor per seed and per model (`<model>_run`, `<seed>_seed`) reports that
+   node's result and then its data tests' result, so a failed model, or a failed test of it,
+   fails that model's task (its retry runs `dbt build --select <model>`: the model and its
+   tests). The producer runs in the one-slot `duckdb_writer` pool (DuckDB has a single
    writer); the sensors only read its results, so they run side by side after it.
 2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are

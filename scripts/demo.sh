@@ -70,7 +70,7 @@ if "$REPO_ROOT/scripts/airflow_up.sh" status | grep -q ': running'; then
   exit 1
 fi
 AIRFLOW_PORT="${MP_DEMO_AIRFLOW_PORT:-$(free_port)}"
-# The idle sleep (default 1 s) sits between the scheduling loops that start mp_transform's ~113
+# The idle sleep (default 1 s) sits between the scheduling loops that start mp_transform's 56
 # dbt consumer tasks; a quarter of it costs a busier scheduler for the few minutes of the demo only.
 export AIRFLOW_PORT AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=False AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME=0.25
 AIRFLOW_URL="http://127.0.0.1:$AIRFLOW_PORT"

@@ -1,13 +1,15 @@
-"""The transform DAG: its shape (one Cosmos watcher producer, a consumer per seed and model
-plus one per tested node, the writer pool for the writers only, Asset schedule), an end-to-end `dag.test()` run on the
-fixture warehouse while an analyst holds the previously published copy open, and a run where
-a data test fails: its task and the run fail, and nothing is published."""
+"""The transform DAG: its shape (one Cosmos watcher producer, ONE consumer per seed and model
+that also reports the node's data tests, the writer pool for the writers only, Asset schedule),
+an end-to-end `dag.test()` run on the fixture warehouse while an analyst holds the previously
+published copy open, and a run where a data test fails: its model's task fails (on its retry
+too, which builds the model and its tests again), the run fails, and nothing is published."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import duckdb
 import pytest
@@ -23,12 +25,8 @@ def _load_dag():
 
 
 def _node_of(task_id: str) -> tuple[str, str]:
-    """``dbt.<node>.run`` / ``dbt.<node>.test`` / ``dbt.<node>_seed`` -> (node, kind)."""
-    name = task_id.split(".", 1)[1]
-    if "." in name:
-        node, kind = name.split(".", 1)
-        return node, kind
-    node, kind = name.rsplit("_", 1)
+    """``dbt.<model>_run`` / ``dbt.<seed>_seed`` -> (node, kind)."""
+    node, kind = task_id.split(".", 1)[1].rsplit("_", 1)
     return node, kind
 
 
@@ -61,12 +59,16 @@ def test_dag_shape(fixture_home):
     consumers = [
         t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id not in (producer.task_id, gate)
     ]
-    kinds = {}
-    for t in consumers:
-        node, kind = _node_of(t.task_id)
-        kinds.setdefault(node, set()).add(kind)
-    assert set(kinds) == nodes  # a consumer per seed and model ...
-    assert {n for n, k in kinds.items() if "test" in k} == tested & nodes  # ... and one for its tests
+    # ONE consumer per seed and model, no `.test` task: the node's task reports its tests too
+    assert len(consumers) == len(nodes)
+    assert {_node_of(t.task_id) for t in consumers} == {
+        (n["name"], "run" if n["resource_type"] == "model" else "seed")
+        for n in ours.values()
+        if n["resource_type"] in ("model", "seed")
+    }
+    assert {
+        t.extra_context["dbt_node_config"]["name"] for t in consumers if t._node_has_tests
+    } == tested & nodes
     for t in consumers:  # every consumer reports after the one `dbt build`, whatever its outcome
         assert producer.task_id in t.get_flat_relative_ids(upstream=True), t.task_id
         if not (t.upstream_task_ids - {producer.task_id}):
@@ -82,6 +84,65 @@ def test_dag_shape(fixture_home):
     publish = dag.get_task("publish_marts")
     assert {MARTS_ASSET, PUBLISHED_ASSET} <= set(publish.outlets)
     assert publish.upstream_task_ids >= {gate}
+
+
+class _ProducerXComs:
+    """The part of a task instance a consumer reads: the producer's XComs (and its try number)."""
+
+    def __init__(self, xcoms: dict[str, object]) -> None:
+        self.xcoms, self.try_number, self.map_index = xcoms, 1, -1
+
+    def xcom_pull(self, task_ids, key):
+        return self.xcoms.get(key)
+
+
+def test_a_models_task_reads_its_tests_after_its_own_status(monkeypatch):
+    """The decision of the one consumer per model, on the producer's XComs: the model's status,
+    then the aggregate of its data tests (or, without one, the producer's outcome)."""
+    from airflow.exceptions import AirflowException
+    from airflow.sdk.exceptions import TaskDeferred
+
+    dag = _load_dag()
+    tested = dag.get_task("dbt.stg_reference__roster_accounts_run")
+    assert tested._node_has_tests
+    model = "model__matrix_pulse__stg_reference__roster_accounts"
+    producer = {"state": "success"}
+    monkeypatch.setattr(tested, "_get_producer_task_status", lambda context: producer["state"])
+
+    def poke(task, tests_status, model_status="success"):
+        uid = task.model_unique_id.replace(".", "__")
+        ti = _ProducerXComs({f"{uid}_status": {"status": model_status, "outlet_uris": []}})
+        if tests_status is not None:
+            ti.xcoms[f"{model}_tests_status"] = tests_status
+        return task.poke({"ti": ti, "task_instance": ti, "run_id": "r"})
+
+    assert poke(tested, "pass") is True
+    with pytest.raises(AirflowException, match="not all of its dbt data tests passed"):
+        poke(tested, "fail")
+    with pytest.raises(AirflowException, match="finished with status 'error'"):
+        poke(tested, "pass", model_status="error")  # the model's own failure comes first
+    producer["state"] = "running"
+    assert poke(tested, None) is False  # built, its tests still running: poke again
+    producer["state"] = "success"
+    assert poke(tested, None) is True  # a build that succeeded failed no test
+    producer["state"] = "failed"
+    with pytest.raises(AirflowException, match="before all data tests"):
+        poke(tested, None)  # the build stopped before them: fail, the retry builds them
+    monkeypatch.setitem(tested.extra_context["dbt_node_config"], "has_test", False)
+    assert poke(tested, None) is True  # a model without tests: its own status decides
+    monkeypatch.undo()
+    monkeypatch.setattr(tested, "_get_producer_task_status", lambda context: producer["state"])
+
+    # deferred on the model's own status (a producer still running): defer again on its tests
+    producer["state"] = "running"
+    ti = _ProducerXComs({})
+    context = {"ti": ti, "task_instance": ti, "run_id": "r"}
+    with pytest.raises(TaskDeferred) as deferred:
+        tested.execute_complete(context, {"status": "success"})
+    assert deferred.value.trigger.is_test_sensor and deferred.value.method_name == "execute_tests_complete"
+    tested.execute_tests_complete(context, {"status": "success"})
+    with pytest.raises(AirflowException, match="did not pass"):
+        tested.execute_tests_complete(context, {"status": "failed", "reason": "node_failed"})
 
 
 def _count_in_another_process(path, sql: str) -> int:
@@ -146,15 +207,31 @@ def test_a_failed_data_test_fails_its_task_and_nothing_is_published(fixture_home
     con.close()
 
     dag = _load_dag()
+    roster = "dbt.stg_reference__roster_accounts_run"
     for t in dag.tasks:  # the failure itself, without retries and without alert e-mails
         t.retries = 0
         t.on_failure_callback = None
+    # but one retry for the roster's task: a retry (or a clear in the UI) runs without the producer
+    # and must still run the model's tests, or the retry would turn the failed test green
+    dag.get_task(roster).retries = 1
+    dag.get_task(roster).retry_delay = timedelta(0)
     run = dag.test()
-    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+    states = {task_id: ti.state for task_id, ti in tis.items()}
     assert run.state == "failed"
-    assert states["dbt.stg_reference__roster_accounts.test"] == "failed"
-    assert states["dbt.stg_reference__roster_accounts.run"] == "success"  # the model itself was built
-    assert states["dbt.int_account_versions_derived.run"] == "upstream_failed"  # dbt skipped it too
-    assert states["dbt.stg_douyin__posts.run"] == "success"  # unrelated models still report
+    # the model's one task failed although the model itself was built: its data test failed ...
+    assert states[roster] == "failed"
+    assert (
+        _count_in_another_process(
+            settings.warehouse_path,
+            "select count(*) from staging.stg_reference__roster_accounts where matrix_tier = '路人'",
+        )
+        > 0
+    )
+    assert tis[roster].try_number == 2  # ... and again on its retry, a `dbt build` of it and its tests
+    assert states["dbt.int_account_versions_derived_run"] == "upstream_failed"  # dbt skipped it too
+    assert states["dbt.stg_douyin__posts_run"] == "success"  # models whose tests passed still report
+    assert states["dbt.platforms_seed"] == "success"
+    assert not [t for t in states if t.endswith(".test")]  # no separate test tasks
     assert states["publish_marts"] == "upstream_failed"
     assert settings.published_path.stat().st_mtime_ns == published_before

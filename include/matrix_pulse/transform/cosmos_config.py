@@ -3,10 +3,16 @@
 One place for the Cosmos configuration, so the DAG file stays thin:
 
 - ``ExecutionMode.WATCHER``: ONE producer task runs a single ``dbt build`` of the whole
-  project (seeds, models, data and unit tests, dbt's own threads). Per-model consumer sensors
-  (``<model>.run``, ``<model>.test``, one per seed) read each node's result from the
-  producer's XComs, so every model and its tests stay visible in the Airflow UI while dbt pays
-  its start-up and parse cost once instead of once per node. ``wire_consumers_after_producer``
+  project (seeds, models, data and unit tests, dbt's own threads). ONE consumer sensor per
+  model and per seed (``<model>_run``, ``<seed>_seed``; ``matrix_pulse.transform.watcher``)
+  reads that node's result and then the aggregate of its data tests from the producer's XComs,
+  so every model stays visible in the Airflow UI and its task fails when the model or one of
+  its tests failed, while dbt pays its start-up and parse cost once instead of once per node.
+  Cosmos' own rendering (``TestBehavior.AFTER_EACH``) adds a ``<model>.test`` sensor beside
+  each tested model's ``<model>.run``: 116 tasks instead of 60, and each is a task process
+  (below). ``TestBehavior`` stays ``AFTER_EACH`` because ``NONE`` and ``AFTER_ALL`` take the
+  tests out of the producer's build; ``BUILD`` Cosmos refuses in watcher mode; a
+  ``node_converter`` renders the one task per node. ``wire_consumers_after_producer``
   makes the producer upstream of the root consumers (``all_done``): consumers report after
   the build instead of polling during it, which ``dag.test()`` needs (it runs one task at a
   time) and the one-slot pool forces anyway.
@@ -14,16 +20,21 @@ One place for the Cosmos configuration, so the DAG file stays thin:
   dbt's JSON log lines, one XCom per finished node, while dbt keeps running. With dbtRunner
   Cosmos pushes an XCom for every node event from inside dbt's threads, which made the same
   build twice as slow, and the in-process dbt would keep the warehouse open in the worker.
-- A failed model or test fails its consumer task and its downstream consumers never run, so
-  the DAG run fails and nothing after the group (publish) runs. The producer never retries
-  (Cosmos would skip the retry anyway); a consumer's retry, or a clear in the UI, re-runs dbt
-  for that one node (Cosmos' fallback).
+- A failed model, or a failed data test of it, fails the model's task and its downstream
+  consumers never run, so the DAG run fails and nothing after the group (publish) runs. A
+  relationships test counts for both models it joins (as Cosmos' ``.test`` sensors counted
+  it), and dbt skips it when one of them failed: the other model's task fails too. The
+  producer never retries (Cosmos would skip the retry anyway); a consumer's retry, or a clear
+  in the UI, runs ``dbt build --select <node>``: the node and its tests (Cosmos' own fallback
+  would run only ``dbt run``, and a retry would turn a failed test green).
 - Only the producer holds the one-slot writer pool (``setup_operator_args``); the consumers run
   in Airflow's default pool, side by side. A consumer's normal path reads the producer's XComs
   and never opens the warehouse, and all of them start after the build has ended. Under the
-  real scheduler each is a task process that parses this DAG and makes a few API calls: ~113 of
-  them took 196 s at two executor slots and 136 s at four, each after a no-op build (demo,
-  2026-12-03), so scripts/airflow_up.sh gives two slots per core. DuckDB's single writer still
+  real scheduler each is a task process that parses this DAG and makes a few API calls: the
+  112 of the ``.run``/``.test`` pairs took 196 s at two executor slots and 136 s at four, each
+  after a no-op build (demo, 2026-12-03), so scripts/airflow_up.sh gives two slots per core.
+  One consumer per node: 56 of them took 69 and 64 s against 149 and 135 s for the 112,
+  back to back at four slots (demo, no-op build, load 6-8, 2026-12-03 22:15-22:30). DuckDB's single writer still
   holds: its file lock refuses a second writing process (and a read-only connection) while one
   writes, so a consumer's fallback dbt run that meets another writer fails with DuckDB's lock
   error and its retry, after the back-off, runs again.
@@ -150,8 +161,8 @@ def _manifest_for_rendering(manifest: Path = MANIFEST_PATH) -> Path:
 
 def dbt_task_group_kwargs() -> dict[str, Any]:
     """Keyword arguments for ``cosmos.DbtTaskGroup`` running the Matrix Pulse project."""
-    from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig
+    from cosmos.constants import ExecutionMode, InvocationMode
 
     return {
         "project_config": ProjectConfig(
@@ -176,13 +187,7 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
                 **get_settings().writer_task_args(),
             },
         ),
-        "render_config": RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            # watcher mode: the producer's `dbt build` runs every test; one `<model>.test`
-            # sensor per tested model reports the aggregate of that model's tests
-            test_behavior=TestBehavior.AFTER_EACH,
-            emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
-        ),
+        "render_config": _render_config(),
         # no pool here: the consumer sensors only read XComs (see the module docstring). The
         # writer queue stays: a consumer's fallback dbt run writes, so on Celery it must run on
         # the worker that owns the DuckDB file (on the PostgreSQL backend any worker).
@@ -191,6 +196,31 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             **{k: v for k, v in get_settings().writer_task_args().items() if k == "queue"},
         },
     }
+
+
+def _render_config() -> Any:
+    from cosmos import RenderConfig
+    from cosmos.constants import DbtResourceType, LoadMode, TestBehavior
+
+    from matrix_pulse.transform.watcher import node_converter
+
+    render_config = RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        # AFTER_EACH keeps the data tests in the producer's `dbt build` (NONE and AFTER_ALL
+        # exclude them from it); the converter renders each model and seed as ONE consumer that
+        # also reports its tests, instead of Cosmos' `<model>.run` + `<model>.test` pair
+        test_behavior=TestBehavior.AFTER_EACH,
+        emit_datasets=False,  # the publish task emits the marts Assets once, after the last model
+    )
+
+    def one_task_per_node(**kwargs: Any) -> Any:  # Cosmos passes only some of render_config's fields
+        return node_converter(render_config=render_config, **kwargs)
+
+    render_config.node_converters = {
+        DbtResourceType.MODEL: one_task_per_node,
+        DbtResourceType.SEED: one_task_per_node,
+    }
+    return render_config
 
 
 def wire_consumers_after_producer(task_group: Any) -> None:

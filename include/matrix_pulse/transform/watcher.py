@@ -1,0 +1,170 @@
+"""One Airflow task per dbt model and seed in Cosmos' watcher mode, failed by its tests too.
+
+Cosmos renders ``TestBehavior.AFTER_EACH`` in watcher mode as two consumer sensors per tested
+node (``<model>.run`` and ``<model>.test``), and refuses ``TestBehavior.BUILD``. Each sensor is a
+task process under the scheduler (it parses the DAG and talks to the API), so the ``.test`` half
+doubled the time the consumers take after the build. ``node_converter`` (registered for models
+and seeds in ``cosmos_config.RenderConfig.node_converters``) renders each node as ONE task instead:
+Cosmos' own task for the node, with its consumer class swapped for a subclass that, once the node
+itself succeeded, also reads the aggregate of its data tests.
+
+Why ``TestBehavior.AFTER_EACH`` stays: it is what keeps the tests in the producer's ``dbt build``
+(with ``NONE`` or ``AFTER_ALL`` Cosmos adds ``--resource-type model/seed/snapshot`` to it). The
+producer pushes ``<unique_id>_tests_status`` ("pass"/"fail") once every test that depends on a
+node has finished, whatever the test behaviour (``DbtGraph.tests_per_model`` is always built);
+a relationships test counts for both nodes it joins, as it did for both ``.test`` sensors.
+
+A retry or a clear in the UI (the producer has ended) runs ``dbt build --select <node>``: the
+node and its tests, so the task still fails when a test fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.exceptions import AirflowException
+from cosmos.listeners.dag_run_listener import EventStatus
+from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+from cosmos.operators._watcher.state import (
+    DbtTestStatus,
+    ProducerTaskState,
+    get_xcom_val,
+    is_producer_task_terminated,
+)
+from cosmos.operators._watcher.triggerer import WatcherEventReason, WatcherTrigger
+from cosmos.operators.watcher import DbtRunWatcherOperator, DbtSeedWatcherOperator
+
+
+class _NodeAndTestsConsumer:
+    """Mixin for a watcher consumer: the node's own status, then its tests' aggregate status."""
+
+    # the fallback's command: `dbt build` of the node also runs its tests
+    _fallback_cmd = ["build"]
+    # set on the instance once the fallback's `dbt build` succeeded (no __init__ here: Airflow's
+    # operator metaclass wraps only the operator classes' own __init__)
+    _tests_checked_by_dbt = False
+
+    @property
+    def _node_has_tests(self) -> bool:
+        return bool(self.extra_context.get("dbt_node_config", {}).get("has_test"))  # type: ignore[attr-defined]
+
+    def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
+        """``dbt build --select <node>`` instead of Cosmos' ``dbt run``/``dbt seed``: its tests too."""
+        self.base_cmd = self._fallback_cmd
+        result = super()._fallback_to_non_watcher_run(try_number, context)  # type: ignore[misc]
+        self._tests_checked_by_dbt = True
+        return result
+
+    def _tests_passed(self, context: Any) -> bool:
+        """True when the node's tests passed; False while they are still running; raises when one failed.
+
+        Without an aggregate, the producer's outcome decides, as Cosmos' trigger does for its
+        ``.test`` sensor: a producer that succeeded ran every test without an error; one that
+        failed may have stopped before this node's tests, so the task fails and its retry
+        builds the node and its tests again.
+        """
+        if self._tests_checked_by_dbt or not self._node_has_tests:
+            return True
+        uid = self.model_unique_id  # type: ignore[attr-defined]
+        status = get_xcom_val(context["ti"], self.producer_task_id, get_tests_status_xcom_key(uid))  # type: ignore[attr-defined]
+        if status == DbtTestStatus.PASS:
+            return True
+        if status is not None:
+            raise AirflowException(
+                f"'{uid}' built, but not all of its dbt data tests passed (a relationships test "
+                "also counts for the node it refers to, and is skipped when its other node failed): "
+                f"see the test results in the log of the producer task '{self.producer_task_id}'"  # type: ignore[attr-defined]
+            )
+        producer_state = self._get_producer_task_status(context)  # type: ignore[attr-defined]
+        if producer_state == ProducerTaskState.SUCCESS:
+            return True
+        if is_producer_task_terminated(producer_state):
+            raise AirflowException(
+                f"the producer task '{self.producer_task_id}' ended ({producer_state}) before all "  # type: ignore[attr-defined]
+                f"data tests of '{uid}' reported: a retry runs `dbt build --select` for it"
+            )
+        return False  # the build is still running this node's tests
+
+    def poke(self, context: Any) -> bool:
+        return super().poke(context) and self._tests_passed(context)  # type: ignore[misc]
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> None:
+        """After a deferral on the node's own status: defer again on its tests while they run."""
+        super().execute_complete(context, event)  # type: ignore[misc]
+        if self._tests_passed(context):
+            return
+        self.defer(  # type: ignore[attr-defined]
+            trigger=WatcherTrigger(
+                model_unique_id=self.model_unique_id,  # type: ignore[attr-defined]
+                producer_task_id=self.producer_task_id,  # type: ignore[attr-defined]
+                dag_id=self.dag_id,  # type: ignore[attr-defined]
+                run_id=context["run_id"],
+                map_index=context["task_instance"].map_index,
+                poke_interval=self.poke_interval,  # type: ignore[attr-defined]
+                is_test_sensor=True,  # polls `<unique_id>_tests_status`
+            ),
+            timeout=self.execution_timeout,  # type: ignore[attr-defined]
+            method_name="execute_tests_complete",
+        )
+
+    def execute_tests_complete(self, context: Any, event: dict[str, Any]) -> None:
+        """After a deferral on the tests' aggregate: the verdict Cosmos' ``.test`` sensor would give."""
+        if event.get("status") == EventStatus.SUCCESS:
+            return
+        if event.get("reason") == WatcherEventReason.PRODUCER_SKIPPED:
+            self._fallback_to_non_watcher_run(context["ti"].try_number, context)
+            return
+        raise AirflowException(
+            f"dbt data tests of '{self.model_unique_id}' did not pass ({event.get('reason')}): see the "  # type: ignore[attr-defined]
+            f"log of the producer task '{self.producer_task_id}'"  # type: ignore[attr-defined]
+        )
+
+
+class DbtRunAndTestsWatcherOperator(_NodeAndTestsConsumer, DbtRunWatcherOperator):
+    """A model's one consumer task: fails when the model or any of its data tests failed."""
+
+
+class DbtSeedAndTestsWatcherOperator(_NodeAndTestsConsumer, DbtSeedWatcherOperator):
+    """A seed's one consumer task: fails when the seed or any of its data tests failed."""
+
+
+# the consumer class Cosmos picks for a node -> ours (other classes, e.g. the EmptyOperator of an
+# ephemeral model, stay as Cosmos renders them)
+_WITH_TESTS = {
+    f"{DbtRunWatcherOperator.__module__}.{DbtRunWatcherOperator.__name__}": DbtRunAndTestsWatcherOperator,
+    f"{DbtSeedWatcherOperator.__module__}.{DbtSeedWatcherOperator.__name__}": DbtSeedAndTestsWatcherOperator,
+}
+
+
+def node_converter(
+    *, dag: Any, task_group: Any, node: Any, task_args: dict[str, Any], render_config: Any, **kwargs: Any
+) -> Any:
+    """``RenderConfig.node_converters`` entry for models and seeds: Cosmos' own task for the node,
+    with our consumer class, and no ``.test`` task beside it (``cosmos_config`` binds
+    ``render_config``: Cosmos passes a converter only some of its fields).
+
+    Under ``TestBehavior.AFTER_EACH`` Cosmos would put a tested node's ``run`` and ``test`` tasks
+    in a task group named after the node; with ``node_conversion_by_task_group`` (the default) it
+    hands the whole node to this converter instead, so every node is one ``<name>_run`` /
+    ``<name>_seed`` task whether it has tests or not.
+    """
+    from cosmos.airflow.graph import _get_dbt_dag_task_group_identifier, create_task_metadata
+    from cosmos.core.airflow import get_airflow_task
+
+    meta = create_task_metadata(
+        node=node,
+        execution_mode=kwargs["execution_mode"],
+        args=task_args,
+        dbt_dag_task_group_identifier=_get_dbt_dag_task_group_identifier(dag, task_group),
+        render_config=render_config,
+        use_task_group=False,
+        test_indirect_selection=kwargs["test_indirect_selection"],
+        on_warning_callback=kwargs.get("on_warning_callback"),
+        detached_from_parent=kwargs.get("detached_from_parent"),
+    )
+    if meta is None:
+        return None
+    ours = _WITH_TESTS.get(meta.operator_class)
+    if ours is not None:
+        meta.operator_class = f"{ours.__module__}.{ours.__name__}"
+    return get_airflow_task(meta, dag, task_group)

@@ -110,9 +110,8 @@ def build_leads(
         )
 
     # 2. leads from posts and accounts, weighted by the post's fresh reach
-    campaign_days = [
-        [c for c in world.campaigns.itertuples() if c.starts_on <= day <= c.ends_on] for day in world.days
-    ]
+    campaign_rows = list(world.campaigns.itertuples())  # once, not once per day
+    campaign_days = [[c for c in campaign_rows if c.starts_on <= day <= c.ends_on] for day in world.days]
     factor = weekday_factor(np.arange(n_days), world.start) * np.array(
         [1.5 if c else 1.0 for c in campaign_days]
     )

@@ -8,11 +8,13 @@ data rows under the header, the same numbering as ``source_row`` in the raw tabl
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 EXCEL_EPOCH_OFFSET = 25_569  # days from 1899-12-30 to 1970-01-01
 UNIX_SHANGHAI_OFFSET = 8 * 3600
 COUNT_KINDS = ("count", "count_lb")
+_EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass
@@ -74,8 +77,18 @@ def iso_times(sec: np.ndarray) -> np.ndarray:
 
 
 def _slash_times(sec: np.ndarray) -> list[str]:
-    ts = pd.to_datetime(sec, unit="s")
+    """Local naive seconds -> '2026/7/1 9:05'. Plain datetime arithmetic: the arrays are a few
+    picked cells, where pd.to_datetime's fixed cost per call was most of the work."""
+    ts = [_EPOCH + timedelta(seconds=s) for s in np.asarray(sec, dtype=np.int64).tolist()]
     return [f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}" for t in ts]
+
+
+def _where(mask: np.ndarray, test, values: np.ndarray) -> np.ndarray:
+    """``mask`` narrowed to the rows whose value passes ``test`` (evaluated on masked rows only)."""
+    rows = np.nonzero(mask)[0]
+    out = np.zeros(len(mask), bool)
+    out[rows[np.array([bool(test(x)) for x in values[rows]], dtype=bool)]] = True
+    return out
 
 
 def render_values(
@@ -174,17 +187,15 @@ def render_values(
     # id, code, text, date, pii_drop: strings
     cells = v.astype(object).copy()
     if rate > 0 and kind in ("id", "code", "text"):
-        nonempty = np.array([bool(x) for x in cells]) if n else np.zeros(0, bool)
+        # The per-value tests run only on the few picked rows (~rate of them): over every cell
+        # they were a tenth of a demo run.
         if kind in ("id", "code"):
-            has_digit = (
-                np.array([any(ch.isdigit() for ch in str(x)) for x in cells]) if n else np.zeros(0, bool)
-            )
-            m = pick & (form <= 1) & has_digit
+            m = _where(pick & (form <= 1), lambda x: any(ch.isdigit() for ch in str(x)), cells)
             cells[m] = np.array([str(x).translate(FULLWIDTH) for x in cells[m]], dtype=object)
             defects["fullwidth_digits"] += int(m.sum())
-            m2 = pick & (form >= 2) & nonempty
+            m2 = _where(pick & (form >= 2), bool, cells)
         else:
-            m2 = pick & nonempty
+            m2 = _where(pick, bool, cells)
         cells[m2] = np.array([f"{x}{' ' * (1 + i % 3)}" for i, x in enumerate(cells[m2])], dtype=object)
         defects["trailing_spaces"] += int(m2.sum())
     if xlsx:
@@ -320,10 +331,31 @@ def render_tabular(
 
 
 def write_csv(path: Path, rendered: Rendered, encoding: str, lineterminator: str = "\n") -> bytes:
-    """CSV as the exporting tool writes it; returns the bytes (for checksums and re-encoding)."""
-    frame = pd.DataFrame({i: c for i, c in enumerate(rendered.cells)}) if rendered.cells else pd.DataFrame()
-    frame.columns = rendered.header
-    text = frame.to_csv(index=False, lineterminator=lineterminator)
+    """CSV as the exporting tool writes it; returns the bytes (for checksums and re-encoding).
+
+    The csv module with the dialect pandas' ``to_csv(index=False)`` uses (minimal quoting,
+    doubled quotes, missing values as empty fields), fed the same cell objects: the same
+    bytes as the DataFrame route, without building a DataFrame per file (that route was
+    ~20 % of a demo run).
+    """
+    if not rendered.cells:
+        frame = pd.DataFrame()
+        frame.columns = rendered.header
+        text = frame.to_csv(index=False, lineterminator=lineterminator)
+    else:
+        columns = []
+        for c in rendered.cells:
+            c = np.asarray(c, dtype=object)
+            missing = pd.isna(c)  # None / NaN -> '' (pandas' na_rep)
+            if missing.any():
+                c = c.copy()
+                c[missing] = ""
+            columns.append(c.tolist())
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator=lineterminator)
+        writer.writerow(rendered.header)
+        writer.writerows(zip(*columns, strict=True))
+        text = buffer.getvalue()
     data = text.encode(encoding)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)

@@ -73,7 +73,14 @@ def _fmt_wan(values: np.ndarray) -> list[str]:
 def iso_times(sec: np.ndarray) -> np.ndarray:
     """Local naive seconds -> '2026-07-01 09:05:00'."""
     text = np.datetime_as_string(sec.astype("datetime64[s]"), unit="s")
-    return np.char.replace(text.astype(str), "T", " ").astype(object)
+    # 'YYYY-MM-DDTHH:MM:SS' in fixed-width UCS-4: overwrite the T in place, several times
+    # faster than np.char.replace; any other shape (odd years) takes the general route.
+    width = text.dtype.itemsize // 4
+    chars = np.ascontiguousarray(text).view(np.uint32).reshape(len(text), width)
+    if len(text) == 0 or width < 11 or not (chars[:, 10] == ord("T")).all():
+        return np.char.replace(text.astype(str), "T", " ").astype(object)
+    chars[:, 10] = ord(" ")
+    return chars.view(text.dtype).reshape(len(text)).astype(object)
 
 
 def _slash_times(sec: np.ndarray) -> list[str]:
@@ -316,7 +323,8 @@ def render_tabular(
         defects["total_row"] += 1
     out.cells = phys_cells
     out.rows_read = n_phys
-    for r, o, d in zip(row_no, org, dupf, strict=True):
+    special = np.nonzero((org < 0) | dupf)[0]  # only these rows are set aside: skip the others
+    for r, o, d in zip(row_no[special].tolist(), org[special].tolist(), dupf[special].tolist(), strict=True):
         if o == -1:
             out.set_aside.append({"row": int(r), "reason": "blank_row"})
         elif o == -2:
@@ -379,10 +387,27 @@ def _xml_cells(values: np.ndarray, letter: str, row_numbers: list[str]) -> list[
     """One column's <c> elements: inline strings, plain numbers; None writes nothing.
 
     A plain loop with f-strings: measured faster than numpy string ufuncs for this job.
+    Columns of one kind (all numbers, or all strings with nothing to escape) take a list
+    comprehension without the per-value type tests: ~30 % faster on such columns.
     """
+    vals = values.tolist()
+    if len(vals) != len(row_numbers):
+        raise ValueError(f"{len(vals)} values for {len(row_numbers)} rows")
+    types = set(map(type, vals))
+    if str not in types and type(None) not in types:
+        return [f'<c r="{letter}{r}"><v>{v!r}</v></c>' for v, r in zip(vals, row_numbers, strict=True)]
+    if types == {str}:
+        joined = "".join(vals)
+        if "&" not in joined and "<" not in joined and ">" not in joined:
+            return [
+                f'<c r="{letter}{r}" t="inlineStr"><is><t>{v}</t></is></c>'
+                if v == v.strip()
+                else f'<c r="{letter}{r}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>'
+                for v, r in zip(vals, row_numbers, strict=True)
+            ]
     out = []
     append = out.append
-    for value, r in zip(values.tolist(), row_numbers, strict=True):
+    for value, r in zip(vals, row_numbers, strict=True):
         if value is None:
             append("")
         elif type(value) is str:
@@ -555,19 +580,28 @@ def render_json(
     if extra_key and table.n:
         out.extra_columns.append(extra_key)
     objects: list[dict] = []
-    for row in zip(*(c[1] for c in columns), strict=True):
-        obj: dict = {}
-        for name, value in zip(names, row, strict=True):
-            if name == out.missing_column:
-                continue
-            if "." in name:
-                outer, inner = name.split(".", 1)
-                obj.setdefault(outer, {})[inner] = value
-            else:
-                obj[name] = value
-        if extra_key:
-            obj[extra_key] = 0
-        objects.append(obj)
+    rows = zip(*(c[1] for c in columns), strict=True)
+    if out.missing_column is None and not any("." in name for name in names):
+        for row in rows:  # flat objects, every key: one dict(zip) per row (same keys, same order)
+            obj = dict(zip(names, row, strict=True))
+            if extra_key:
+                obj[extra_key] = 0
+            objects.append(obj)
+    else:
+        split = {name: name.split(".", 1) for name in names if "." in name}
+        for row in rows:
+            obj = {}
+            for name, value in zip(names, row, strict=True):
+                if name == out.missing_column:
+                    continue
+                if name in split:
+                    outer, inner = split[name]
+                    obj.setdefault(outer, {})[inner] = value
+                else:
+                    obj[name] = value
+            if extra_key:
+                obj[extra_key] = 0
+            objects.append(obj)
     if rate > 0 and objects:
         dup = np.nonzero(rng.random(len(objects)) < rate)[0]
         pos = {int(i): int(i) + int(rng.integers(1, 10)) for i in dup}

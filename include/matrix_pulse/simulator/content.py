@@ -187,11 +187,11 @@ def _with_deliverables(
 def _campaign_on_day(world: World, n_days: int, first: int) -> list[list[str]]:
     """Campaign codes active on each day offset from ``first``."""
     active: list[list[str]] = []
+    # itertuples once, not once per day (it was half of build_posts)
+    spans = [(c.campaign_code, c.starts_on, c.ends_on) for c in world.campaigns.itertuples()]
     for d in range(first, n_days):
         day = world.start + timedelta(days=d)
-        active.append(
-            [c.campaign_code for c in world.campaigns.itertuples() if c.starts_on <= day <= c.ends_on]
-        )
+        active.append([code for code, starts, ends in spans if starts <= day <= ends])
     return active
 
 

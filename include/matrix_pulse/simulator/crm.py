@@ -110,9 +110,8 @@ def build_leads(
         )
 
     # 2. leads from posts and accounts, weighted by the post's fresh reach
-    campaign_days = [
-        [c for c in world.campaigns.itertuples() if c.starts_on <= day <= c.ends_on] for day in world.days
-    ]
+    campaign_rows = list(world.campaigns.itertuples())  # once, not once per day
+    campaign_days = [[c for c in campaign_rows if c.starts_on <= day <= c.ends_on] for day in world.days]
     factor = weekday_factor(np.arange(n_days), world.start) * np.array(
         [1.5 if c else 1.0 for c in campaign_days]
     )
@@ -194,11 +193,13 @@ def build_leads(
     dealer = np.where(own >= 0, own, dealer)
 
     # campaign: a post's campaign, else one running that day for some matrix leads
+    # Compared once: a day's assignments only touch that day's leads, which no later day selects.
+    open_matrix = (campaign == "") & matrix
     for d in range(n_days):
         running = campaign_days[d]
         if not running:
             continue
-        sel = np.nonzero((day == d) & (campaign == "") & matrix & (rng.random(n) < 0.25))[0]
+        sel = np.nonzero((day == d) & open_matrix & (rng.random(n) < 0.25))[0]
         campaign[sel] = np.array([c.campaign_code for c in running], dtype=object)[
             rng.integers(0, len(running), len(sel))
         ]

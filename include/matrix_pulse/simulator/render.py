@@ -8,11 +8,13 @@ data rows under the header, the same numbering as ``source_row`` in the raw tabl
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,7 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 EXCEL_EPOCH_OFFSET = 25_569  # days from 1899-12-30 to 1970-01-01
 UNIX_SHANGHAI_OFFSET = 8 * 3600
 COUNT_KINDS = ("count", "count_lb")
+_EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass
@@ -70,12 +73,29 @@ def _fmt_wan(values: np.ndarray) -> list[str]:
 def iso_times(sec: np.ndarray) -> np.ndarray:
     """Local naive seconds -> '2026-07-01 09:05:00'."""
     text = np.datetime_as_string(sec.astype("datetime64[s]"), unit="s")
-    return np.char.replace(text.astype(str), "T", " ").astype(object)
+    # 'YYYY-MM-DDTHH:MM:SS' in fixed-width UCS-4: overwrite the T in place, several times
+    # faster than np.char.replace; any other shape (odd years) takes the general route.
+    width = text.dtype.itemsize // 4
+    chars = np.ascontiguousarray(text).view(np.uint32).reshape(len(text), width)
+    if len(text) == 0 or width < 11 or not (chars[:, 10] == ord("T")).all():
+        return np.char.replace(text.astype(str), "T", " ").astype(object)
+    chars[:, 10] = ord(" ")
+    return chars.view(text.dtype).reshape(len(text)).astype(object)
 
 
 def _slash_times(sec: np.ndarray) -> list[str]:
-    ts = pd.to_datetime(sec, unit="s")
+    """Local naive seconds -> '2026/7/1 9:05'. Plain datetime arithmetic: the arrays are a few
+    picked cells, where pd.to_datetime's fixed cost per call was most of the work."""
+    ts = [_EPOCH + timedelta(seconds=s) for s in np.asarray(sec, dtype=np.int64).tolist()]
     return [f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}" for t in ts]
+
+
+def _where(mask: np.ndarray, test, values: np.ndarray) -> np.ndarray:
+    """``mask`` narrowed to the rows whose value passes ``test`` (evaluated on masked rows only)."""
+    rows = np.nonzero(mask)[0]
+    out = np.zeros(len(mask), bool)
+    out[rows[np.array([bool(test(x)) for x in values[rows]], dtype=bool)]] = True
+    return out
 
 
 def render_values(
@@ -174,17 +194,15 @@ def render_values(
     # id, code, text, date, pii_drop: strings
     cells = v.astype(object).copy()
     if rate > 0 and kind in ("id", "code", "text"):
-        nonempty = np.array([bool(x) for x in cells]) if n else np.zeros(0, bool)
+        # The per-value tests run only on the few picked rows (~rate of them): over every cell
+        # they were a tenth of a demo run.
         if kind in ("id", "code"):
-            has_digit = (
-                np.array([any(ch.isdigit() for ch in str(x)) for x in cells]) if n else np.zeros(0, bool)
-            )
-            m = pick & (form <= 1) & has_digit
+            m = _where(pick & (form <= 1), lambda x: any(ch.isdigit() for ch in str(x)), cells)
             cells[m] = np.array([str(x).translate(FULLWIDTH) for x in cells[m]], dtype=object)
             defects["fullwidth_digits"] += int(m.sum())
-            m2 = pick & (form >= 2) & nonempty
+            m2 = _where(pick & (form >= 2), bool, cells)
         else:
-            m2 = pick & nonempty
+            m2 = _where(pick, bool, cells)
         cells[m2] = np.array([f"{x}{' ' * (1 + i % 3)}" for i, x in enumerate(cells[m2])], dtype=object)
         defects["trailing_spaces"] += int(m2.sum())
     if xlsx:
@@ -305,7 +323,8 @@ def render_tabular(
         defects["total_row"] += 1
     out.cells = phys_cells
     out.rows_read = n_phys
-    for r, o, d in zip(row_no, org, dupf, strict=True):
+    special = np.nonzero((org < 0) | dupf)[0]  # only these rows are set aside: skip the others
+    for r, o, d in zip(row_no[special].tolist(), org[special].tolist(), dupf[special].tolist(), strict=True):
         if o == -1:
             out.set_aside.append({"row": int(r), "reason": "blank_row"})
         elif o == -2:
@@ -320,10 +339,31 @@ def render_tabular(
 
 
 def write_csv(path: Path, rendered: Rendered, encoding: str, lineterminator: str = "\n") -> bytes:
-    """CSV as the exporting tool writes it; returns the bytes (for checksums and re-encoding)."""
-    frame = pd.DataFrame({i: c for i, c in enumerate(rendered.cells)}) if rendered.cells else pd.DataFrame()
-    frame.columns = rendered.header
-    text = frame.to_csv(index=False, lineterminator=lineterminator)
+    """CSV as the exporting tool writes it; returns the bytes (for checksums and re-encoding).
+
+    The csv module with the dialect pandas' ``to_csv(index=False)`` uses (minimal quoting,
+    doubled quotes, missing values as empty fields), fed the same cell objects: the same
+    bytes as the DataFrame route, without building a DataFrame per file (that route was
+    ~20 % of a demo run).
+    """
+    if not rendered.cells:
+        frame = pd.DataFrame()
+        frame.columns = rendered.header
+        text = frame.to_csv(index=False, lineterminator=lineterminator)
+    else:
+        columns = []
+        for c in rendered.cells:
+            c = np.asarray(c, dtype=object)
+            missing = pd.isna(c)  # None / NaN -> '' (pandas' na_rep)
+            if missing.any():
+                c = c.copy()
+                c[missing] = ""
+            columns.append(c.tolist())
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator=lineterminator)
+        writer.writerow(rendered.header)
+        writer.writerows(zip(*columns, strict=True))
+        text = buffer.getvalue()
     data = text.encode(encoding)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -347,10 +387,27 @@ def _xml_cells(values: np.ndarray, letter: str, row_numbers: list[str]) -> list[
     """One column's <c> elements: inline strings, plain numbers; None writes nothing.
 
     A plain loop with f-strings: measured faster than numpy string ufuncs for this job.
+    Columns of one kind (all numbers, or all strings with nothing to escape) take a list
+    comprehension without the per-value type tests: ~30 % faster on such columns.
     """
+    vals = values.tolist()
+    if len(vals) != len(row_numbers):
+        raise ValueError(f"{len(vals)} values for {len(row_numbers)} rows")
+    types = set(map(type, vals))
+    if str not in types and type(None) not in types:
+        return [f'<c r="{letter}{r}"><v>{v!r}</v></c>' for v, r in zip(vals, row_numbers, strict=True)]
+    if types == {str}:
+        joined = "".join(vals)
+        if "&" not in joined and "<" not in joined and ">" not in joined:
+            return [
+                f'<c r="{letter}{r}" t="inlineStr"><is><t>{v}</t></is></c>'
+                if v == v.strip()
+                else f'<c r="{letter}{r}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>'
+                for v, r in zip(vals, row_numbers, strict=True)
+            ]
     out = []
     append = out.append
-    for value, r in zip(values.tolist(), row_numbers, strict=True):
+    for value, r in zip(vals, row_numbers, strict=True):
         if value is None:
             append("")
         elif type(value) is str:
@@ -523,19 +580,28 @@ def render_json(
     if extra_key and table.n:
         out.extra_columns.append(extra_key)
     objects: list[dict] = []
-    for row in zip(*(c[1] for c in columns), strict=True):
-        obj: dict = {}
-        for name, value in zip(names, row, strict=True):
-            if name == out.missing_column:
-                continue
-            if "." in name:
-                outer, inner = name.split(".", 1)
-                obj.setdefault(outer, {})[inner] = value
-            else:
-                obj[name] = value
-        if extra_key:
-            obj[extra_key] = 0
-        objects.append(obj)
+    rows = zip(*(c[1] for c in columns), strict=True)
+    if out.missing_column is None and not any("." in name for name in names):
+        for row in rows:  # flat objects, every key: one dict(zip) per row (same keys, same order)
+            obj = dict(zip(names, row, strict=True))
+            if extra_key:
+                obj[extra_key] = 0
+            objects.append(obj)
+    else:
+        split = {name: name.split(".", 1) for name in names if "." in name}
+        for row in rows:
+            obj = {}
+            for name, value in zip(names, row, strict=True):
+                if name == out.missing_column:
+                    continue
+                if name in split:
+                    outer, inner = split[name]
+                    obj.setdefault(outer, {})[inner] = value
+                else:
+                    obj[name] = value
+            if extra_key:
+                obj[extra_key] = 0
+            objects.append(obj)
     if rate > 0 and objects:
         dup = np.nonzero(rng.random(len(objects)) < rate)[0]
         pos = {int(i): int(i) + int(rng.integers(1, 10)) for i in dup}

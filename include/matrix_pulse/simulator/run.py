@@ -160,8 +160,8 @@ class Truth:
         quarter = quarter_label(self.world.days[d])
         tiers = self.tiers_by_day[d, accounts].astype(np.int64)
         dealer = self.dealers_by_day[d, accounts]
-        codes = np.append(self.world.dealers["dealer_code"].to_numpy(object), "")
-        regions = np.append(self.world.dealers["region"].to_numpy(object), "总部")
+        codes = np.append(self.world.column("dealers", "dealer_code"), "")
+        regions = np.append(self.world.column("dealers", "region"), "总部")
         keys, inverse = np.unique(tiers * 100_000 + (dealer + 1), return_inverse=True)
         sums = {
             name: np.bincount(inverse, weights=values, minlength=len(keys))

@@ -49,8 +49,8 @@ def _post_rows(book: PostBook, world: World, d: int, rng: np.random.Generator, r
     status[age >= book.deleted_age[idx]] = "已删除"
     status[book.rejected[idx]] = "未通过"
     acc = book.account_idx[idx]
-    names = world.accounts["account_name"].to_numpy()[acc]
-    ids = world.accounts["account_id"].to_numpy()[acc]
+    names = world.column("accounts", "account_name")[acc]
+    ids = world.column("accounts", "account_id")[acc]
     return idx, age, counters, status, ids, names, defects
 
 
@@ -171,7 +171,7 @@ def oa_tables(book: PostBook, world: World, d: int, followers: np.ndarray) -> tu
     daily["read_user"] = np.minimum(daily["read_user"], daily["views"])  # readers never exceed reads
     ref = str(world.days[d])
     acc = book.account_idx[idx]
-    ids = world.accounts["account_id"].to_numpy()
+    ids = world.column("accounts", "account_id")
     articles = _table(
         "wechat_oa_articles",
         {
@@ -192,7 +192,7 @@ def oa_tables(book: PostBook, world: World, d: int, followers: np.ndarray) -> tu
         post=idx,
         account=acc,
     )
-    oa = np.nonzero(world.accounts["platform"].to_numpy() == "wechat_oa")[0]
+    oa = np.nonzero(world.column("accounts", "platform") == "wechat_oa")[0]
     new, lost, total = followers[:, d, 0], followers[:, d, 1], followers[:, d, 2]
     users = _table(
         "wechat_oa_users",
@@ -223,7 +223,7 @@ def oa_followers(rng: np.random.Generator, world: World) -> np.ndarray:
 def live_tables(lives: LiveBook, world: World, d: int) -> tuple[CleanTable, CleanTable]:
     """Douyin/Kuaishou rooms that ended on day ``d`` and WeChat Channels lives started on it."""
     on_day = lives.day == d
-    ids = world.accounts["account_id"].to_numpy()
+    ids = world.column("accounts", "account_id")
     m = lives.metrics
     sel = np.nonzero(on_day & (lives.platform != "wechat_channels"))[0]
     sessions = _table(
@@ -285,8 +285,8 @@ def crm_table(source_name: str, rows: CrmRows, leads: LeadBook, world: World, d:
     keep = leads.is_legacy[lead] == legacy
     row_idx, lead = row_idx[keep], lead[keep]
     upd = rows.updated[row_idx]
-    dealer_codes = world.dealers["dealer_code"].to_numpy()
-    acc_ids = np.append(world.accounts["account_id"].to_numpy(), "")
+    dealer_codes = world.column("dealers", "dealer_code")
+    acc_ids = np.append(world.column("accounts", "account_id"), "")
     src_acc = acc_ids[np.where(leads.source_account_idx[lead] >= 0, leads.source_account_idx[lead], -1)]
     invalid_now = leads.invalid_at[lead] <= upd
     status = rows.legacy_status[row_idx] if legacy else rows.dcc_status[row_idx]

@@ -171,7 +171,7 @@ def day_document(
 ) -> dict[str, list[dict]]:
     """The clean export of day ``d``: members, behaviour consistent with the day's contacts, contacts."""
     rng = _rng(seed, 2, d)
-    codes = world.dealers["dealer_code"].to_numpy(object)
+    codes = world.column("dealers", "dealer_code")
     stat_time = ((world.days[d] - date(1970, 1, 1)).days * 86_400) - 8 * 3600
     added = Counter(c["userid"] for c in contacts)
     members, behavior = [], []

@@ -94,8 +94,11 @@ def test_a_failed_or_abandoned_download_leaves_no_temp_file(remote: Remote) -> N
     def to_temp(f, write):
         return stream_to_temp(remote.settings, f.name, write)
 
+    def discard(got) -> None:
+        got[0].unlink(missing_ok=True)
+
     with SftpSession("mp_dealer_sftp") as session:
-        got = list(session.downloads(files, to_temp, 4))
+        got = list(session.downloads(files, to_temp, 4, discard))
         # in the order given; the missing remote file is that file's error, the others arrive
         assert [f.name for f, _ in got] == [f.name for f in files]
         errors = [f.name for f, res in got if isinstance(res, Exception)]
@@ -110,7 +113,7 @@ def test_a_failed_or_abandoned_download_leaves_no_temp_file(remote: Remote) -> N
 
         # The caller stops after two files (a crash in landing, say): the downloads already
         # done or in flight are dropped, no .part is left behind.
-        downloads = session.downloads(files, to_temp, 4)
+        downloads = session.downloads(files, to_temp, 4, discard)
         taken = [next(downloads) for _ in range(2)]
         downloads.close()
         for _, (tmp, _, _) in taken:

@@ -373,7 +373,10 @@ def _pull_sftp_folder(
     # Downloads overlap (SftpSession.downloads, several files in flight); the results come back
     # in listing order and each file is landed, then recorded, here on this thread, one at a
     # time, as before: the ledger's row for a file is committed only after its rename.
-    for f, got in session.downloads(due, to_temp, parallel):
+    def discard(got) -> None:
+        got[0].unlink(missing_ok=True)
+
+    for f, got in session.downloads(due, to_temp, parallel, discard):
         a = PullAttempt(src.folder, f.data_date, "sftp", src.conn_id, remote_name=f.path, requests=1)
         a.remote_size, a.remote_mtime = f.size, f.mtime
         try:

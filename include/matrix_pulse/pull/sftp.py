@@ -24,7 +24,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from matrix_pulse.ingest.discovery import classify, sources_by_folder
@@ -149,13 +148,14 @@ class SftpSession:
         files: list[RemoteFile],
         to_temp: Callable[[RemoteFile, Callable[[BinaryIO], None]], T],
         workers: int,
+        discard: Callable[[T], None],
     ) -> Iterator[tuple[RemoteFile, T | Exception]]:
         """Download ``files`` with up to ``workers`` in flight; yield (file, ``to_temp``'s result
         or the exception) in the order given. ``to_temp(file, write)`` runs on a worker thread:
         it opens a temp file, calls ``write(out)`` to stream the remote bytes into it, syncs it
         and returns what the caller needs to land it (it must remove its temp file if it fails).
-        Results not taken (the caller stopped early) have their temp paths removed when the
-        result is a tuple starting with a Path."""
+        A result finished but never taken (the caller stopped early) is passed to ``discard``,
+        which removes its temp file."""
         channels = self._channels(max(1, min(workers, len(files))))
         pool: queue.SimpleQueue = queue.SimpleQueue()
         for c in channels:
@@ -193,9 +193,7 @@ class SftpSession:
                     fut.cancel()
                 for _, fut in pending:  # finished but never landed: drop their temp files
                     if not fut.cancelled() and fut.exception() is None:
-                        res = fut.result()
-                        if isinstance(res, tuple) and res and isinstance(res[0], Path):
-                            res[0].unlink(missing_ok=True)
+                        discard(fut.result())
 
     def _channels(self, n: int) -> list:
         """The session's own SFTP client and up to n - 1 more channels on its SSH transport (kept

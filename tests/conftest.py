@@ -8,12 +8,13 @@ Parallel runs (pytest-xdist; ``make test`` passes ``-n``, see the Makefile): eac
 gets a private copy of the migrated Airflow home (metadata DB, logs), so two workers'
 ``dag.test()`` runs never write one SQLite file, and every test that writes data has its own
 MP_HOME, free ports and its own PostgreSQL schema prefix. What must stay on one worker is a
-session fixture several modules share: the e2e demo (run twice, ~15 min), the Celery stack of
-tests/scaleout, the report fixtures, the simulator runs, the pull stand-ins. ``WORK_UNITS`` names
-those folders; the scheduler below (``pytest_xdist_make_scheduler``) sends each folder to one
-worker as a unit and every other test module as its own unit, longest units first. (xdist's own
-``--dist loadgroup`` cannot be used: with pytest 9.2 the group it appends to ``item._nodeid`` is
-never read, pytest 9.2 derives ``nodeid`` from ``item._id``.)
+session fixture several modules share: the e2e demo (run twice: 762 s of set-up in the last
+fresh-clone CI), the Celery stack of tests/scaleout, the report fixtures, the simulator runs,
+the pull stand-ins. ``WORK_UNITS`` names those folders; the scheduler below
+(``pytest_xdist_make_scheduler``) sends each folder to one worker as a unit and every other test
+module as its own unit, longest units first. (xdist's own ``--dist loadgroup`` cannot be used:
+with pytest 9.2 the group it appends to ``item._nodeid`` is never read, pytest 9.2 derives
+``nodeid`` from ``item._id``.)
 """
 
 from __future__ import annotations

@@ -224,16 +224,20 @@ def _render_config() -> Any:
 
 
 def wire_consumers_after_producer(task_group: Any) -> None:
-    """Make the watcher producer upstream of the root consumer sensors of ``task_group``.
+    """Make the watcher producer upstream of the root consumer sensors of ``task_group``, and
+    let every consumer start in the triggerer (``watcher.start_consumers_in_triggerer``).
 
     Cosmos leaves them unconnected in a ``DbtTaskGroup`` so that they poll while the build
     runs. Here ``dag.test()`` runs one task at a time: a consumer picked before the producer
     would wait for it forever; under the scheduler a consumer polling beside the build would
-    only hold a worker slot. ``all_done`` keeps the per-model report when the build fails: the consumers of
-    the nodes that failed fail, those of the nodes that succeeded succeed.
+    only hold a worker slot. ``all_done`` keeps the per-model report when the build fails: the
+    consumers of the nodes that failed fail, those of the nodes that succeeded succeed.
     """
     from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
 
+    from matrix_pulse.transform.watcher import start_consumers_in_triggerer
+
+    start_consumers_in_triggerer(task_group)
     producer = task_group.get_child_by_label(PRODUCER_WATCHER_TASK_ID)
     gate_id = task_group.child_id(PRODUCER_WATCHER_DONE_TASK_ID)
     for task in list(task_group.get_roots()):

@@ -16,19 +16,33 @@ a relationships test counts for both nodes it joins, as it did for both ``.test`
 
 A retry or a clear in the UI (the producer has ended) runs ``dbt build --select <node>``: the
 node and its tests, so the task still fails when a test fails.
+
+Under a scheduler each consumer STARTS IN THE TRIGGERER (Airflow's ``start_from_trigger``): the
+consumers are wired after the producer, so their verdicts are already in its XComs, and a task
+process per node (start a Python, import Airflow and Cosmos, parse the DAG, talk to the API) only
+to read two XComs was most of the DAG's time after the build. ``NodeVerdictTrigger`` ends the task
+as a success right there when the node and its tests passed; every other outcome (a failed node or
+test, a skipped node, no verdict, a retry or a clear) resumes the task on a worker, where the code
+above decides exactly as before. ``dag.test()`` (and ``airflow dags test``) never starts a task
+from a trigger: there the consumer runs in-process as before.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.exceptions import AirflowException
+from airflow.triggers.base import StartTriggerArgs, TaskSuccessEvent, TriggerEvent
 from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
     DbtTestStatus,
     ProducerTaskState,
+    get_status_xcom_key,
     get_xcom_val,
+    is_dbt_node_status_success,
     is_producer_task_terminated,
 )
 from cosmos.operators._watcher.triggerer import WatcherEventReason, WatcherTrigger
@@ -88,6 +102,11 @@ class _NodeAndTestsConsumer:
     def poke(self, context: Any) -> bool:
         return super().poke(context) and self._tests_passed(context)  # type: ignore[misc]
 
+    def resume_on_worker(self, context: Any, event: dict[str, Any] | None = None) -> None:
+        """Where ``NodeVerdictTrigger`` hands over (anything but a plain success): the consumer's
+        own path, as if the task had started on a worker."""
+        self.execute(context)  # type: ignore[attr-defined]
+
     def execute_complete(self, context: Any, event: dict[str, Any]) -> None:
         """After a deferral on the node's own status: defer again on its tests while they run."""
         super().execute_complete(context, event)  # type: ignore[misc]
@@ -126,6 +145,63 @@ class DbtRunAndTestsWatcherOperator(_NodeAndTestsConsumer, DbtRunWatcherOperator
 
 class DbtSeedAndTestsWatcherOperator(_NodeAndTestsConsumer, DbtSeedWatcherOperator):
     """A seed's one consumer task: fails when the seed or any of its data tests failed."""
+
+
+class NodeVerdictTrigger(WatcherTrigger):
+    """A consumer's start in the triggerer: ``TaskSuccessEvent`` when the node succeeded and its
+    tests passed (or it has none); any other outcome resumes the task on a worker
+    (``resume_on_worker``), which fails it, skips it or, on a retry or a clear, rebuilds the node.
+
+    Its kwargs are fixed when the DAG is parsed (``StartTriggerArgs``), so the run it belongs to
+    comes from the task instance the triggerer attaches (``self.task_instance``).
+    """
+
+    def __init__(
+        self, model_unique_id: str, producer_task_id: str, has_tests: bool, poke_interval: float = 5.0
+    ):
+        super().__init__(
+            model_unique_id=model_unique_id, producer_task_id=producer_task_id, dag_id="", run_id="",
+            map_index=None, poke_interval=poke_interval,
+        )  # fmt: skip
+        self.has_tests = has_tests
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{__name__}.{type(self).__name__}",
+            {"model_unique_id": self.model_unique_id, "producer_task_id": self.producer_task_id,
+             "has_tests": self.has_tests, "poke_interval": self.poke_interval},
+        )  # fmt: skip
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        ti = self.task_instance
+        self.dag_id, self.run_id, self.map_index = ti.dag_id, ti.run_id, ti.map_index
+        if ti.try_number > 1:  # a retry or a clear in the UI: the worker rebuilds the node
+            yield TriggerEvent({"resume": "retry"})
+            return
+        while True:
+            verdict = await self._verdict()
+            if verdict == "success":
+                yield TaskSuccessEvent()
+                return
+            if verdict == "resume":
+                yield TriggerEvent({"resume": "verdict"})
+                return
+            await asyncio.sleep(self.poke_interval)  # the producer is still building this node
+
+    async def _verdict(self) -> str | None:
+        """ "success", "resume" (the worker decides) or None (not known yet)."""
+        producer = await self._get_producer_task_status()
+        node = await self.get_xcom_val(get_status_xcom_key(self.model_unique_id))
+        status = node.get("status") if isinstance(node, dict) else None
+        if not is_dbt_node_status_success(status):
+            return "resume" if status is not None or is_producer_task_terminated(producer) else None
+        if not self.has_tests:
+            return "success"
+        tests = await self.get_xcom_val(get_tests_status_xcom_key(self.model_unique_id))
+        # the same rules as _NodeAndTestsConsumer._tests_passed, whose messages the worker gives
+        if tests == DbtTestStatus.PASS or (tests is None and producer == ProducerTaskState.SUCCESS):
+            return "success"
+        return "resume" if tests is not None or is_producer_task_terminated(producer) else None
 
 
 # the consumer class Cosmos picks for a node -> ours (other classes, e.g. the EmptyOperator of an
@@ -168,3 +244,27 @@ def node_converter(
     if ours is not None:
         meta.operator_class = f"{ours.__module__}.{ours.__name__}"
     return get_airflow_task(meta, dag, task_group)
+
+
+def start_consumers_in_triggerer(task_group: Any) -> None:
+    """Let every consumer of ``task_group`` start in the triggerer (``NodeVerdictTrigger``).
+
+    Called once Cosmos has built the group: it sets each consumer's ``producer_task_id`` (the
+    producer's full id inside the group) only after the node converters ran.
+    """
+    for task in task_group.iter_tasks():
+        if not isinstance(task, _NodeAndTestsConsumer):
+            continue
+        task.start_from_trigger = True  # type: ignore[attr-defined]
+        task.start_trigger_args = StartTriggerArgs(  # type: ignore[attr-defined]
+            trigger_cls=f"{NodeVerdictTrigger.__module__}.{NodeVerdictTrigger.__name__}",
+            trigger_kwargs={
+                "model_unique_id": task.model_unique_id,  # type: ignore[attr-defined]
+                "producer_task_id": task.producer_task_id,  # type: ignore[attr-defined]
+                "has_tests": task._node_has_tests,
+                "poke_interval": task.poke_interval,  # type: ignore[attr-defined]
+            },
+            next_method="resume_on_worker",
+            next_kwargs=None,
+            timeout=None,
+        )

@@ -73,6 +73,13 @@ def test_dag_shape(fixture_home):
         assert producer.task_id in t.get_flat_relative_ids(upstream=True), t.task_id
         if not (t.upstream_task_ids - {producer.task_id}):
             assert t.trigger_rule == "all_done", t.task_id
+        # under a scheduler it starts in the triggerer, reading the producer's XComs by its full id
+        assert t.start_from_trigger is True, t.task_id
+        kwargs = t.start_trigger_args.trigger_kwargs
+        assert kwargs["producer_task_id"] == producer.task_id, t.task_id
+        assert kwargs["model_unique_id"] == t.model_unique_id
+        assert kwargs["has_tests"] == t._node_has_tests
+        assert t.start_trigger_args.next_method == "resume_on_worker"
     assert producer.retries == 0
     # every task that writes the warehouse holds the one writer slot; the consumer sensors only
     # read the producer's XComs, after it ended, so they do not queue behind each other in it

@@ -9,7 +9,10 @@ Asset), at most one run at a time:
    node's result and then its data tests' result, so a failed model, or a failed test of it,
    fails that model's task (its retry runs `dbt build --select <model>`: the model and its
    tests). The producer runs in the one-slot `duckdb_writer` pool (DuckDB has a single
-   writer); the sensors only read its results, so they run side by side after it.
+   writer); the sensors only read its results, so they run side by side after it. Under the
+   scheduler each sensor starts in the **triggerer** and, when its node and tests passed, ends
+   there without a task process; any other outcome hands it to a worker, which fails it (or,
+   on a retry, rebuilds the node).
 2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are
    never blocked. On the PostgreSQL backend (`MP_WAREHOUSE_BACKEND=postgres`) the copy is

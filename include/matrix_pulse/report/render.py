@@ -1,4 +1,4 @@
-"""Render a QuarterPack: HTML mail body, full PDF (weasyprint) and XLSX (xlsxwriter).
+"""Render a QuarterPack: HTML mail body, full PDF (headless Chromium) and XLSX (xlsxwriter).
 
 Files land in ``<outputs>/packs/<quarter>/<audience>/`` with the issue number in their
 names, so a re-issue never overwrites what an earlier issue sent.
@@ -92,12 +92,9 @@ def render_mail_html(pack: QuarterPack, issue: int) -> str:
 def render_pdf(
     pack: QuarterPack, issue: int, charts: dict[str, Path], html_path: Path, pdf_path: Path
 ) -> Path:
-    import logging
+    """The pack's HTML (archived at html_path) printed to PDF by headless Chromium."""
+    from matrix_pulse.report.chromium import print_pdf
 
-    from weasyprint import HTML
-
-    # weasyprint logs every CSS step at INFO: noise in task logs.
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)
     font = find_cjk_font()
     faces = pdf_font_faces()
     font_face_css = "\n".join(
@@ -105,14 +102,13 @@ def render_pdf(
         for fam, w, path in faces
     )
     families = ", ".join(f'"{f}"' for f in dict.fromkeys([*(fam for fam, _w, _p in faces), font.family]))
+    # Charts as file:// URLs: the browser loads local files only (chromium.py blocks the rest).
     html = _env().get_template("pack.html.j2").render(
-        pack=pack, issue=issue, t=pack.tables, charts={k: v.name for k, v in charts.items()},
+        pack=pack, issue=issue, t=pack.tables, charts={k: v.resolve().as_uri() for k, v in charts.items()},
         font_family=families, font_face_css=font_face_css,
     )  # fmt: skip
     html_path.write_text(html, encoding="utf-8")
-    # base_url = the charts folder, so <img src="trend.png"> resolves to local files only.
-    HTML(string=html, base_url=str(next(iter(charts.values())).parent) + "/").write_pdf(str(pdf_path))
-    return pdf_path
+    return print_pdf(html_path, pdf_path)
 
 
 def _xlsx_value(value, kind: str):
@@ -297,8 +293,6 @@ def _write_column(ws, col: int, series, kind: str, text, formats) -> None:
         for i, v in enumerate(values, start=1):
             if v == "":
                 ws.write_string(i, col, "", text)  # write() would make "" a blank cell
-
-
 def render_pack(pack: QuarterPack, issue: int, folder: Path | None = None) -> PackFiles:
     """Charts, mail HTML, PDF, XLSX and a manifest under the pack's archive folder."""
     from matrix_pulse.report.charts import render_charts

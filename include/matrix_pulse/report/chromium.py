@@ -63,7 +63,7 @@ def _only_local_files(route) -> None:
         route.abort("blockedbyclient")
 
 
-def _print(browser, html: Path, pdf: Path) -> None:
+def _print(browser, html: Path, pdf: Path) -> Path:
     # No script runs in the page (the template has none; a source string that became markup
     # could not run either); Playwright's own evaluate below still works.
     context = browser.new_context(java_script_enabled=False, service_workers="block")
@@ -80,6 +80,7 @@ def _print(browser, html: Path, pdf: Path) -> None:
         page.pdf(path=str(pdf), print_background=True, prefer_css_page_size=True)
     finally:
         context.close()
+    return pdf
 
 
 class _Printer:
@@ -118,10 +119,10 @@ class _Printer:
                 except Exception:  # the driver may be gone already at exit
                     pass
 
-    def call(self, fn, *args):
+    def submit(self, fn, *args) -> Future:
         done: Future = Future()
         self.jobs.put((lambda browser: fn(browser, *args), done))
-        return done.result()
+        return done
 
     def close(self, timeout: float = 30) -> None:
         self.jobs.put(None)
@@ -142,11 +143,17 @@ def _get_printer() -> _Printer:
         return _printer
 
 
-def print_pdf(html: Path, pdf: Path) -> Path:
-    """Print the HTML file (its images and fonts as file:// URLs) to a PDF file."""
+def submit_pdf(html: Path, pdf: Path) -> Future:
+    """Queue the print of the HTML file (its images and fonts as file:// URLs) to a PDF file;
+    the Future gives the PDF's path, or raises what went wrong. Chromium lays out and prints in
+    processes of its own, so the caller can go on meanwhile (render_pack writes the XLSX)."""
     chromium_path()  # fail with the install hint before starting anything
-    _get_printer().call(_print, Path(html), Path(pdf))
-    return pdf
+    return _get_printer().submit(_print, Path(html), Path(pdf))
+
+
+def print_pdf(html: Path, pdf: Path) -> Path:
+    """Print the HTML file to a PDF file, and wait for it."""
+    return submit_pdf(html, pdf).result()
 
 
 def close() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -93,7 +94,15 @@ def render_pdf(
     pack: QuarterPack, issue: int, charts: dict[str, Path], html_path: Path, pdf_path: Path
 ) -> Path:
     """The pack's HTML (archived at html_path) printed to PDF by headless Chromium."""
-    from matrix_pulse.report.chromium import print_pdf
+    return start_pdf(pack, issue, charts, html_path, pdf_path).result()
+
+
+def start_pdf(
+    pack: QuarterPack, issue: int, charts: dict[str, Path], html_path: Path, pdf_path: Path
+) -> Future:
+    """Write the pack's HTML to html_path and queue its print to pdf_path; the Future gives the
+    PDF's path. The caller may do other work (the XLSX) while Chromium prints."""
+    from matrix_pulse.report.chromium import submit_pdf
 
     font = find_cjk_font()
     faces = pdf_font_faces()
@@ -108,7 +117,7 @@ def render_pdf(
         font_family=families, font_face_css=font_face_css,
     )  # fmt: skip
     html_path.write_text(html, encoding="utf-8")
-    return print_pdf(html_path, pdf_path)
+    return submit_pdf(html_path, pdf_path)
 
 
 def _xlsx_value(value, kind: str):
@@ -293,6 +302,8 @@ def _write_column(ws, col: int, series, kind: str, text, formats) -> None:
         for i, v in enumerate(values, start=1):
             if v == "":
                 ws.write_string(i, col, "", text)  # write() would make "" a blank cell
+
+
 def render_pack(pack: QuarterPack, issue: int, folder: Path | None = None) -> PackFiles:
     """Charts, mail HTML, PDF, XLSX and a manifest under the pack's archive folder."""
     from matrix_pulse.report.charts import render_charts
@@ -303,8 +314,11 @@ def render_pack(pack: QuarterPack, issue: int, folder: Path | None = None) -> Pa
     charts = render_charts(pack, folder / f"charts_issue{issue}")
     mail = folder / f"{stem}_mail.html"
     mail.write_text(render_mail_html(pack, issue), encoding="utf-8")
-    pdf = render_pdf(pack, issue, charts, folder / f"{stem}.html", folder / f"{stem}.pdf")
+    # Chromium prints the PDF in its own processes while this one writes the XLSX: on two
+    # cores the two overlap (issue 17).
+    printing = start_pdf(pack, issue, charts, folder / f"{stem}.html", folder / f"{stem}.pdf")
     xlsx = write_xlsx(pack, folder / f"{stem}.xlsx")
+    pdf = printing.result()
     files = PackFiles(pack.quarter.label, pack.audience.id, issue, folder, subject_for(pack, issue), mail, pdf,
                       xlsx, {f"{name}{CID_SUFFIX}": path for name, path in charts.items()})  # fmt: skip
     manifest = files.as_dict() | {

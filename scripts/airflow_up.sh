@@ -32,7 +32,7 @@ export AIRFLOW__CORE__DAGS_FOLDER="${MP_AIRFLOW_DAGS_FOLDER:-$AIRFLOW__CORE__DAG
 # Two running tasks per core. Most of mp_transform's Cosmos consumer tasks (one per model and
 # seed) is a process start and API round trips, which overlap: one slot per core left them in
 # single file (a no-op demo transform, then with 112 consumers: 196 s at 2 slots, 136 s at 4,
-# 2026-12-03). The CPU-bound pack builds (matplotlib, WeasyPrint; all at once on 2 cores: ~125 s
+# 2026-12-03). The CPU-bound pack builds (matplotlib, Chromium; all at once on 2 cores: ~125 s
 # each instead of ~10 s) are held to one per core by build_pack itself
 # (orchestration.CPU_BOUND_SLOTS), whatever this says.
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-$(( 2 * $(nproc) ))}"

@@ -27,10 +27,8 @@ fi
 need_apt=()
 fc-list :lang=zh 2>/dev/null | grep -qi "noto" || need_apt+=(fonts-noto-cjk)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
-# weasyprint subsets the (large) CJK font with HarfBuzz when this library is present: much faster PDFs
-ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need_apt+=(libharfbuzz-subset0)
-# headless Chromium for the tests that look at pages and mail as a reader would (Playwright drives
-# Debian's build; Playwright's own browser download is never used)
+# headless Chromium prints the pack's PDF, and the tests look at pages and mail with it as a
+# reader would (Playwright drives Debian's build; Playwright's own browser download is never used)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

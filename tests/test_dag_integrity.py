@@ -63,7 +63,7 @@ def test_dag_file_does_not_import_heavy_libraries(dag_file: Path) -> None:
     """GX costs ~10 s to import and dbt several: never at parse time."""
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
-        "heavy = [m for m in ('great_expectations', 'dbt.cli.main', 'matplotlib', 'weasyprint') "
+        "heavy = [m for m in ('great_expectations', 'dbt.cli.main', 'matplotlib', 'playwright') "
         "if m in sys.modules]; print('HEAVY=' + ','.join(heavy))"
     )
     out = subprocess.run(

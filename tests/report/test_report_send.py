@@ -75,6 +75,16 @@ def test_pdf_renders_and_chinese_is_extractable(report_env, sent_east) -> None:
     assert "广州天河粤宝汽车" not in text  # a 华南 dealer never appears in the 华东 pack
     # The creator table is capped at the audiences file's creator_rows_in_pdf (4 of the fixture's 10).
     assert "本表列出前4行，共10行；完整名单见随附Excel工作表“达人ROI”" in "".join(text.split())
+    # The running header and the page-number footer (CSS @page margin boxes): every page has
+    # "第 i / n 页", every page but the cover has the quarter and scope at the top.
+    pages = ["".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages]
+    for i, page in enumerate(pages, start=1):
+        assert f"第{i}/{len(pages)}页" in page and "内部资料·请勿外传" in page, i
+        assert ("2026Q3·华东大区" in page) == (i > 1), i
+    # The CJK font is embedded as a real font (TrueType outlines), not as Type 3 glyph drawings.
+    fonts = {f.get_object()["/Subtype"] for page in pypdf.PdfReader(io.BytesIO(pdf_bytes)).pages
+             for f in page["/Resources"].get("/Font", {}).values()}  # fmt: skip
+    assert fonts and "/Type3" not in fonts, fonts
 
 
 def test_xlsx_holds_every_table(report_env, sent_east, built_east) -> None:

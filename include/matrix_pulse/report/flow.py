@@ -1,7 +1,7 @@
 """What the mp_report DAG tasks call: plan quarters, gate, build, send, summarise.
 
 Kept out of the DAG file so it can be tested without a scheduler and so the DAG file
-parses without pandas, matplotlib or weasyprint.
+parses without pandas, matplotlib or playwright.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
-"""Explicit CJK font discovery for charts (matplotlib) and the PDF (weasyprint/fontconfig).
+"""Explicit CJK font discovery for charts (matplotlib) and the PDF (headless Chromium).
 
-Without a CJK font matplotlib draws empty boxes and weasyprint silently falls back to a
+Without a CJK font matplotlib draws empty boxes and the browser silently falls back to a
 font without Chinese glyphs, so a pack would go out unreadable. We fail loudly instead.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,11 +66,14 @@ def configure_matplotlib() -> CJKFont:
 
 
 # --- PDF fonts ---------------------------------------------------------------------------
-# WeasyPrint subsets fonts keeping glyph ids, so with the 65,000-glyph Noto CJK every PDF
-# spends ~30 s walking glyphs it does not use. We cut, once per machine, a GB2312 subset
-# (6,763 hanzi + ASCII + punctuation: every character of a Chinese business report) of
-# the SC face and cache it; the CSS lists the full system family after it, so a rare
-# character outside GB2312 still renders (pango falls back per glyph), only slower.
+# The PDF's @font-face files, cut once per machine and cached: a GB2312 subset (6,763 hanzi +
+# ASCII + punctuation: every character of a Chinese business report) of the SC face, so the
+# browser loads and sanitises ~2 MB per face instead of the 20 MB collection for every pack.
+# The CSS lists the full system family after it, so a rare character outside GB2312 still
+# renders (per-glyph fallback). The subset's CFF outlines are converted to TrueType (quadratic)
+# ones: Chromium's PDF backend writes CFF-outline web fonts as Type 3 fonts (a path per glyph,
+# ~60 font objects a pack, a larger file, thin text in poppler), TrueType ones as an embedded,
+# subsetted CID font.
 PDF_SUBSET_FAMILY = "MP Noto Sans SC"
 _EXTRA_CHARS = "▲▼·¥—–…“”‘’、。，：；！？（）【】《》％＋－～→←↑↓●○■□★☆✓✗°×÷±≥≤≠≈·•"
 
@@ -103,6 +107,41 @@ def _face_index(path: Path, family: str) -> int:
     return 0
 
 
+def _to_truetype_outlines(font) -> None:
+    """Replace the CFF outlines of a fontTools TTFont by TrueType (quadratic) ones, in place."""
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import newTable
+
+    order = font.getGlyphOrder()
+    glyph_set = font.getGlyphSet()
+    glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(glyph_set)
+        # max_err 1 unit of 1000/em: invisible at print size. CFF winds the other way round.
+        glyph_set[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyphs[name] = pen.glyph()
+    font["loca"] = newTable("loca")
+    font["glyf"] = glyf = newTable("glyf")
+    glyf.glyphOrder = order
+    glyf.glyphs = glyphs
+    del font["CFF "]
+    # The subsetter loads without bounds recalculation; new outlines need their boxes (glyf,
+    # head) and maxp's point counts computed.
+    font.recalcBBoxes = True
+    if "VORG" in font:
+        del font["VORG"]
+    glyf.compile(font)
+    maxp = font["maxp"] = newTable("maxp")  # version 1.0 (TrueType); counts recomputed on save
+    maxp.tableVersion = 0x00010000
+    for attr in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
+                 "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):  # fmt: skip
+        setattr(maxp, attr, 0)
+    maxp.maxZones = 1
+    font["post"].formatType = 3.0  # no glyph names: the PDF needs none
+    font.sfntVersion = "\0\1\0\0"
+
+
 def pdf_font_faces() -> list[tuple[str, str, Path]]:
     """(family, css weight, file) for the PDF: cached GB2312 subsets of the regular and bold faces."""
     from fontTools import subset
@@ -116,7 +155,7 @@ def pdf_font_faces() -> list[tuple[str, str, Path]]:
         stat = src.stat()
         out = (
             font_cache_dir()
-            / f"{src.stem}-{font.family.replace(' ', '')}-gb2312v3-{stat.st_size}-{int(stat.st_mtime)}.otf"
+            / f"{src.stem}-{font.family.replace(' ', '')}-gb2312v4-{stat.st_size}-{int(stat.st_mtime)}.ttf"
         )
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +171,8 @@ def pdf_font_faces() -> list[tuple[str, str, Path]]:
             subsetter = subset.Subsetter(options)
             subsetter.populate(text=_gb2312_chars())
             subsetter.subset(loaded)
-            tmp = out.with_suffix(".tmp")
+            _to_truetype_outlines(loaded)
+            tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
             subset.save_font(loaded, str(tmp), options)
             tmp.replace(out)  # atomic: parallel tasks never read a half-written font
         faces.append((PDF_SUBSET_FAMILY, weight, out))

@@ -15,7 +15,8 @@ Asset), at most one run at a time:
    on a retry, rebuilds the node).
 2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are
-   never blocked. On the PostgreSQL backend (`MP_WAREHOUSE_BACKEND=postgres`) the copy is
+   never blocked. The new file starts from the last published one: only the tables (or the
+   days of a fact table) whose content changed are written again. On the PostgreSQL backend (`MP_WAREHOUSE_BACKEND=postgres`) the copy is
    read from PostgreSQL, where analysts may also query the marts directly through the
    read-only role `MP_PG_ANALYST_ROLE`. Emits the `marts` and `published_marts` Assets
    (the report DAG's trigger).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,156 @@ def test_docs_are_not_regenerated_when_nothing_they_show_changed(tmp_path):
     (docs / DOCS_FINGERPRINT_FILE).write_text(docs_fingerprint(wh), encoding="utf-8")
     assert generate_dbt_docs(docs, warehouse=wh) == docs / "index.html"
     assert (docs / "index.html").read_text(encoding="utf-8") == "previous docs"  # dbt would rewrite it
+
+
+# --- incremental publish: the new file starts from the last published one -------------------
+
+
+def _tables(path: Path) -> dict[str, list[tuple]]:
+    """Every table of a published file with its rows, sorted (tables have no row order)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = con.execute("select schema_name, table_name from duckdb_tables() order by 1, 2").fetchall()
+        out = {}
+        for schema, table in names:
+            cols = con.execute(f"describe {schema}.{table}").fetchall()
+            rows = con.execute(f"select * from {schema}.{table}").fetchall()
+            out[f"{schema}.{table}"] = [tuple(c[:2] for c in cols), *sorted(rows, key=repr)]
+        return out
+    finally:
+        con.close()
+
+
+def _day_warehouse(path: Path) -> Path:
+    """Marts shaped like ours: a fact table by day (several columns), a small mart without a day."""
+    con = duckdb.connect(str(path))
+    for schema in ("marts", "meta", "raw"):
+        con.execute(f"create schema if not exists {schema}")
+    con.execute(
+        "create or replace table marts.fct_daily as select cast('2026-07-01' as date) + (i % 30)::int as date_day, "
+        "'p' || (i % 97) as post_id, i as views, 'x' as note from range(3000) t(i)"
+    )
+    con.execute("create or replace table marts.mart_small as select i as k, i * 2 as v from range(5) t(i)")
+    con.execute("create or replace table meta.load_ledger as select 'f.csv' as file_name")
+    con.close()
+    return path
+
+
+def _publish_logged(wh: Path, published: Path, caplog) -> dict[str, str]:
+    """Publish and return how each table was brought up to date (the per-table debug lines)."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="matrix_pulse.transform.publish"):
+        publish_warehouse_copy(wh, published)
+    how = {}
+    for record in caplog.records:
+        parts = record.getMessage().split()
+        if len(parts) == 5 and parts[2] == "in":
+            how[parts[0]] = parts[1]
+    return how
+
+
+def _equal_to_full_copy(wh: Path, published: Path, tmp_path: Path) -> None:
+    full = tmp_path / "full" / "copy.duckdb"
+    full.unlink(missing_ok=True)
+    publish_warehouse_copy(wh, full)  # no earlier file: a full copy
+    assert _tables(published) == _tables(full)
+
+
+def test_incremental_publish_equals_a_full_copy_and_rewrites_only_what_changed(tmp_path, caplog):
+    wh = _day_warehouse(tmp_path / "wh.duckdb")
+    published = tmp_path / "pub" / "matrix_pulse_marts.duckdb"
+    first = _publish_logged(wh, published, caplog)
+    assert set(first.values()) == {"rewritten"}  # nothing to start from
+
+    # nothing changed: nothing is rewritten
+    assert set(_publish_logged(wh, published, caplog).values()) == {"unchanged"}
+
+    con = duckdb.connect(str(wh))
+    # one value of a column that is neither the first nor the day, on one day
+    con.execute("update marts.fct_daily set note = 'y' where date_day = '2026-07-03' and views = 2")
+    # a day gone, a new day, and a day whose rows have NULL as their day
+    con.execute("delete from marts.fct_daily where date_day = '2026-07-05'")
+    con.execute("insert into marts.fct_daily values ('2026-08-15', 'p1', 1, 'n'), (null, 'p2', 2, 'n')")
+    # a mart rebuilt with the same content (dbt rebuilds every table model), a new meta table
+    con.execute("create or replace table marts.mart_small as select i as k, i * 2 as v from range(5) t(i)")
+    con.execute("create table meta.ingest_runs as select 1 as run_id")
+    con.close()
+    analyst = duckdb.connect(str(published), read_only=True)  # holds yesterday's file
+    try:
+        how = _publish_logged(wh, published, caplog)
+        assert analyst.execute("select count(*) from marts.fct_daily where note = 'y'").fetchone() == (0,)
+        assert analyst.execute("select count(*) from marts.fct_daily").fetchone() == (3000,)
+    finally:
+        analyst.close()
+    assert how == {
+        "marts.fct_daily": "parts",
+        "marts.mart_small": "unchanged",
+        "meta.load_ledger": "unchanged",
+        "meta.ingest_runs": "rewritten",
+    }
+    _equal_to_full_copy(wh, published, tmp_path)
+    assert _read_count(published, "select count(*) from marts.fct_daily where note = 'y'") == 1
+
+    # the NULL day changes again, a mart changes and a table leaves the warehouse
+    con = duckdb.connect(str(wh))
+    con.execute("update marts.fct_daily set views = 3 where date_day is null")
+    con.execute("update marts.mart_small set v = v + 1 where k = 4")
+    con.execute("drop table meta.ingest_runs")
+    con.close()
+    how = _publish_logged(wh, published, caplog)
+    assert how["marts.fct_daily"] == "parts" and how["marts.mart_small"] == "rewritten"
+    _equal_to_full_copy(wh, published, tmp_path)
+
+
+def test_incremental_publish_follows_changed_columns_and_most_rows_changed(tmp_path, caplog):
+    wh = _day_warehouse(tmp_path / "wh.duckdb")
+    published = tmp_path / "matrix_pulse_marts.duckdb"
+    publish_warehouse_copy(wh, published)
+    con = duckdb.connect(str(wh))
+    con.execute("update marts.fct_daily set views = views + 1")  # every day changed
+    con.execute("alter table marts.mart_small alter v type double")  # same values, other type
+    con.close()
+    how = _publish_logged(wh, published, caplog)
+    assert how["marts.fct_daily"] == "rewritten" and how["marts.mart_small"] == "rewritten"
+    _equal_to_full_copy(wh, published, tmp_path)
+
+
+def test_an_unusable_published_file_is_replaced_by_a_full_copy(tmp_path):
+    wh = _day_warehouse(tmp_path / "wh.duckdb")
+    published = tmp_path / "matrix_pulse_marts.duckdb"
+    published.write_bytes(b"not a duckdb file")
+    publish_warehouse_copy(wh, published)
+    _equal_to_full_copy(wh, published, tmp_path)
+
+
+def test_a_file_with_much_free_space_is_written_anew(tmp_path, caplog):
+    wh = _day_warehouse(tmp_path / "wh.duckdb")
+    con = duckdb.connect(str(wh))
+    con.execute("create table marts.big as select i, md5(i::varchar) as s from range(300000) t(i)")
+    con.close()
+    published = tmp_path / "matrix_pulse_marts.duckdb"
+    publish_warehouse_copy(wh, published)
+    con = duckdb.connect(str(wh))
+    con.execute("drop table marts.big")  # most of the published file's blocks become free
+    con.close()
+    publish_warehouse_copy(wh, published)
+    con = duckdb.connect(str(wh))
+    con.execute("create table marts.other as select 1 as x")
+    con.close()
+    how = _publish_logged(wh, published, caplog)
+    assert set(how.values()) == {"rewritten"}  # started afresh: the free space is gone
+    free, total = (
+        duckdb.connect(str(published), read_only=True)
+        .execute("select free_blocks, total_blocks from pragma_database_size()")
+        .fetchone()
+    )
+    assert free <= 0.35 * total
+    _equal_to_full_copy(wh, published, tmp_path)
+
+
+def _read_count(path: Path, sql: str) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()

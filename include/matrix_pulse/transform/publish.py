@@ -4,12 +4,19 @@ The copy holds the ``marts`` and ``meta`` schemas. It is written to a temporary 
 to the published path and moved into place with ``os.replace`` (atomic on POSIX): a reader
 that has the old file open keeps reading the old inode undisturbed, the next reader opens
 the new one, and nobody ever sees half a copy or waits on the writer.
+
+The new file starts as a byte copy of the last published one and only the tables, or the days
+of a table, whose content differs from the warehouse's are written again (``_sync_table``);
+the file that results holds the same rows as a full copy would.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +25,8 @@ import duckdb
 
 if TYPE_CHECKING:
     from matrix_pulse.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 PUBLISHED_SCHEMAS = ("marts", "meta")
 # every schema dbt's docs show on the postgres backend (the catalog of dbt's nodes and sources)
@@ -49,12 +58,19 @@ def _quote(identifier: str) -> str:
 def publish_warehouse_copy(
     warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS
 ) -> dict[str, int]:
-    """Copy ``schemas`` of ``warehouse`` into a fresh DuckDB file and swap it in at ``published``.
+    """Copy ``schemas`` of ``warehouse`` into a new DuckDB file and swap it in at ``published``.
 
-    Returns rows per copied table (``schema.table``). Runs in the writer pool: it opens the
+    Returns rows per published table (``schema.table``). Runs in the writer pool: it opens the
     warehouse like any writer does (which, in a process where dbt already holds the
     warehouse, reuses that same DuckDB instance instead of colliding with its lock) and
     ATTACHes the new file to copy into.
+
+    The new file starts as a byte copy of the last published file (never written in place, so
+    the copy is consistent and its readers are untouched) and only what differs is rewritten
+    (``_sync_table``): a day's run changes one or a few days of the big fact tables and leaves
+    many marts as they were, and re-encoding all 10 M rows of ``fct_content_daily`` was most of
+    the publish (national, 2026-12-04). No published file yet, an unreadable one, or one with
+    too much free space (``_COMPACT_FREE_SHARE``) is replaced by a full copy as before.
     """
     warehouse, published = Path(warehouse), Path(published)
     if not warehouse.exists():
@@ -65,28 +81,22 @@ def publish_warehouse_copy(
     try:
         con = duckdb.connect(str(warehouse))
         try:
-            source_db = con.execute("select current_database()").fetchone()[0]
-            tables = con.execute(
-                "select schema_name, table_name from duckdb_tables() "
-                "where database_name = current_database() and schema_name in "
-                f"({', '.join('?' for _ in schemas)}) order by schema_name, table_name",
-                list(schemas),
-            ).fetchall()
-            con.execute(f"attach {_sql_literal(str(tmp))} as mp_published_copy")
+            _attach_start(con, published, tmp)
             try:
-                for schema in schemas:
-                    con.execute(f"create schema if not exists mp_published_copy.{_quote(schema)}")
-                for schema, table in tables:
-                    name = f"{_quote(schema)}.{_quote(table)}"
-                    con.execute(
-                        f"create table mp_published_copy.{name} as select * from {_quote(source_db)}.{name}"
-                    )
+                source_db = con.execute("select current_database()").fetchone()[0]
+                stats = {"rewritten": 0, "parts": 0, "unchanged": 0}
+                for schema, table in _sync_schemas(con, source_db, schemas):
+                    started = time.perf_counter()
+                    how = _sync_table(con, source_db, schema, table)
+                    stats[how] += 1
+                    logger.debug("%s.%s %s in %.2f s", schema, table, how, time.perf_counter() - started)
                     copied[f"{schema}.{table}"] = con.execute(
-                        f"select count(*) from mp_published_copy.{name}"
+                        f"select count(*) from {_COPY}.{_quote(schema)}.{_quote(table)}"
                     ).fetchone()[0]
-                con.execute("checkpoint mp_published_copy")
+                con.execute(f"checkpoint {_COPY}")
+                logger.info("published %s: tables %s", published, stats)
             finally:
-                con.execute("detach mp_published_copy")
+                con.execute(f"detach {_COPY}")
         finally:
             con.close()
         os.replace(tmp, published)
@@ -94,6 +104,134 @@ def publish_warehouse_copy(
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
     return copied
+
+
+_COPY = "mp_published_copy"
+# A file whose free blocks (left by replaced tables and days) exceed this share of its blocks is
+# rewritten in full instead, so that the published file does not keep growing day after day.
+_COMPACT_FREE_SHARE = 0.35
+# A table with one of these columns is compared and replaced by that column's values (a day, or
+# a lead's creation day): a daily run changes a few of its 92 days. The first one present counts.
+PARTITION_COLUMNS = ("date_day", "created_date")
+# Replacing more than this share of a table's rows costs more than writing the table again.
+_PARTIAL_MAX_SHARE = 0.5
+
+
+def _attach_start(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path) -> None:
+    """ATTACH ``tmp`` as the new file: a copy of the last published file when it is usable."""
+    if published.exists():
+        shutil.copyfile(published, tmp)
+        try:
+            con.execute(f"attach {_sql_literal(str(tmp))} as {_COPY}")
+            free, total = con.execute(
+                "select free_blocks, total_blocks from pragma_database_size() where database_name = ?",
+                [_COPY],
+            ).fetchone()
+            if total and free / total <= _COMPACT_FREE_SHARE:
+                return
+            logger.info(
+                "published file %s is %.0f%% free blocks: writing it anew", published, 100 * free / total
+            )
+            con.execute(f"detach {_COPY}")
+        except duckdb.Error as exc:  # not a DuckDB file we can open: start afresh
+            logger.warning("cannot reuse the published file %s (%s): writing it anew", published, exc)
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    con.execute(f"attach {_sql_literal(str(tmp))} as {_COPY}")
+
+
+def _sync_schemas(
+    con: duckdb.DuckDBPyConnection, source_db: str, schemas: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """Make the new file hold exactly ``schemas`` and the tables the warehouse has in them (tables
+    and schemas gone from the warehouse are dropped); returns those tables."""
+    marks = ", ".join("?" for _ in schemas)
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = ? "
+        f"and schema_name in ({marks}) order by schema_name, table_name",
+        [source_db, *schemas],
+    ).fetchall()
+    wanted = set(tables)
+    for schema, table in con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = ?", [_COPY]
+    ).fetchall():
+        if (schema, table) not in wanted:
+            con.execute(f"drop table {_COPY}.{_quote(schema)}.{_quote(table)}")
+    for (schema,) in con.execute(
+        "select schema_name from duckdb_schemas() where database_name = ? and not internal", [_COPY]
+    ).fetchall():
+        if schema not in schemas:
+            con.execute(f"drop schema {_COPY}.{_quote(schema)} cascade")
+    for schema in schemas:
+        con.execute(f"create schema if not exists {_COPY}.{_quote(schema)}")
+    return tables
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"describe {relation}").fetchall()]
+
+
+def _fingerprint_sql(relation: str, group: str | None) -> str:
+    """Row count and two order-independent sums of per-row hashes (of all columns), per ``group``
+    value or for the whole relation. Equal content gives equal figures whatever the row order
+    or storage; a changed, added or removed row changes both sums except with a chance of the
+    order of 2**-64 each."""
+    key = f"{_quote(group)} as part, " if group else ""
+    tail = " group by all" if group else ""
+    return (
+        f"select {key}count(*) as n, sum(hash(*columns(*))::hugeint) as h1, "
+        f"sum(hash(*columns(*), 'mp_publish')::hugeint) as h2 from {relation}{tail}"
+    )
+
+
+def _sync_table(con: duckdb.DuckDBPyConnection, source_db: str, schema: str, table: str) -> str:
+    """Make the new file's ``schema.table`` hold the rows of the warehouse's; returns what it took:
+    ``unchanged`` (equal fingerprints), ``parts`` (only the days that differ replaced) or
+    ``rewritten`` (created anew: new, other columns, or changed without a day column)."""
+    name = f"{_quote(schema)}.{_quote(table)}"
+    source, target = f"{_quote(source_db)}.{name}", f"{_COPY}.{name}"
+    columns = _columns(con, source)
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
+        [_COPY, schema, table],
+    ).fetchone()[0]
+    if exists and _columns(con, target) == columns:
+        group = next((c for c in PARTITION_COLUMNS if c in dict(columns)), None)
+        if group is None:
+            if (
+                con.execute(_fingerprint_sql(source, None)).fetchone()
+                == con.execute(_fingerprint_sql(target, None)).fetchone()
+            ):
+                return "unchanged"
+        else:
+            # the values of the day column whose rows differ, or exist on one side only
+            con.execute(
+                "create or replace temp table mp_publish_parts as "
+                "select coalesce(s.part, t.part) as part, coalesce(s.n, 0) as n "
+                f"from ({_fingerprint_sql(source, group)}) as s full join ({_fingerprint_sql(target, group)}) as t "
+                "on s.part is not distinct from t.part "
+                "where s.n is distinct from t.n or s.h1 is distinct from t.h1 or s.h2 is distinct from t.h2"
+            )
+            try:
+                parts, rows, has_null = con.execute(
+                    "select count(*), coalesce(sum(n), 0), bool_or(part is null) from mp_publish_parts"
+                ).fetchone()
+                if parts == 0:
+                    return "unchanged"
+                total = con.execute(f"select count(*) from {source}").fetchone()[0]
+                if rows <= _PARTIAL_MAX_SHARE * total:
+                    column = _quote(group)
+                    # NULL equals nothing: a changed NULL day is matched on its own
+                    in_parts = f"({column} in (select part from mp_publish_parts)" + (
+                        f" or {column} is null)" if has_null else ")"
+                    )
+                    con.execute(f"delete from {target} where {in_parts}")
+                    con.execute(f"insert into {target} select * from {source} where {in_parts}")
+                    return "parts"
+            finally:
+                con.execute("drop table if exists mp_publish_parts")
+    con.execute(f"create or replace table {target} as select * from {source}")
+    return "rewritten"
 
 
 def _sql_literal(text: str) -> str:

@@ -23,7 +23,8 @@ Daily at 06:00 Asia/Shanghai (files for D land on D+1 before 06:00, some days la
    `fail_on_overdue=true`.
 5. **run_outcome** fails the run when any task above failed (it runs only then): freshness
    and the Assets still run after a failed load, but the grid shows the day as failed and
-   `airflow dags test` exits non-zero, instead of a green leaf hiding the failure.
+   `airflow dags test` exits non-zero, instead of a green leaf hiding the failure. It does
+   not retry: its verdict cannot change.
 
 Every task that writes the warehouse runs in the one-slot writer pool and, on Celery, on the
 writer queue (`matrix_pulse.orchestration.WRITER`).
@@ -119,7 +120,9 @@ def mp_ingest() -> None:
                 raise RuntimeError(f"Source-days overdue (not loaded past the deadline): {listing}")
         return {"expected_source_days": report.rows, "missing": len(report.missing), "overdue": len(overdue)}
 
-    @task(trigger_rule="one_failed")
+    # No retries: its upstream states cannot change while it waits, so each retry only held the
+    # run's failure (and its alert) back by the back-off, 30 s then 60 s.
+    @task(trigger_rule="one_failed", retries=0)
     def run_outcome() -> None:
         """Runs only when an upstream task failed: the run then ends failed (a leaf decides)."""
         raise RuntimeError(

@@ -20,6 +20,8 @@ NO_RETRY_BY_DESIGN = {
     # Cosmos watcher producer: one `dbt build` for all nodes; a retry would rebuild everything,
     # while each model's own sensor task retries just its node.
     ("mp_transform", "dbt.dbt_producer_watcher"),
+    # Fails the run when an upstream task failed; those states cannot change while it retries.
+    ("mp_ingest", "run_outcome"),
 }
 
 

@@ -86,17 +86,25 @@ def test_a_run_whose_load_failed_ends_failed_and_freshness_still_runs(
     write_all_good(settings.landing_dir, D)
     run_ingest(settings)  # the warehouse exists; this run's load is what fails
 
+    attempts = []
+
     def load_fails(*args, **kwargs):
+        attempts.append(1)
         raise OSError("disk gone")  # what a real load failure looks like to the task
 
     monkeypatch.setattr(matrix_pulse.ingest, "run_ingest", load_fails)  # dag.test runs tasks in-process
     dag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags" / "mp_ingest.py")).dags[
         "mp_ingest"
     ]
+    load = dag.get_task("load_landed_files")
+    # The DAG's own retry count, without its back-off: dag.test sleeps through each retry delay
+    # (30 s, then doubled), which was 4.5 of this test's 4.7 minutes and tests nothing here.
+    load.retry_delay, load.retry_exponential_backoff = dt.timedelta(0), False
     logical = dt.datetime(2026, 7, 2, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     run = dag.test(logical_date=logical)
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["load_landed_files"] == TaskInstanceState.FAILED
+    assert len(attempts) == 1 + load.retries >= 2  # failed only after every retry
     assert states["check_freshness"] == TaskInstanceState.SUCCESS  # still ran
     assert states["publish_raw"] == TaskInstanceState.SUCCESS
     assert states["run_outcome"] == TaskInstanceState.FAILED

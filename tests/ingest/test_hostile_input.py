@@ -251,6 +251,61 @@ def test_one_worker_serves_every_file_and_the_next_run(settings: Settings) -> No
     assert_good_day_loaded(settings, set())
 
 
+def test_the_worker_parses_the_next_file_while_the_loader_stages_one(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: as soon as the loader takes an xlsx/JSON file's columns, the worker holds the
+    next xlsx/JSON file of the chunk (in arrival order), so parsing and appending overlap."""
+    from matrix_pulse.ingest import loader
+
+    write_all_good(settings.landing_dir, D)
+    seen: list[tuple[str, str | None, str | None]] = []
+    take = loader._ReadAhead.take
+
+    def take_and_look(self, rf):
+        staged = take(self, rf)
+        nxt = self.reading
+        seen.append((rf.f.path.name, nxt.f.path.name if nxt else None, self.ctx.readers.pending))
+        return staged
+
+    monkeypatch.setattr(loader._ReadAhead, "take", take_and_look)
+    run_ingest(settings)
+    names = [name for name, _, _ in seen]
+    assert len(names) >= 4 and len(set(names)) == len(names)
+    assert not any(n.endswith(".csv") for n in names)
+    for (_, nxt, pending), (following, _, _) in zip(seen, seen[1:], strict=False):
+        assert nxt == pending == following  # the next one was already in the worker
+    assert seen[-1][1:] == (None, None)
+    assert_good_day_loaded(settings, set())
+
+
+def test_a_run_that_stops_mid_chunk_leaves_no_read_for_the_next_run(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that fails while the worker holds the next file (here: the warehouse refuses the
+    first append) must not hand that file's columns to the next run's first read."""
+    from matrix_pulse.ingest import loader
+    from matrix_pulse.ingest.isolation import FileReaderPool
+
+    write_all_good(settings.landing_dir, D)
+    append = loader._append
+    calls = {"n": 0}
+
+    def broken_append(ctx, rf, st, cmap):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the warehouse went away")
+        return append(ctx, rf, st, cmap)
+
+    monkeypatch.setattr(loader, "_append", broken_append)
+    with pytest.raises(RuntimeError, match="went away"):
+        run_ingest(settings)
+    assert FileReaderPool.shared().pending is None
+    run_ingest(settings)  # the next run: every file loads with its own rows
+    assert_good_day_loaded(settings, set())
+    assert {st for (st,) in query(settings, "SELECT DISTINCT status FROM meta.load_ledger")} == {"loaded"}
+
+
 # --- 2. data dates outside the window -----------------------------------------------------
 
 

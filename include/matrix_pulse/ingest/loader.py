@@ -4,7 +4,9 @@
 (late files, re-deliveries, a quarter of backlog in one run). The run works in chunks of
 whole source-days (all of a day's deliveries in one chunk):
 
-1. per file: read the bytes once (checksum, archive copy and parse all use those bytes),
+1. per file: read the bytes once (checksum, archive copy and parse all use those bytes; the
+   chunk's files are checksummed and archived first, so the xlsx/JSON reader worker can
+   parse the next file while this one is appended: ``_ReadAhead``), then, in arrival order,
    stage every cell as text and append it to the chunk's staging table for its source
    (``_fid`` + ``source_row`` + one column per contract column), or set the file aside
    whole (unreadable, missing required column) or record it as a duplicate delivery;
@@ -28,11 +30,13 @@ This module tells that story; the parts live beside it: ``archive`` (step 1's ar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tempfile
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 
 import duckdb
@@ -66,15 +70,56 @@ log = logging.getLogger(__name__)
 PHONES = "_phones"  # the chunk's distinct phones / personal IDs and their keyed hashes (temp table)
 
 
-def _read_staged(ctx: IngestContext, rf: RunFile, data: bytes) -> list[StagedTable]:
+class _ReadAhead:
+    """The chunk's xlsx/JSON files, read by the worker one file ahead of the loader.
+
+    H5: xlsx and JSON are read in one limited worker process (ingest/isolation.py). The worker
+    holds one file at a time; as soon as the loader takes a file's staged columns it hands the
+    worker the next xlsx/JSON file of the chunk, so the worker parses that one while the loader
+    appends this one (and reads the CSVs between) on the other core. Files are taken in the
+    chunk's order, each exactly once, whether it is staged or turns out to be a duplicate.
+    """
+
+    def __init__(self, ctx: IngestContext, files: list[RunFile]) -> None:
+        self.ctx = ctx
+        self.queue = deque(rf for rf in files if rf.fmt != "csv" and rf.archive_path is not None)
+        self.reading: RunFile | None = None
+        self._next()
+
+    def _next(self) -> None:
+        self.reading = self.queue.popleft() if self.queue else None
+        if self.reading is not None:
+            rf = self.reading
+            self.ctx.readers.submit(rf.fmt, rf.archive_path, rf.f.path.name, self.ctx.by_folder[rf.f.folder])
+
+    def take(self, rf: RunFile) -> list[StagedTable]:
+        """The file's staged tables (raises FileRejected); the worker moves on to the next file."""
+        if self.reading is not rf:
+            raise RuntimeError(f"read-ahead out of order: {rf.f.rel_path} asked for while reading another")
+        try:
+            return self.ctx.readers.result()
+        finally:
+            self._next()
+
+    def skip(self, rf: RunFile) -> None:
+        """A file that needs no staging after all (a duplicate): its read is dropped."""
+        with contextlib.suppress(FileRejected):
+            for st in self.take(rf):
+                st.drop()
+
+    def close(self) -> None:
+        """A chunk that stopped early leaves no file in the worker for a later run to take."""
+        if self.reading is not None:
+            self.reading = None
+            self.ctx.readers.cancel()
+
+
+def _read_staged(ctx: IngestContext, rf: RunFile, data: bytes | None, reads: _ReadAhead) -> list[StagedTable]:
     """Stage the file's rows; all or nothing (a FileRejected leaves nothing staged)."""
-    f = rf.f
-    sources = ctx.by_folder[f.folder]
     if rf.fmt == "csv":
         limit = ctx.settings.reader_max_cell_chars  # the same cell limit as xlsx and JSON
-        return [read_csv(f.path, sources[0], ctx.scratch, data, rf.archive_path, limit)]
-    # H5: xlsx and JSON are read in one limited worker process per run (ingest/isolation.py).
-    return ctx.readers.read(rf.fmt, rf.archive_path, f.path.name, sources)
+        return [read_csv(rf.f.path, ctx.by_folder[rf.f.folder][0], ctx.scratch, data, rf.archive_path, limit)]
+    return reads.take(rf)
 
 
 def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -> int:
@@ -102,8 +147,12 @@ def _count_rows(ctx: IngestContext, st: StagedTable) -> int:
         return 0
 
 
-def _stage_file(ctx: IngestContext, f: LandedFile, staged_sources: set[str]) -> RunFile | None:
-    """Checksum, archive and stage one new file; None when the ledger already has it."""
+def _admit_file(ctx: IngestContext, f: LandedFile) -> tuple[RunFile, bytes | None] | None:
+    """Read, checksum and archive one new file; None when the ledger already has it.
+
+    Returns the file and, for a CSV, its bytes (DuckDB reads the archived copy; the strict
+    decoding check uses these). An xlsx/JSON file is read by the worker from its archived copy.
+    """
     fmt = ctx.by_folder[f.folder][0].fmt
     try:
         data = read_regular_file(f.path)  # H5: O_NOFOLLOW, regular files only (landing_guard.py)
@@ -122,11 +171,23 @@ def _stage_file(ctx: IngestContext, f: LandedFile, staged_sources: set[str]) -> 
             f"{f.rel_path}: changed while being read (size {f.size} -> {len(data)}); retried next run"
         )
         ctx.known_sha.discard((f.rel_path, sha))
-        return rf
+        return rf, None
     rf.archive_path = archive_file(ctx.settings, f, sha, data)
+    return rf, (data if fmt == "csv" else None)
+
+
+def _stage_file(
+    ctx: IngestContext, rf: RunFile, data: bytes | None, reads: _ReadAhead, staged_sources: set[str]
+) -> RunFile:
+    """Stage one admitted file, in arrival order (a duplicate is judged against the files before it)."""
+    if rf.outcome.status == "in_progress":
+        return rf
+    f, sha = rf.f, rf.sha
     same = ctx.duplicate_of(f, sha)
     if same:
         # The same bytes again under another name: loaded once, recorded as a duplicate.
+        if rf.fmt != "csv":
+            reads.skip(rf)
         rf.outcome.status = "duplicate_delivery"
         rf.outcome.reason = f"identical (sha256) to {same[0]} ({same[1]})"
         return rf
@@ -134,7 +195,7 @@ def _stage_file(ctx: IngestContext, f: LandedFile, staged_sources: set[str]) -> 
     con = ctx.con
     staged: list[StagedTable] = []
     try:
-        staged = _read_staged(ctx, rf, data)
+        staged = _read_staged(ctx, rf, data, reads)
         maps = [map_columns(f.rel_path, st) for st in staged]
     except FileRejected as exc:
         rf.outcome.status, rf.outcome.reason = "rejected", str(exc)
@@ -231,15 +292,25 @@ def _share(seconds: float, files: list[RunFile], weight) -> None:
 def _run_chunk(ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary) -> list[RunFile]:
     """Stage, normalise and apply one chunk of whole source-days."""
     staged_sources: set[str] = set()
-    files: list[RunFile] = []
+    admitted: list[tuple[RunFile, bytes | None]] = []
     for f in chunk:
         t0 = time.perf_counter()
-        rf = _stage_file(ctx, f, staged_sources)
-        if rf is None:
+        got = _admit_file(ctx, f)
+        if got is None:
             summary.skipped_known += 1
             continue
-        rf.outcome.seconds += time.perf_counter() - t0
-        files.append(rf)
+        got[0].outcome.seconds += time.perf_counter() - t0
+        admitted.append(got)
+    files = [rf for rf, _ in admitted]
+    reads = _ReadAhead(ctx, files)
+    try:
+        for rf, data in admitted:
+            t0 = time.perf_counter()
+            _stage_file(ctx, rf, data, reads, staged_sources)
+            rf.outcome.seconds += time.perf_counter() - t0
+    finally:
+        reads.close()
+    del admitted  # the CSVs' bytes
     by_fid = {rf.fid: rf for rf in files if rf.tables}
     sources = [s for srcs in ctx.by_folder.values() for s in srcs if s.raw_table in staged_sources]
     t0 = time.perf_counter()

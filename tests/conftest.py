@@ -74,26 +74,11 @@ WORK_UNITS = (
     "tests/pull/",
 )
 
-# The order units are handed out: longest first, so no long module starts last and holds the
-# run open while the other workers idle (the fresh-clone CI of 0f1a19f, 3 workers, seconds per
-# unit: e2e 454, scaleout 421, report 242, dbt_incremental 174, bench 121, the scheduler test 88,
-# hostile input 75, mp_transform_dag 64, dbt_build_postgres 56; the suite's 2,033 s ran in 739 s,
-# ~60 s over an even split, with the long modules handed out in collection order). Units not
-# listed follow in collection order.
-LONGEST_FIRST = (
-    "tests/e2e/",
-    "tests/scaleout/",
-    "tests/report/",
-    "tests/transform/test_dbt_incremental.py",
-    "tests/bench/test_bench_runs.py",
-    "tests/transform/test_mp_transform_scheduler.py",
-    "tests/ingest/test_hostile_input.py",
-    "tests/transform/test_mp_transform_dag.py",
-    "tests/transform/test_dbt_build_postgres.py",
-    "tests/pull/",
-    "tests/transform/test_dbt_build.py",
-    "tests/simulator/",
-)
+# Units are handed out in WORK_UNITS order, then the remaining modules in collection order. Not
+# longest first: the e2e demo fixture is the run's critical path and the two cores are shared, so
+# starting the other long modules early slows it. Fresh-clone CI, 3 workers: collection order
+# (0f1a19f) 738.6 s of tests, e2e fixture 394 s; longest first (2f22e4e) 800.0 s, e2e fixture
+# 442 s, the scheduler test 88 -> 126 s; four workers 764.2 s, e2e fixture 531 s (one run each).
 
 
 def _work_unit(nodeid: str) -> str:
@@ -103,7 +88,7 @@ def _work_unit(nodeid: str) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Long units first (the order xdist's scheduler below hands them out; serial runs keep it too)."""
-    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
+    rank = {unit: i for i, unit in enumerate(WORK_UNITS)}
     items.sort(key=lambda item: rank.get(_work_unit(item.nodeid), len(rank)))
 
 

@@ -74,11 +74,11 @@ WORK_UNITS = (
     "tests/pull/",
 )
 
-# Units are handed out in WORK_UNITS order, then the remaining modules in collection order. Not
-# longest first: the e2e demo fixture is the run's critical path and the two cores are shared, so
-# starting the other long modules early slows it. Fresh-clone CI, 3 workers: collection order
-# (0f1a19f) 738.6 s of tests, e2e fixture 394 s; longest first (2f22e4e) 800.0 s, e2e fixture
-# 442 s, the scheduler test 88 -> 126 s; four workers 764.2 s, e2e fixture 531 s (one run each).
+# Units are handed out in WORK_UNITS order, then the remaining modules in collection order.
+# Handing the long modules out longest first was tried and gave nothing measurable: fresh-clone
+# CI, 3 workers, tests only: collection order 738.6 and 842.1 s (0f1a19f, 1eb7fc1; the e2e demo
+# fixture, the critical path, 394 and 473 s), longest first 800.0 s (2f22e4e; fixture 442 s);
+# four workers 764.2 s (fixture 531 s). Runs of the same order differ by ~100 s.
 
 
 def _work_unit(nodeid: str) -> str:

@@ -195,7 +195,8 @@ class _Worker:
 
 
 class FileReaderPool:
-    """One reader worker for an ingest run; ``read`` stages a file or raises FileRejected."""
+    """One reader worker for an ingest run: ``submit`` hands it a file, ``result`` returns what it
+    staged or raises FileRejected."""
 
     def __init__(self, limits: InputLimits | None = None) -> None:
         self.limits = limits or get_settings().input_limits()
@@ -229,18 +230,14 @@ class FileReaderPool:
             self._worker.replies.close()
             self._worker = None
 
-    def read(self, fmt: str, path: Path, name: str, sources: list[Source]) -> list[StagedTable]:
-        """Stage ``path`` (the archived copy of landed file ``name``) in the worker."""
-        self.submit(fmt, path, name, sources)
-        return self.result()
-
     @property
     def pending(self) -> str | None:
         """The landed name of the file the worker holds (submitted, its result not taken)."""
         return self._pending[0] if self._pending else None
 
     def submit(self, fmt: str, path: Path, name: str, sources: list[Source]) -> None:
-        """Hand the worker one file and return at once; ``result`` takes what it staged."""
+        """Hand the worker one file (``path``, the archived copy of landed file ``name``) and
+        return at once; ``result`` takes what it staged."""
         if self._pending is not None:
             raise RuntimeError(f"the reader worker still holds {self._pending[0]}: take its result first")
         if self._worker is None or self._worker.process.poll() is not None:

@@ -22,7 +22,9 @@ Asset), at most one run at a time:
    (the report DAG's trigger).
 3. **generate_dbt_docs** — `dbt docs generate` into `<MP_HOME>/dbt_target/docs`, only when the
    dbt project or the warehouse's columns changed since the last docs (a daily run that only
-   brings data keeps them; trigger with `{"regenerate_docs": true}` to force).
+   brings data keeps them; trigger with `{"regenerate_docs": true}` to force). The docs show the
+   manifest the producer's build compiled (kept when every node passed), so dbt only parses
+   and reads the catalog here instead of compiling every node a second time.
 
 Configuration: `matrix_pulse.transform.cosmos_config`; publishing: `matrix_pulse.transform.publish`
 (and `publish_pg` for PostgreSQL).

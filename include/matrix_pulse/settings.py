@@ -261,6 +261,11 @@ class Settings(BaseSettings):
         return self.dbt_target_dir / "docs"
 
     @property
+    def dbt_build_manifest(self) -> Path:
+        """The manifest of mp_transform's last fully passed `dbt build`, kept for the docs step."""
+        return self.dbt_target_dir / "build" / "manifest.json"
+
+    @property
     def outputs_dir(self) -> Path:
         """Rendered packs (archived per quarter and audience) and received .eml files."""
         return self.home / "outputs"
@@ -333,6 +338,9 @@ class Settings(BaseSettings):
             "MP_DBT_THREADS": str(self.dbt_threads),
             "MP_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "MP_DUCKDB_THREADS": str(self.duckdb_threads),
+            # dbt otherwise sends usage events about every invocation to dbt Labs: nothing of a
+            # run leaves the machine (and here, without a route out, each send only fails)
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         }
 
     @property

@@ -6,6 +6,7 @@ too, which builds the model and its tests again), the run fails, and nothing is 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -31,7 +32,6 @@ def _node_of(task_id: str) -> tuple[str, str]:
 
 
 def test_dag_shape(fixture_home):
-    import json
 
     from airflow.sdk import AssetAny
     from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
@@ -197,6 +197,15 @@ def test_dag_runs_end_to_end_while_an_analyst_reads(fixture_home):
         == 0
     )
     assert (settings.dbt_target_dir / "docs" / "index.html").exists()
+    # the docs show the manifest the producer's build compiled (kept by its callback), not one
+    # a second compile wrote: dbt's own would differ at least in its invocation id
+    docs_manifest = settings.dbt_target_dir / "docs" / "manifest.json"
+    assert docs_manifest.read_bytes() == settings.dbt_build_manifest.read_bytes()
+    compiled = json.loads(docs_manifest.read_text(encoding="utf-8"))["nodes"]
+    assert compiled["model.matrix_pulse.fct_content_daily"]["compiled_code"].strip()
+    assert (settings.dbt_target_dir / "docs" / "catalog.json").exists()
+    # dbt's anonymous usage events are off (dbt_env): its debug log records every one it sends
+    assert "Sending event" not in (settings.dbt_target_dir / "docs" / "logs" / "dbt.log").read_text("utf-8")
     leftovers = [p.name for p in settings.published_path.parent.iterdir() if p.name.endswith(".tmp.duckdb")]
     assert leftovers == []
 

@@ -95,6 +95,55 @@ def test_docs_are_not_regenerated_when_nothing_they_show_changed(tmp_path):
     assert (docs / "index.html").read_text(encoding="utf-8") == "previous docs"  # dbt would rewrite it
 
 
+def _producer_target(tmp_path: Path, statuses: list[str]) -> Path:
+    """A watcher producer's temporary project as Cosmos hands it to its callback."""
+    import json
+
+    project = tmp_path / "cosmos_tmp_project"
+    (project / "target").mkdir(parents=True, exist_ok=True)
+    (project / "target" / "manifest.json").write_text('{"nodes": {"compiled": 1}}', encoding="utf-8")
+    results = [{"unique_id": f"model.x.m{i}", "status": st} for i, st in enumerate(statuses)]
+    (project / "target" / "run_results.json").write_text(json.dumps({"results": results}), encoding="utf-8")
+    return project
+
+
+def test_the_build_manifest_is_kept_only_when_every_node_passed(tmp_path, monkeypatch):
+    from matrix_pulse.settings import get_settings
+    from matrix_pulse.transform.publish import _usable_build_manifest, keep_build_manifest
+
+    monkeypatch.setenv("MP_HOME", str(tmp_path / "home"))
+    kept = get_settings().dbt_build_manifest
+    assert keep_build_manifest(_producer_target(tmp_path, ["success", "pass", "success"])) == kept
+    assert kept.read_text(encoding="utf-8") == '{"nodes": {"compiled": 1}}'
+    assert _usable_build_manifest(kept) == kept
+    # a build where one test failed (or one node was skipped) leaves no manifest for the docs
+    for bad in (["success", "fail"], ["success", "skipped"], ["error"], []):
+        keep_build_manifest(_producer_target(tmp_path, ["success"]))
+        assert kept.exists()
+        assert keep_build_manifest(_producer_target(tmp_path, bad)) is None
+        assert not kept.exists() and _usable_build_manifest(kept) is None
+    # unreadable run results: nothing kept either
+    project = _producer_target(tmp_path, ["success"])
+    (project / "target" / "run_results.json").write_text("{", encoding="utf-8")
+    assert keep_build_manifest(project) is None and not kept.exists()
+
+
+def test_a_build_manifest_of_another_project_version_is_not_used(tmp_path, monkeypatch):
+    from matrix_pulse.settings import get_settings
+    from matrix_pulse.transform import publish
+
+    monkeypatch.setenv("MP_HOME", str(tmp_path / "home"))
+    kept = publish.keep_build_manifest(_producer_target(tmp_path, ["success"]))
+    assert publish._usable_build_manifest(kept) == kept
+    # the dbt project changed since that build (its fingerprint differs): docs compile themselves
+    real = publish._project_digest
+    monkeypatch.setattr(publish, "_project_digest", lambda: (d := real(), d.update(b"edit"), d)[-1])
+    assert publish._usable_build_manifest(kept) is None
+    monkeypatch.setattr(publish, "_project_digest", real)
+    get_settings().dbt_build_manifest.with_name(publish.PROJECT_FINGERPRINT_FILE).unlink()
+    assert publish._usable_build_manifest(kept) is None  # no fingerprint beside it: not trusted
+
+
 # --- incremental publish: the new file starts from the last published one -------------------
 
 

@@ -143,10 +143,11 @@ def land(generated: Path, landing: Path, days: set[str] | None, exclude_days: se
 
 
 FLOOR_CODE = r"""
-import json, sys, time
+import json, sys, tempfile, time
 from pathlib import Path
 import duckdb
 landing = Path(sys.argv[1]); fmt = sys.argv[2]
+scratch = tempfile.TemporaryDirectory(prefix="mp_floor_")  # removed at exit
 from matrix_pulse.sources import SOURCES, landing_folder
 con = duckdb.connect()
 rows = 0; t0 = time.perf_counter()
@@ -158,7 +159,7 @@ for folder, src in folders.items():
                 if src.encoding == "gb18030":
                     # DuckDB has no GB18030 here: the plain floor decodes in Python, as any reader must
                     text = path.read_bytes().decode("gb18030")
-                    tmp = Path("/tmp") / ("floor_" + path.name)
+                    tmp = Path(scratch.name) / path.name
                     tmp.write_text(text, encoding="utf-8")
                     target = tmp
                 else:

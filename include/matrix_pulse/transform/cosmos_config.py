@@ -184,6 +184,8 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
             # by the consumers, whose own retries re-run dbt for their node
             setup_operator_args={
                 "retries": 0,
+                # the build compiles every node: its manifest spares the docs step a second compile
+                "callback": "matrix_pulse.transform.publish.keep_build_manifest",
                 **get_settings().writer_task_args(),
             },
         ),

@@ -46,9 +46,12 @@ def publish(settings: Settings) -> dict[str, int]:
 
 def generate_docs(settings: Settings, force: bool = False) -> Path:
     """The mp_transform docs step: ``generate_dbt_docs`` into ``settings.dbt_docs_dir``, fingerprinted
-    on the backend's warehouse (the DuckDB file, or PostgreSQL's information_schema)."""
+    on the backend's warehouse (the DuckDB file, or PostgreSQL's information_schema), from the
+    manifest the run's build kept (``keep_build_manifest``) when there is one for this project."""
     warehouse = settings if settings.warehouse_backend == "postgres" else settings.warehouse_path
-    return generate_dbt_docs(settings.dbt_docs_dir, warehouse=warehouse, force=force)
+    return generate_dbt_docs(
+        settings.dbt_docs_dir, warehouse=warehouse, force=force, build_manifest=settings.dbt_build_manifest
+    )
 
 
 def _quote(identifier: str) -> str:
@@ -239,6 +242,64 @@ def _sql_literal(text: str) -> str:
 
 
 DOCS_FINGERPRINT_FILE = ".docs_fingerprint"
+PROJECT_FINGERPRINT_FILE = ".project_fingerprint"  # beside the kept build manifest
+
+
+def _project_digest() -> hashlib._Hash:
+    """sha256 over every file of the dbt project (path and content)."""
+    from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, project_files
+
+    digest = hashlib.sha256()
+    for f in project_files():
+        digest.update(str(f.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest
+
+
+def keep_build_manifest(project_dir: str | Path, **_: object) -> Path | None:
+    """Cosmos callback of the watcher producer: keep the manifest of a build that fully passed.
+
+    ``dbt build`` compiles every node it runs, so its manifest is the one ``dbt docs generate``
+    would compile again (3 of its 8-9 s at national scale). It is copied to
+    ``settings.dbt_build_manifest`` with the project's fingerprint beside it; a build with any
+    node that did not pass (its run_results say so) removes the kept one instead, so that docs
+    are never drawn from a half-compiled manifest: the docs step then compiles as before.
+    Cosmos calls this after every producer build, failed ones included, with its temporary
+    project directory (whose ``target`` is dropped afterwards).
+    """
+    import json
+
+    from matrix_pulse.settings import get_settings
+
+    kept = get_settings().dbt_build_manifest
+    stamp = kept.with_name(PROJECT_FINGERPRINT_FILE)
+    target = Path(project_dir) / "target"
+    try:
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+        passed = bool(results) and all(r["status"] in ("success", "pass") for r in results)
+    except (OSError, ValueError, KeyError, TypeError):
+        passed = False
+    stamp.unlink(missing_ok=True)
+    if not passed or not (target / "manifest.json").is_file():
+        kept.unlink(missing_ok=True)
+        return None
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    staged = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
+    shutil.copyfile(target / "manifest.json", staged)
+    os.replace(staged, kept)
+    stamp.write_text(_project_digest().hexdigest() + "\n", encoding="utf-8")
+    return kept
+
+
+def _usable_build_manifest(build_manifest: Path | None) -> Path | None:
+    """The kept build manifest, if there is one and it was built from the project as it is now."""
+    if build_manifest is None or not build_manifest.is_file():
+        return None
+    stamp = build_manifest.with_name(PROJECT_FINGERPRINT_FILE)
+    try:
+        kept_for = stamp.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return build_manifest if kept_for == _project_digest().hexdigest() else None
 
 
 def docs_fingerprint(warehouse: Path | Settings) -> str:
@@ -252,11 +313,7 @@ def docs_fingerprint(warehouse: Path | Settings) -> str:
     that the docs keep being skipped on a data-only run there too (and a test build under
     another prefix in the same database changes nothing).
     """
-    from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, project_files
-
-    digest = hashlib.sha256()
-    for f in project_files():
-        digest.update(str(f.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + f.read_bytes() + b"\0")
+    digest = _project_digest()
     if not isinstance(warehouse, (str, os.PathLike)):
         from matrix_pulse.transform.publish_pg import pg_warehouse_columns
 
@@ -275,7 +332,10 @@ def docs_fingerprint(warehouse: Path | Settings) -> str:
 
 
 def generate_dbt_docs(
-    target_dir: Path, warehouse: Path | Settings | None = None, force: bool = False
+    target_dir: Path,
+    warehouse: Path | Settings | None = None,
+    force: bool = False,
+    build_manifest: Path | None = None,
 ) -> Path:
     """``dbt docs generate`` into ``target_dir`` (index.html, manifest.json, catalog.json).
 
@@ -283,6 +343,11 @@ def generate_dbt_docs(
     columns changed since the docs were generated (``docs_fingerprint``): on a daily run only
     data changed, and regenerating compiles every node and reads the catalog for nothing.
     ``force`` regenerates anyway.
+
+    ``build_manifest``: the manifest of the build that just passed (``keep_build_manifest``). When
+    it matches the project, dbt only parses and reads the catalog (``--no-compile``) and the docs
+    show that manifest, whose nodes the build compiled; otherwise ``docs generate`` compiles every
+    node itself. National full build: 8.2 s compiling, 3.1 s not (2026-12-04).
 
     Invoked in-process with dbtRunner like the Cosmos tasks: in a process where dbt already
     holds the warehouse (``dag.test()``), a dbt subprocess could not open it.
@@ -305,6 +370,7 @@ def generate_dbt_docs(
     ):
         return index
     stamp.unlink(missing_ok=True)
+    compiled = _usable_build_manifest(build_manifest)
     os.environ.update(dbt_env())
     result = dbtRunner().invoke(
         [
@@ -319,10 +385,15 @@ def generate_dbt_docs(
             "--log-path",
             str(target_dir / "logs"),
             "--quiet",
+            *(["--no-compile"] if compiled is not None else []),
         ]
     )
     if not result.success:
         raise RuntimeError(f"dbt docs generate into {target_dir} failed: {result.exception}")
+    if compiled is not None:  # --no-compile writes no manifest.json: the docs site reads the build's
+        staged = target_dir / f".manifest.{os.getpid()}.tmp"
+        shutil.copyfile(compiled, staged)
+        os.replace(staged, target_dir / "manifest.json")
     if fingerprint is not None:
         stamp.write_text(fingerprint + "\n", encoding="utf-8")
     return index

@@ -352,8 +352,6 @@ def generate_dbt_docs(
     Invoked in-process with dbtRunner like the Cosmos tasks: in a process where dbt already
     holds the warehouse (``dag.test()``), a dbt subprocess could not open it.
     """
-    from dbt.cli.main import dbtRunner
-
     from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, dbt_env
 
     target_dir = Path(target_dir)
@@ -369,6 +367,9 @@ def generate_dbt_docs(
         and stamp.read_text(encoding="utf-8").strip() == fingerprint
     ):
         return index
+    # imported only now: importing dbt takes ~1 s, most of a daily run's docs step that skips
+    from dbt.cli.main import dbtRunner
+
     stamp.unlink(missing_ok=True)
     compiled = _usable_build_manifest(build_manifest)
     os.environ.update(dbt_env())

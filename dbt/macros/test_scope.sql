@@ -8,7 +8,9 @@
     build whose data tests ALL passed (mp_changed_days of macros/incremental.sql, with that
     build's watermarks). `whole: [columns]` widens the scope to every row of an entity with a
     row on such a day, for a model that rewrites whole entities (int_content_deltas_computed
-    replaces every day of an affected post). sources: content (the post sources of
+    replaces every day of an affected post); `attribution: true` adds the days from the first
+    one a roster version or dealer list changed since then can re-attribute
+    (mp_attribution_change_start), for fct_content_daily. sources: content (the post sources of
     mp_content_sources, platform codes) or crm (mp_lead_sources, crm_system codes).
     A CRM staging model keeps every status row of a lead across days (key clue_id, updated_at,
     no day in it), so its tests take `leads: clue_id, crm_system: dcc` instead: every row of
@@ -91,6 +93,14 @@
     {%- if scope.get('leads') -%}{{ return(mp_changed_leads_condition(scope, since)) }}{%- endif -%}
     {%- set days = mp_changed_days(mp_scope_sources(scope['sources']), since) -%}
     {%- set on_changed_days = mp_in_days(scope['platform'], scope['date'], days) -%}
+    {%- if scope.get('attribution') -%}
+        {#- a new roster version or dealer list re-attributes every day from its first day on -#}
+        {%- set attribution_from = mp_attribution_change_start(since) -%}
+        {%- if attribution_from is not none -%}
+            {%- set on_changed_days = "(" ~ on_changed_days ~ " or " ~ scope['date']
+                ~ " >= cast('" ~ attribution_from ~ "' as date))" -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- if not scope.get('whole') -%}{{ return(on_changed_days) }}{%- endif -%}
     {%- set key = scope['whole'] | join(', ') -%}
     {{ return(

@@ -1,9 +1,10 @@
 {#- Generic test: the combination of columns is unique (NULLs compare equal: GROUP BY puts
     NULLs in one group on every engine). Grouped by the columns as they are: casting each to
     varchar first (as this test once did, to merge NULLs with coalesce) cost ~7 s a build on the
-    ~10 M content snapshots, and it also merged a NULL with the text '_null_'. Still a check of
-    the WHOLE table: a check limited to the rows a run wrote would miss a duplicate an earlier
-    failed run left behind. -#}
+    ~10 M content snapshots, and it also merged a NULL with the text '_null_'. A check of the
+    whole table unless the test opts in to macros/test_scope.sql, which limits it to the days
+    changed since the last build whose tests ALL passed (not merely to the rows this run wrote,
+    which would miss a duplicate an earlier failed run left behind). -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
     {{ return(adapter.dispatch('test_unique_combination_of_columns', 'matrix_pulse')(model, combination_of_columns)) }}
 {% endtest %}

@@ -1,0 +1,204 @@
+{#- Data tests of an incremental build scoped to the source-days it could have changed.
+
+    A data test whose key holds the data day (e.g. unique (post_id, data_date) of a staging
+    model) can only fail on rows of a day whose raw rows changed: its rows of other days are
+    the same rows it passed on before. Such a test opts in with
+        config: {meta: {mp_scope: {sources: content, platform: <column>, date: <column>}}}
+    and then tests only the rows whose (platform, date) is a source-day changed since the last
+    build whose data tests ALL passed (mp_changed_days of macros/incremental.sql, with that
+    build's watermarks). `whole: [columns]` widens the scope to every row of an entity with a
+    row on such a day, for a model that rewrites whole entities (int_content_deltas_computed
+    replaces every day of an affected post); `attribution: true` adds the days from the first
+    one a roster version or dealer list changed since then can re-attribute
+    (mp_attribution_change_start), for fct_content_daily. sources: content (the post sources of
+    mp_content_sources, platform codes) or crm (mp_lead_sources, crm_system codes).
+    A CRM staging model keeps every status row of a lead across days (key clue_id, updated_at,
+    no day in it), so its tests take `leads: clue_id, crm_system: dcc` instead: every row of
+    each lead with a raw row on a changed day of that CRM.
+
+    The tests' watermark is not the models': a model's moves on when it BUILT, so a day whose
+    test failed would never be tested again. <intermediate>.mp_test_state holds one row,
+    written by the on-run-end hook only after a run in which every data test of the project ran
+    and passed, keyed by a fingerprint of the project (its models, tests, sources and macros):
+    a changed model or test can break a key on days no run reloads, so then everything is
+    tested. Without a row for the current fingerprint, or on --full-refresh, every test
+    checks every row. -#}
+
+{% macro mp_test_state_relation() -%}
+    {{ generate_schema_name('intermediate', none) }}.mp_test_state
+{%- endmacro %}
+
+{#- on-run-start -#}
+{% macro mp_create_test_state() -%}
+    create schema if not exists {{ generate_schema_name('intermediate', none) }};
+    create table if not exists {{ mp_test_state_relation() }} (
+        project_fingerprint varchar(32),
+        raw_loaded_at timestamp,
+        ledger_changed_at timestamp,
+        tested_at timestamp
+    )
+{%- endmacro %}
+
+{#- md5 of what decides the project's rows and tests: every node of the project (its file's
+    checksum, config and test arguments), every source's relation, every macro of the project
+    and the --vars of the invocation. Not the vars of dbt_project.yml (dbt's Jinja cannot read
+    them as a whole): a change there that can break a scoped key needs a --full-refresh. -#}
+{% macro mp_project_fingerprint() -%}
+    {%- set parts = [] -%}
+    {%- for unique_id, node in graph.nodes.items() | sort if node.package_name == project_name -%}
+        {%- do parts.append(
+            unique_id ~ '|' ~ node.checksum.checksum ~ '|' ~ tojson(node.config, sort_keys=true)
+            ~ '|' ~ tojson(node.get('test_metadata'), sort_keys=true)
+        ) -%}
+    {%- endfor -%}
+    {%- for unique_id, source_node in graph.sources.items() | sort -%}
+        {%- do parts.append(unique_id ~ '|' ~ source_node.relation_name) -%}
+    {%- endfor -%}
+    {%- for name, macro in context_project_macros() | sort -%}
+        {%- do parts.append(name ~ '|' ~ macro.macro.macro_sql) -%}
+    {%- endfor -%}
+    {%- do parts.append(tojson(invocation_args_dict.get('vars'), sort_keys=true)) -%}
+    {{ return(local_md5(parts | join('\n'))) }}
+{%- endmacro %}
+
+{#- (name, macro) of every macro of this project -#}
+{% macro context_project_macros() -%}
+    {{ return(matrix_pulse.items() | list) }}
+{%- endmacro %}
+
+{#- The sources a scope names, in the shape of mp_content_sources. -#}
+{% macro mp_scope_sources(name) -%}
+    {%- if name == 'content' -%}{{ return(mp_content_sources(include_wechat_oa=true)) }}{%- endif -%}
+    {%- if name == 'crm' -%}{{ return(mp_lead_sources()) }}{%- endif -%}
+    {{ exceptions.raise_compiler_error("mp_scope: unknown sources '" ~ name ~ "' (content or crm)") }}
+{%- endmacro %}
+
+{#- The watermarks ({'raw', 'ledger'}, as mp_watermark) of the last build whose data tests all
+    passed with this project, or none (test every row). -#}
+{% macro mp_tested_watermark() -%}
+    {%- if not execute or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
+    {%- set result = run_query(
+        "select cast(max(raw_loaded_at) as varchar), cast(max(ledger_changed_at) as varchar) from "
+        ~ mp_test_state_relation() ~ " where project_fingerprint = '" ~ mp_project_fingerprint() ~ "'"
+    ) -%}
+    {%- set raw, ledger = result.columns[0].values()[0], result.columns[1].values()[0] -%}
+    {%- if raw is none or ledger is none -%}{{ return(none) }}{%- endif -%}
+    {{ return({'raw': raw, 'ledger': ledger}) }}
+{%- endmacro %}
+
+{#- SQL condition on the tested relation's rows for the test's mp_scope, or none: every row. -#}
+{% macro mp_test_scope_condition(scope, relation) -%}
+    {%- set since = mp_tested_watermark() -%}
+    {%- if since is none -%}{{ return(none) }}{%- endif -%}
+    {%- if scope.get('leads') -%}{{ return(mp_changed_leads_condition(scope, since)) }}{%- endif -%}
+    {%- set days = mp_changed_days(mp_scope_sources(scope['sources']), since) -%}
+    {%- set on_changed_days = mp_in_days(scope['platform'], scope['date'], days) -%}
+    {%- if scope.get('attribution') -%}
+        {#- a new roster version or dealer list re-attributes every day from its first day on -#}
+        {%- set attribution_from = mp_attribution_change_start(since) -%}
+        {%- if attribution_from is not none -%}
+            {%- set on_changed_days = "(" ~ on_changed_days ~ " or " ~ scope['date']
+                ~ " >= cast('" ~ attribution_from ~ "' as date))" -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if not scope.get('whole') -%}{{ return(on_changed_days) }}{%- endif -%}
+    {%- set key = scope['whole'] | join(', ') -%}
+    {{ return(
+        "(" ~ key ~ ") in (select " ~ key ~ " from " ~ relation ~ " where " ~ on_changed_days ~ ")"
+    ) }}
+{%- endmacro %}
+
+{#- `leads: <clue id column>` of one CRM (`crm_system`): the leads with a raw status row on a
+    changed day of that CRM, whose staging rows (windows per lead) are the only ones a new
+    delivery can change. As literals, which DuckDB pushes below the staging windows (see
+    mp_changed_clue_ids); above mp_inline_leads_limit leads, the subquery (slower, same rows). -#}
+{% macro mp_changed_leads_condition(scope, since) -%}
+    {%- set sources = [] -%}
+    {%- for crm_system, raw_relation, folder in mp_lead_sources() if crm_system == scope['crm_system'] -%}
+        {%- do sources.append((crm_system, raw_relation, folder)) -%}
+    {%- endfor -%}
+    {%- if sources | length != 1 -%}
+        {{ exceptions.raise_compiler_error("mp_scope: unknown crm_system '" ~ scope['crm_system'] ~ "'") }}
+    {%- endif -%}
+    {%- set changed = "select distinct clue_id from " ~ sources[0][1] ~ " where clue_id is not null and "
+        ~ mp_in_days("'" ~ scope['crm_system'] ~ "'", 'data_date', mp_changed_days(sources, since)) -%}
+    {%- set max_literals = var('mp_inline_leads_limit') | int -%}
+    {%- set rows = run_query(changed ~ " order by 1 limit " ~ (max_literals + 1)).rows -%}
+    {%- if rows | length == 0 -%}{{ return('(1 = 0)') }}{%- endif -%}
+    {%- if rows | length > max_literals -%}{{ return(scope['leads'] ~ " in (" ~ changed ~ ")") }}{%- endif -%}
+    {%- set ids = [] -%}
+    {%- for row in rows -%}
+        {%- do ids.append("'" ~ (row[0] | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return(scope['leads'] ~ " in (" ~ ids | join(", ") ~ ")") }}
+{%- endmacro %}
+
+{#- dbt wraps the relation of every generic test in this macro at EXECUTION time (the global
+    default applies the `where` config): a test with meta.mp_scope gets the changed days too. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
+    {%- set scope = (config.get('meta') or {}).get('mp_scope') if execute else none -%}
+    {%- if scope -%}
+        {%- set scope_condition = mp_test_scope_condition(scope, relation) -%}
+        {%- if scope_condition is not none -%}{%- do conditions.append(scope_condition) -%}{%- endif -%}
+    {%- endif -%}
+    {%- if conditions | length == 0 -%}{{ return(relation) }}{%- endif -%}
+    {{ return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ') ~ ') dbt_subquery') }}
+{%- endmacro %}
+
+{#- on-run-end: after a run of `dbt build` or `dbt test` in which every data test of the project
+    ran and passed (a retry of one node, `dbt run` or a failure leaves the watermark where it
+    was, so its days are tested again), record the highest raw loaded_at of the scoped sources
+    and the ledger's latest change as what the tests have covered. One writer: raw cannot
+    change during the run. A --full-refresh that did not pass everything forgets the watermark
+    (it rewrote every day). Run and committed here, not returned as the hook's SQL: the ledger's
+    column lookup has opened a transaction on the hook's connection that dbt would not commit. -#}
+{% macro mp_record_tested_watermark(results) -%}
+    {%- if not execute -%}{{ return('select 1') }}{%- endif -%}
+    {%- set passed = [] -%}
+    {%- set not_passed = [] -%}
+    {%- for result in results -%}
+        {%- if result.status in ['pass', 'success'] -%}
+            {%- if result.node.resource_type == 'test' -%}{%- do passed.append(result.node.unique_id) -%}{%- endif -%}
+        {%- else -%}
+            {%- do not_passed.append(result.node.unique_id) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set untested = [] -%}
+    {%- for unique_id, node in graph.nodes.items()
+        if node.resource_type == 'test' and node.package_name == project_name and unique_id not in passed -%}
+        {%- do untested.append(unique_id) -%}
+    {%- endfor -%}
+    {%- if flags.WHICH in ['build', 'test'] and not not_passed and not untested -%}
+        {%- set sources = mp_content_sources(include_wechat_oa=true) + mp_lead_sources() -%}
+        {%- set ledger = mp_ledger(sources) -%}
+        {%- set record -%}
+        delete from {{ mp_test_state_relation() }};
+        insert into {{ mp_test_state_relation() }} (project_fingerprint, raw_loaded_at, ledger_changed_at, tested_at)
+        select
+            '{{ mp_project_fingerprint() }}',
+            max(loaded_at),
+            {% if ledger is not none -%}
+            (select coalesce(max({{ ledger.changed_at }}), cast('1900-01-01' as timestamp)) from {{ ledger.relation }}),
+            {%- else -%}
+            cast('1900-01-01' as timestamp),
+            {%- endif %}
+            current_timestamp
+        from (
+            {%- for source in sources %}
+            select max(loaded_at) as loaded_at from {{ source[1] }}
+            {% if not loop.last %}union all{% endif %}
+            {%- endfor %}
+        ) as high_water
+        {%- endset -%}
+    {%- elif flags.FULL_REFRESH -%}
+        {%- set record = 'delete from ' ~ mp_test_state_relation() -%}
+    {%- else -%}
+        {{ return('select 1') }}
+    {%- endif -%}
+    {%- do run_query(record) -%}
+    {%- do adapter.commit() -%}
+    {{ return('select 1') }}
+{%- endmacro %}

@@ -17,9 +17,9 @@
     each lead with a raw row on a changed day of that CRM.
 
     The tests' watermark is not the models': a model's moves on when it BUILT, so a day whose
-    test failed would never be tested again. <intermediate>.mp_test_state holds one row,
-    written by the on-run-end hook only after a run in which every data test of the project ran
-    and passed, keyed by a fingerprint of the project (its models, tests, sources and macros):
+    test failed would never be tested again. <intermediate>.mp_test_state holds one 'tested'
+    row: the high-water a build saw when it started, promoted by the on-run-end hook only after
+    a run in which every data test of the project ran and passed, keyed by a fingerprint of the project (its models, tests, sources and macros):
     a changed model or test can break a key on days no run reloads, so then everything is
     tested. Without a row for the current fingerprint, or on --full-refresh, every test
     checks every row. -#}
@@ -28,15 +28,58 @@
     {{ generate_schema_name('intermediate', none) }}.mp_test_state
 {%- endmacro %}
 
-{#- on-run-start -#}
+{#- on-run-start. A row is a 'candidate' (what a build saw when it started, keyed by its
+    invocation) until that build's on-run-end promotes it to the one 'tested' row. -#}
 {% macro mp_create_test_state() -%}
     create schema if not exists {{ generate_schema_name('intermediate', none) }};
     create table if not exists {{ mp_test_state_relation() }} (
         project_fingerprint varchar(32),
         raw_loaded_at timestamp,
         ledger_changed_at timestamp,
-        tested_at timestamp
+        tested_at timestamp,
+        status varchar(16),
+        invocation_id varchar(64),
+        recorded_at timestamp
     )
+{%- endmacro %}
+
+{#- on-run-start, after mp_create_test_state: the highest raw loaded_at of the scoped sources
+    and the ledger's latest change as the build STARTS, kept as this invocation's candidate.
+    Taken before any model or test reads raw: on PostgreSQL an ingest may commit while the
+    build runs (any worker may write there), and rows it commits then carry a later loaded_at,
+    so they stay above the watermark and are tested by the next build. Candidates a crashed
+    run left behind are dropped after a day. -#}
+{% macro mp_capture_tested_candidate() -%}
+    {%- if not execute or flags.WHICH not in ['build', 'test'] -%}{{ return('select 1') }}{%- endif -%}
+    {%- set sources = mp_content_sources(include_wechat_oa=true) + mp_lead_sources() -%}
+    {%- set ledger = mp_ledger(sources) -%}
+    {%- set capture -%}
+    delete from {{ mp_test_state_relation() }}
+    where status = 'candidate'
+      and (invocation_id = '{{ invocation_id }}' or recorded_at < cast(current_timestamp as timestamp) - interval '1 day');
+    insert into {{ mp_test_state_relation() }}
+        (project_fingerprint, raw_loaded_at, ledger_changed_at, tested_at, status, invocation_id, recorded_at)
+    select
+        '{{ mp_project_fingerprint() }}',
+        max(loaded_at),
+        {% if ledger is not none -%}
+        (select coalesce(max({{ ledger.changed_at }}), cast('1900-01-01' as timestamp)) from {{ ledger.relation }}),
+        {%- else -%}
+        cast('1900-01-01' as timestamp),
+        {%- endif %}
+        null,
+        'candidate',
+        '{{ invocation_id }}',
+        cast(current_timestamp as timestamp)
+    from (
+        {%- for source in sources %}
+        select max(loaded_at) as loaded_at from {{ source[1] }}
+        {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+    ) as high_water
+    {%- endset -%}
+    {%- do mp_run_committed(capture) -%}
+    {{ return('select 1') }}
 {%- endmacro %}
 
 {#- md5 of what decides the project's rows and tests: every node of the project (its file's
@@ -79,7 +122,8 @@
     {%- if not execute or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
     {%- set result = run_query(
         "select cast(max(raw_loaded_at) as varchar), cast(max(ledger_changed_at) as varchar) from "
-        ~ mp_test_state_relation() ~ " where project_fingerprint = '" ~ mp_project_fingerprint() ~ "'"
+        ~ mp_test_state_relation() ~ " where status = 'tested' and project_fingerprint = '"
+        ~ mp_project_fingerprint() ~ "'"
     ) -%}
     {%- set raw, ledger = result.columns[0].values()[0], result.columns[1].values()[0] -%}
     {%- if raw is none or ledger is none -%}{{ return(none) }}{%- endif -%}
@@ -150,11 +194,12 @@
 
 {#- on-run-end: after a run of `dbt build` or `dbt test` in which every data test of the project
     ran and passed (a retry of one node, `dbt run` or a failure leaves the watermark where it
-    was, so its days are tested again), record the highest raw loaded_at of the scoped sources
-    and the ledger's latest change as what the tests have covered. One writer: raw cannot
-    change during the run. A --full-refresh that did not pass everything forgets the watermark
-    (it rewrote every day). Run and committed here, not returned as the hook's SQL: the ledger's
-    column lookup has opened a transaction on the hook's connection that dbt would not commit. -#}
+    was, so its days are tested again), the high-water the build took when it started
+    (mp_capture_tested_candidate) becomes what the tests have covered; otherwise that candidate
+    is dropped. A --full-refresh that did not pass everything forgets the watermark (it rewrote
+    every day). Run and committed here (mp_run_committed), not returned as the hook's SQL: a
+    metadata lookup can leave a transaction open on the hook's connection that dbt would not
+    commit. -#}
 {% macro mp_record_tested_watermark(results) -%}
     {%- if not execute -%}{{ return('select 1') }}{%- endif -%}
     {%- set passed = [] -%}
@@ -171,34 +216,29 @@
         if node.resource_type == 'test' and node.package_name == project_name and unique_id not in passed -%}
         {%- do untested.append(unique_id) -%}
     {%- endfor -%}
+    {%- set state = mp_test_state_relation() -%}
     {%- if flags.WHICH in ['build', 'test'] and not not_passed and not untested -%}
-        {%- set sources = mp_content_sources(include_wechat_oa=true) + mp_lead_sources() -%}
-        {%- set ledger = mp_ledger(sources) -%}
+        {#- promote the candidate this build took when it started (mp_capture_tested_candidate) -#}
         {%- set record -%}
-        delete from {{ mp_test_state_relation() }};
-        insert into {{ mp_test_state_relation() }} (project_fingerprint, raw_loaded_at, ledger_changed_at, tested_at)
-        select
-            '{{ mp_project_fingerprint() }}',
-            max(loaded_at),
-            {% if ledger is not none -%}
-            (select coalesce(max({{ ledger.changed_at }}), cast('1900-01-01' as timestamp)) from {{ ledger.relation }}),
-            {%- else -%}
-            cast('1900-01-01' as timestamp),
-            {%- endif %}
-            current_timestamp
-        from (
-            {%- for source in sources %}
-            select max(loaded_at) as loaded_at from {{ source[1] }}
-            {% if not loop.last %}union all{% endif %}
-            {%- endfor %}
-        ) as high_water
+        delete from {{ state }} where status = 'tested'
+            and exists (select 1 from {{ state }} where status = 'candidate' and invocation_id = '{{ invocation_id }}');
+        update {{ state }} set status = 'tested', tested_at = cast(current_timestamp as timestamp)
+        where status = 'candidate' and invocation_id = '{{ invocation_id }}'
         {%- endset -%}
     {%- elif flags.FULL_REFRESH -%}
-        {%- set record = 'delete from ' ~ mp_test_state_relation() -%}
+        {%- set record = "delete from " ~ state ~ " where status = 'tested' or invocation_id = '" ~ invocation_id ~ "'" -%}
     {%- else -%}
-        {{ return('select 1') }}
+        {%- set record = "delete from " ~ state ~ " where status = 'candidate' and invocation_id = '" ~ invocation_id ~ "'" -%}
     {%- endif -%}
-    {%- do run_query(record) -%}
-    {%- do adapter.commit() -%}
+    {%- do mp_run_committed(record) -%}
     {{ return('select 1') }}
+{%- endmacro %}
+
+{#- Run `sql` in a transaction of its own and commit it. run_query opens none (auto_begin=false),
+    so a commit after it fails on PostgreSQL ("does not have one open") unless a metadata
+    lookup happened to open one; a statement with auto_begin always has one to commit, on
+    DuckDB and PostgreSQL alike. -#}
+{% macro mp_run_committed(sql) -%}
+    {%- call statement('mp_test_state', auto_begin=true) -%}{{ sql }}{%- endcall -%}
+    {%- do adapter.commit() -%}
 {%- endmacro %}

@@ -13,7 +13,8 @@ so the build leaves the planted row alone: only the test can find it. What must 
 - a failed test leaves the tests' watermark where it was: the next build tests the day again
   although nothing new was loaded for it;
 - after a change to the project's files every day is tested;
-- a first build and `dbt build --full-refresh` test every row.
+- a first build and `dbt build --full-refresh` test every row;
+- rows an ingest commits while a build runs (PostgreSQL lets it) are tested by the next build.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def _dbt(project: Path, work_dir: Path, warehouse: Path, command: str, *args: st
 
 def _tests_watermark(warehouse: Path) -> list[tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
-    rows = con.execute("select project_fingerprint, raw_loaded_at from intermediate.mp_test_state").fetchall()
+    rows = con.execute(
+        "select project_fingerprint, raw_loaded_at from intermediate.mp_test_state where status = 'tested'"
+    ).fetchall()
     con.close()
     return rows
 
@@ -180,3 +183,19 @@ def test_full_refresh_tests_every_day(built, tmp_path):
     after = _dbt(project, tmp_path / "after", warehouse, "build")
     assert after["returncode"] == 0
     assert "where (1 = 0)) dbt_subquery" in after["scoped"]["compiled_code"]
+
+
+def test_rows_loaded_while_a_build_runs_are_tested_by_the_next_build(built, tmp_path):
+    """On PostgreSQL an ingest may commit while dbt builds. The tests' watermark is what the build
+    saw when it STARTED, so a day loaded during the build stays in the next build's scope."""
+    project, warehouse = built
+    # the "ingest": a model whose post-hook re-stamps a douyin day mid-build, after the start
+    (project / "models" / "zz_ingest_during_build.sql").write_text(
+        "{{ config(materialized='table', post_hook=\"update raw.douyin_posts set loaded_at = "
+        f"timestamp '2026-07-06 06:00:00' where data_date = date '{LOADED_DAY}'\") }}}}\nselect 1 as x\n"
+    )
+    during = _dbt(project, tmp_path / "during", warehouse, "build")
+    assert during["returncode"] == 0 and _tests_watermark(warehouse)  # passed: the watermark moved
+    next_build = _dbt(project, tmp_path / "next", warehouse, "build")
+    assert next_build["returncode"] == 0
+    assert f"data_date in (cast('{LOADED_DAY}' as date))" in next_build["scoped"]["compiled_code"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from matrix_pulse.ingest import refresh_freshness, run_ingest
-from matrix_pulse.settings import Settings, get_settings
+from matrix_pulse.settings import Settings
 
 from .conftest import assert_reconciles, query
 from .fixtures import good_rows, write_all_good, write_csv, write_xlsx
@@ -277,56 +277,6 @@ def test_the_worker_parses_the_next_file_while_the_loader_stages_one(
         assert nxt == pending == following  # the next one was already in the worker
     assert seen[-1][1:] == (None, None)
     assert_good_day_loaded(settings, set())
-
-
-def test_the_worker_reads_the_next_chunks_first_file_while_a_chunk_normalises(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Issue 17: while a chunk normalises and applies, the worker already parses the first
-    xlsx/JSON file of the next chunk; a CSV-only next chunk is not admitted early (its bytes
-    would be held for nothing). A run that fails while normalising leaves no read behind."""
-    from matrix_pulse.ingest import loader
-    from matrix_pulse.ingest.isolation import FileReaderPool
-
-    monkeypatch.setenv("MP_INGEST_CHUNK_MB", "0.000001")  # one source-day per chunk
-    settings = get_settings()
-    write_all_good(settings.landing_dir, D)
-    write_all_good(settings.landing_dir, D + dt.timedelta(days=1))
-    finished: list[tuple[list[str], str | None]] = []
-    finish = loader._finish_chunk
-
-    def finish_and_look(ctx, files, staged_sources):
-        finished.append(([rf.f.path.name for rf in files], ctx.readers.pending))
-        return finish(ctx, files, staged_sources)
-
-    monkeypatch.setattr(loader, "_finish_chunk", finish_and_look)
-    run_ingest(settings)
-    assert len(finished) >= 10
-    worker_files = 0
-    for (_, pending), (following, _) in zip(finished, finished[1:], strict=False):
-        first_for_worker = next((n for n in following if not n.endswith(".csv")), None)
-        assert pending == first_for_worker, (pending, following)
-        worker_files += first_for_worker is not None
-    assert worker_files >= 4 and finished[-1][1] is None
-    assert_good_day_loaded(settings, set())
-
-    # a run that fails in a chunk's normalisation, with the next chunk's file in the worker
-    write_all_good(settings.landing_dir, D + dt.timedelta(days=2))
-    monkeypatch.setattr(loader, "_finish_chunk", finish)
-    normalise = loader._normalise
-
-    def broken_normalise(ctx, src, phones, by_fid):
-        if ctx.readers.pending is not None:
-            raise RuntimeError("the warehouse went away")
-        return normalise(ctx, src, phones, by_fid)
-
-    monkeypatch.setattr(loader, "_normalise", broken_normalise)
-    with pytest.raises(RuntimeError, match="went away"):
-        run_ingest(settings)
-    assert FileReaderPool.shared().pending is None
-    monkeypatch.setattr(loader, "_normalise", normalise)
-    run_ingest(settings)  # the next run loads what the failed one left
-    assert {st for (st,) in query(settings, "SELECT DISTINCT status FROM meta.load_ledger")} == {"loaded"}
 
 
 def test_a_run_that_stops_mid_chunk_leaves_no_read_for_the_next_run(

@@ -71,28 +71,20 @@ PHONES = "_phones"  # the chunk's distinct phones / personal IDs and their keyed
 
 
 class _ReadAhead:
-    """The run's xlsx/JSON files, read by the worker one file ahead of the loader.
+    """The chunk's xlsx/JSON files, read by the worker one file ahead of the loader.
 
     H5: xlsx and JSON are read in one limited worker process (ingest/isolation.py). The worker
     holds one file at a time; as soon as the loader takes a file's staged columns it hands the
-    worker the next xlsx/JSON file, so the worker parses that one while the loader appends this
-    one (and reads the CSVs between) on the other core. Files are taken in arrival order, each
-    exactly once, whether it is staged or turns out to be a duplicate. Chunks add their files
-    as they are admitted (``extend``): the next chunk's first file is read while this chunk
-    normalises and applies, when the worker would otherwise idle.
+    worker the next xlsx/JSON file of the chunk, so the worker parses that one while the loader
+    appends this one (and reads the CSVs between) on the other core. Files are taken in the
+    chunk's order, each exactly once, whether it is staged or turns out to be a duplicate.
     """
 
-    def __init__(self, ctx: IngestContext) -> None:
+    def __init__(self, ctx: IngestContext, files: list[RunFile]) -> None:
         self.ctx = ctx
-        self.queue: deque[RunFile] = deque()
+        self.queue = deque(rf for rf in files if rf.fmt != "csv" and rf.archive_path is not None)
         self.reading: RunFile | None = None
-
-    def extend(self, files: list[RunFile]) -> None:
-        """Admitted files, in arrival order after those added before; the worker starts on the
-        first one at once if it has nothing in hand."""
-        self.queue.extend(rf for rf in files if rf.fmt != "csv" and rf.archive_path is not None)
-        if self.reading is None:
-            self._next()
+        self._next()
 
     def _next(self) -> None:
         self.reading = self.queue.popleft() if self.queue else None
@@ -116,8 +108,7 @@ class _ReadAhead:
                 st.drop()
 
     def close(self) -> None:
-        """A run that stopped early leaves no file in the worker for a later run to take."""
-        self.queue.clear()
+        """A chunk that stopped early leaves no file in the worker for a later run to take."""
         if self.reading is not None:
             self.reading = None
             self.ctx.readers.cancel()
@@ -298,14 +289,10 @@ def _share(seconds: float, files: list[RunFile], weight) -> None:
         rf.outcome.seconds += seconds * w / total
 
 
-Admitted = list[tuple[RunFile, bytes | None]]
-
-
-def _admit_chunk(
-    ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary, reads: _ReadAhead
-) -> Admitted:
-    """Read, checksum and archive a chunk's new files; its xlsx/JSON files join the read-ahead."""
-    admitted: Admitted = []
+def _run_chunk(ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary) -> list[RunFile]:
+    """Stage, normalise and apply one chunk of whole source-days."""
+    staged_sources: set[str] = set()
+    admitted: list[tuple[RunFile, bytes | None]] = []
     for f in chunk:
         t0 = time.perf_counter()
         got = _admit_file(ctx, f)
@@ -314,44 +301,16 @@ def _admit_chunk(
             continue
         got[0].outcome.seconds += time.perf_counter() - t0
         admitted.append(got)
-    reads.extend([rf for rf, _ in admitted])
-    return admitted
-
-
-def _run_chunks(ctx: IngestContext, chunks: list[list[LandedFile]], summary: IngestSummary) -> list[RunFile]:
-    """Every chunk in arrival order: admit, stage, normalise and apply.
-
-    The next chunk is admitted before this one normalises when it holds xlsx/JSON files, so the
-    worker parses its first one meanwhile (national quarter: ~10 such chunk boundaries). A CSV
-    chunk is admitted when its turn comes: admitting early would hold its bytes for nothing.
-    """
-    reads = _ReadAhead(ctx)
-    out: list[RunFile] = []
+    files = [rf for rf, _ in admitted]
+    reads = _ReadAhead(ctx, files)
     try:
-        upcoming = _admit_chunk(ctx, chunks[0], summary, reads) if chunks else []
-        for i in range(len(chunks)):
-            admitted, upcoming = upcoming, None
-            files = [rf for rf, _ in admitted]
-            staged_sources: set[str] = set()
-            for rf, data in admitted:
-                t0 = time.perf_counter()
-                _stage_file(ctx, rf, data, reads, staged_sources)
-                rf.outcome.seconds += time.perf_counter() - t0
-            del admitted  # the CSVs' bytes
-            following = chunks[i + 1] if i + 1 < len(chunks) else None
-            if following and any(ctx.by_folder[f.folder][0].fmt != "csv" for f in following):
-                upcoming = _admit_chunk(ctx, following, summary, reads)
-            _finish_chunk(ctx, files, staged_sources)
-            if following and upcoming is None:
-                upcoming = _admit_chunk(ctx, following, summary, reads)
-            out.extend(files)
+        for rf, data in admitted:
+            t0 = time.perf_counter()
+            _stage_file(ctx, rf, data, reads, staged_sources)
+            rf.outcome.seconds += time.perf_counter() - t0
     finally:
         reads.close()
-    return out
-
-
-def _finish_chunk(ctx: IngestContext, files: list[RunFile], staged_sources: set[str]) -> None:
-    """Normalise and apply one staged chunk of whole source-days."""
+    del admitted  # the CSVs' bytes
     by_fid = {rf.fid: rf for rf in files if rf.tables}
     sources = [s for srcs in ctx.by_folder.values() for s in srcs if s.raw_table in staged_sources]
     t0 = time.perf_counter()
@@ -375,6 +334,7 @@ def _finish_chunk(ctx: IngestContext, files: list[RunFile], staged_sources: set[
     # The day states of this chunk are settled (a chunk holds whole source-days).
     for rf in files:
         ctx.days.pop((rf.f.folder, rf.f.data_date), None)
+    return files
 
 
 def _chunks(files: list[LandedFile], limit: int) -> list[list[LandedFile]]:
@@ -423,7 +383,11 @@ def run_ingest(
         with tempfile.TemporaryDirectory(prefix="mp_ingest_") as scratch:
             ctx = IngestContext(settings, con, run_id, Path(scratch))
             new = _not_loaded_yet(ctx, ready, summary)
-            run_files = _run_chunks(ctx, _chunks(new, settings.ingest_chunk_bytes), summary)
+            run_files = [
+                rf
+                for chunk in _chunks(new, settings.ingest_chunk_bytes)
+                for rf in _run_chunk(ctx, chunk, summary)
+            ]
         summary.files = [rf.outcome for rf in run_files]
         record_run(con, summary, ctx.now if ready else shanghai_now())
     finally:

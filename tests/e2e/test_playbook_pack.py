@@ -162,9 +162,14 @@ def test_campaigns_equal_the_mart_and_platforms_add_up(demo, marts, quarter) -> 
     figures = (("达人合作", "creator_deals"), ("达人费用（元）", "creator_cost_yuan"), ("曝光", "exposure"),
                ("互动", "engagements"), ("线索", "leads"), ("有效线索", "valid_leads"), ("下订", "orders"),
                ("有效线索成本（元）", "cost_per_valid_lead"))  # fmt: skip
+    names = dict(
+        _q(marts, "select platform, platform_name_cn from marts.dim_platform", []).itertuples(index=False)
+    )
     for w in want.to_dict("records"):
         g = got.loc[w["campaign_code"]]
-        assert g["平台"] == w["platforms"] and g["平台数"] == w["n_platforms"]
+        # the platforms by display name, in the mart's order
+        assert g["平台"] == "、".join(names[code] for code in w["platforms"].split(",")), w["campaign_code"]
+        assert g["平台数"] == w["n_platforms"]
         assert g["仅单一平台"] == ("是" if w["is_single_platform"] else "否")
         for header, col in figures:
             assert _close(g[header], w[col]), (w["campaign_code"], header)

@@ -165,3 +165,38 @@ def test_creator_ties_on_cost_break_on_the_marts_key(fixture_db: Path, tmp_path:
             queries.creator_roi(rw, Q3)[["platform", "account_id", "campaign_code"]].itertuples(index=False)
         )
     assert len(keys) > 2 and keys == sorted(keys)
+
+
+def _title_glyph_height(pdf: Path) -> float:
+    """The printed height of the cover title's first character (page 1), in PDF points."""
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(str(pdf))[0]
+    text = page.get_textpage()
+    first = text.get_text_range().index("2026年")
+    _left, bottom, _right, top = text.get_charbox(first)
+    return top - bottom
+
+
+def test_a_long_unbreakable_value_wraps_in_its_cell_and_does_not_shrink_the_pdf(con, tmp_path: Path) -> None:
+    """A text cell holding one long word (the campaigns' platform list once was 60 letters
+    without a space) wraps; otherwise Chromium shrinks every page of the pack to fit the table."""
+    from matrix_pulse.report.render import render_pack
+
+    plain = render_pack(build_pack(con, Q3, HQ, GateConfig()), 1, tmp_path / "plain")
+    pack = build_pack(con, Q3, HQ, GateConfig())
+    table = next(
+        t for t in pack.tables.values() if any(c.kind == "text" for c in t.printed_columns()) and len(t.df)
+    )
+    column = next(c.key for c in table.printed_columns() if c.kind == "text")
+    table.df[column] = table.df[column].astype(object)
+    table.df.loc[table.df.index[0], column] = "bilibili,douyin,kuaishou,wechat_channels," * 6
+    long = render_pack(pack, 1, tmp_path / "long")
+    html = (tmp_path / "long" / "MatrixPulse_2026Q3_hq_issue1.html").read_text("utf-8")
+    assert 'class="text long">bilibili,douyin,kuaishou,wechat_channels,bilibili' in html
+    plain_html = (tmp_path / "plain" / "MatrixPulse_2026Q3_hq_issue1.html").read_text("utf-8")
+    # only cells with a long word may break inside words (the GX table's expectation names do)
+    assert html.count('class="text long"') == plain_html.count('class="text long"') + 1
+    plain_height, long_height = _title_glyph_height(plain.pdf), _title_glyph_height(long.pdf)
+    assert plain_height > 10  # the 24 pt title
+    assert abs(long_height - plain_height) / plain_height < 0.01, (plain_height, long_height)

@@ -182,8 +182,8 @@ def top_topic_posts(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.Data
 
 
 def campaigns(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
-    """Campaigns starting in the quarter."""
-    return _df(
+    """Campaigns starting in the quarter, their platforms by display name ("抖音、小红书")."""
+    df = _df(
         con,
         """select campaign_code, coalesce(campaign_name, campaign_code) as campaign_name, platforms, n_platforms,
                   case when is_single_platform then '是' else '否' end as single_platform, tiers, creator_deals,
@@ -191,6 +191,15 @@ def campaigns(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:
            from marts.mart_campaign_reach where starts_on between ? and ? order by campaign_code""",
         [quarter.start, quarter.end],
     )
+    # The mart lists platform codes joined by commas, one unbreakable word of up to ~60 letters
+    # that squeezed the campaign's name to one character a line in the PDF; display names joined
+    # by 、 read as the other tables do and wrap.
+    names = dict(con.execute("select platform, platform_name_cn from marts.dim_platform").fetchall())
+    df["platforms"] = [
+        "、".join(names.get(code) or code for code in codes.split(",")) if isinstance(codes, str) else codes
+        for codes in df["platforms"]
+    ]
+    return df
 
 
 def campaign_platforms(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> pd.DataFrame:

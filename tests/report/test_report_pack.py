@@ -191,6 +191,8 @@ def test_a_long_unbreakable_value_wraps_in_its_cell_and_does_not_shrink_the_pdf(
     column = next(c.key for c in table.printed_columns() if c.kind == "text")
     table.df[column] = table.df[column].astype(object)
     table.df.loc[table.df.index[0], column] = "bilibili,douyin,kuaishou,wechat_channels," * 6
+    if len(table.df) > 1:  # a blank value longer than 20 characters has no word at all
+        table.df.loc[table.df.index[1], column] = " " * 30
     long = render_pack(pack, 1, tmp_path / "long")
     html = (tmp_path / "long" / "MatrixPulse_2026Q3_hq_issue1.html").read_text("utf-8")
     assert 'class="text long">bilibili,douyin,kuaishou,wechat_channels,bilibili' in html

@@ -362,3 +362,49 @@
     {%- endfor -%}
     {{ return(clue_id_col ~ " in (" ~ ids | join(", ") ~ ")") }}
 {%- endmacro %}
+
+{#- SQL condition: (platform_col, date_col) on or after the first changed day of its platform in
+    `days` (see mp_changed_days), or on or after `from_day` on any platform: the days a model
+    keyed by day must recompute when a changed day also changes the days after it (the
+    day-over-day deltas of its posts) and `from_day` re-attributes every day after it. TRUE when
+    `days` is none (every day), FALSE when nothing changed. -#}
+{% macro mp_from_first_changed_day(platform_col, date_col, days, from_day=none) -%}
+    {%- if days is none -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- set first_of = {} -%}
+    {%- for platform, day in days -%}
+        {%- if platform not in first_of or day < first_of[platform] -%}
+            {%- do first_of.update({platform: day}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set parts = [] -%}
+    {%- for platform, day in first_of.items() -%}
+        {%- do parts.append("(" ~ platform_col ~ " = '" ~ platform ~ "' and " ~ date_col ~ " >= cast('" ~ day ~ "' as date))") -%}
+    {%- endfor -%}
+    {%- if from_day is not none -%}
+        {%- do parts.append("(" ~ date_col ~ " >= cast('" ~ from_day ~ "' as date))") -%}
+    {%- endif -%}
+    {%- if parts | length == 0 -%}{{ return('(1 = 0)') }}{%- endif -%}
+    {{ return('(' ~ parts | join(' or ') ~ ')') }}
+{%- endmacro %}
+
+{#- The days int_content_summed_by_account_day recomputes: per platform from its first changed
+    content day on (a changed day changes the deltas of its posts' later days), and every day
+    from the first re-attributed one (roster, dealers). Its pre-hook deletes them and its body
+    inserts them again; both see the same watermark (the post-hook moves it). -#}
+{% macro mp_account_day_changes(platform_col, date_col) -%}
+    {%- set since = mp_watermark() -%}
+    {{ return(mp_from_first_changed_day(
+        platform_col, date_col,
+        mp_changed_days(mp_content_sources(include_wechat_oa=true), since),
+        mp_attribution_change_start(since),
+    )) }}
+{%- endmacro %}
+
+{#- pre-hook of int_content_summed_by_account_day: delete the days the run recomputes -#}
+{% macro mp_delete_account_day_changes() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ mp_account_day_changes('platform', 'date_day') }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -215,7 +215,8 @@ def test_incremental_build_equals_full_refresh(tmp_path):
 def test_incremental_build_equals_full_refresh_when_old_days_change(tmp_path):
     """After a build of the whole fixture quarter: the latest day of every Douyin post is
     re-delivered with one post fewer (its latest snapshot falls back a day) and another post
-    retitled, and old CRM days change (see _redeliver_old_crm_days)."""
+    retitled, the second roster version moves a Kuaishou account to another dealer, and old CRM
+    days change (see _redeliver_old_crm_days)."""
     warehouse = build_fixture_warehouse(tmp_path / "old_days.duckdb")
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
     run_dbt_build(tmp_path / "first", env)
@@ -230,6 +231,12 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(tmp_path):
     )
     con.execute("delete from raw.douyin_posts where data_date = date '2026-07-04'")
     con.execute("insert into raw.douyin_posts select * from redelivered")
+    # a corrected 07-03 roster version moves ks_dealer_2 to dealer D001: the Kuaishou days from
+    # 07-03 on re-attribute although no Kuaishou post changed
+    con.execute(
+        "update raw.matrix_roster set dealer_code = case when account_id = 'ks_dealer_2' then 'D001' "
+        f"else dealer_code end, loaded_at = timestamp '{REDELIVERED_CRM_AT}' where data_date = date '2026-07-03'"
+    )
     con.close()
     _redeliver_old_crm_days(warehouse)
 
@@ -246,9 +253,15 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(tmp_path):
     titles = dict(
         con.execute("select post_id, title from marts.dim_content where platform = 'douyin'").fetchall()
     )
+    dealers = dict(
+        con.execute(
+            "select cast(date_day as varchar), dealer_code from marts.fct_account_daily where account_id = 'ks_dealer_2'"
+        ).fetchall()
+    )
     con.close()
     assert latest["dy_p1"].isoformat() == "2026-07-03" and latest["dy_p2"].isoformat() == "2026-07-04"
     assert titles["dy_p2"].endswith("(修订)")
+    assert dealers["2026-07-02"] == "D002" and dealers["2026-07-03"] == dealers["2026-07-04"] == "D001"
 
 
 def test_incremental_build_without_changes_keeps_the_marts(tmp_path):

@@ -10,7 +10,7 @@ with platform_days as (
     select distinct
         platform,
         date_day
-    from {{ ref('fct_content_daily') }}
+    from {{ ref('int_content_summed_by_account_day') }}
     union
     select distinct
         platform,
@@ -45,12 +45,12 @@ post_followers as (
         platform,
         account_id,
         date_day,
-        sum(coalesce(follower_gain, 0)) as follower_gain,
+        follower_gain,
         0 as follower_loss,
         0 as posts_published,
         0 as live_sessions
-    from {{ ref('int_content_deltas_computed') }}
-    group by platform, account_id, date_day
+    from {{ ref('int_content_summed_by_account_day') }}
+    where reports_counters
 ),
 
 publications as (

@@ -27,7 +27,7 @@ exposure as (
         dates.quarter_label,
         content.matrix_tier,
         sum(content.exposure) as exposure
-    from {{ ref('fct_content_daily') }} as content
+    from {{ ref('int_content_summed_by_account_day') }} as content
     inner join {{ ref('dim_date') }} as dates on content.date_day = dates.date_day
     group by dates.quarter_label, content.matrix_tier
 ),

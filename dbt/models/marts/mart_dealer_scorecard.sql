@@ -74,7 +74,7 @@ content as (
         facts.dealer_code,
         sum(facts.exposure) as exposure,
         sum(facts.engagements) as engagements
-    from {{ ref('fct_content_daily') }} as facts
+    from {{ ref('int_content_summed_by_account_day') }} as facts
     inner join dates on facts.date_day = dates.date_day
     where facts.dealer_code is not null
     group by dates.quarter_label, facts.dealer_code

@@ -37,15 +37,16 @@ periods as (
     from dates
 ),
 
--- content sums first to the day (~10 M rows -> one per day and grain), then to the periods:
--- joining every content row to its three periods tripled ~10 M rows before aggregating
+-- content sums first to the day (the account-day sums of fct_content_daily -> one per day and
+-- grain), then to the periods: joining every content row to its three periods tripled ~10 M
+-- rows before aggregating
 content_days as (
     select
         {{ day_grain | join(', ') }},
         sum(exposure) as exposure,
         sum(views) as views,
         sum(engagements) as engagements
-    from {{ ref('fct_content_daily') }}
+    from {{ ref('int_content_summed_by_account_day') }}
     group by {{ day_grain | join(', ') }}
 ),
 

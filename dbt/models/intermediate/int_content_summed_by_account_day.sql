@@ -1,7 +1,8 @@
 -- fct_content_daily summed to the account and day (with the account's attribution that day, one
 -- per account-day), plus the follower gain its posts' counters showed that day: what
 -- fct_account_daily, mart_kpi_by_period, mart_dealer_scorecard and mart_advocacy_tiers need,
--- at a fifth of the rows. Each of them read the ~10 M content rows whole on every daily build.
+-- at a tenth of the rows (national: 1.03 M against 10.3 M); each of them read the content rows
+-- whole on every daily build.
 -- Incremental by day (see macros/incremental.sql): a changed source-day changes the deltas of
 -- the LATER days of its posts too, so a run deletes and re-inserts every day from the first
 -- changed day of each platform on, and every day from the first re-attributed one; days that no

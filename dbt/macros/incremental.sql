@@ -82,6 +82,16 @@
     {{ return(sources) }}
 {%- endmacro %}
 
+{#- mp_content_sources (WeChat OA included) plus the roster and the dealer list: the raw tables
+    whose changes a model of attributed content recomputes (mp_attribution_change_start), whose
+    high-water its post-hook records. -#}
+{% macro mp_attributed_content_sources() -%}
+    {{ return(mp_content_sources(include_wechat_oa=true) + [
+        ('roster', source('reference', 'matrix_roster'), 'matrix_roster'),
+        ('dealers', source('reference', 'dealers'), 'dealers'),
+    ]) }}
+{%- endmacro %}
+
 {#- The watermarks of the model being built, {'raw': timestamp text, 'ledger': timestamp text},
     or none when there are none (first build, or a table an earlier version of the project
     built, which recorded no ledger watermark): then EVERY day counts as changed, including

@@ -10,7 +10,8 @@ of the same warehouse, table by table, over every column (marts and intermediate
 The CRM side gets its own changes to old days (a re-delivery that drops a lead, drops a lead's
 latest status row and moves a lead to another phone and series; a late day with a lead that
 makes a later one a duplicate): the leads models are incremental by lead and by duplicate
-partition, the latest snapshot per post by post.
+partition, the latest snapshot per post by post, the content's account-day sums by day from the
+first changed or re-attributed one.
 """
 
 from __future__ import annotations

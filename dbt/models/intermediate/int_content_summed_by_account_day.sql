@@ -11,7 +11,7 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ mp_delete_account_day_changes() }}",
-    post_hook="{{ mp_record_watermark(mp_content_sources(include_wechat_oa=true) + [('roster', source('reference', 'matrix_roster'), 'matrix_roster'), ('dealers', source('reference', 'dealers'), 'dealers')]) }}",
+    post_hook="{{ mp_record_watermark(mp_attributed_content_sources()) }}",
 ) }}
 {%- set recomputed = mp_account_day_changes('platform', 'date_day') if is_incremental() else '(1 = 1)' %}
 with content as (

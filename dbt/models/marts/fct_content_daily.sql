@@ -9,7 +9,7 @@
     unique_key=['platform', 'post_id'],
     post_hook=[
         "{{ mp_delete_vanished_rows('date_day', mp_content_daily_keys(), 'date_day', mp_content_sources(include_wechat_oa=true)) }}",
-        "{{ mp_record_watermark(mp_content_sources(include_wechat_oa=true) + [('roster', source('reference', 'matrix_roster'), 'matrix_roster'), ('dealers', source('reference', 'dealers'), 'dealers')]) }}",
+        "{{ mp_record_watermark(mp_attributed_content_sources()) }}",
     ],
 ) }}
 {%- if is_incremental() %}

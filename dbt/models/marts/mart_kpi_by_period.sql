@@ -38,8 +38,8 @@ periods as (
 ),
 
 -- content sums first to the day (the account-day sums of fct_content_daily -> one per day and
--- grain), then to the periods: joining every content row to its three periods tripled ~10 M
--- rows before aggregating
+-- grain), then to the periods: joining rows to their three periods before aggregating triples
+-- them
 content_days as (
     select
         {{ day_grain | join(', ') }},

@@ -63,13 +63,18 @@ def _only_local_files(route) -> None:
         route.abort("blockedbyclient")
 
 
-def _print(browser, html: Path, pdf: Path) -> Path:
+def _new_context(browser):
+    """A fresh context for one print: nothing (cache, images) is carried from another pack's."""
     # No script runs in the page (the template has none; a source string that became markup
     # could not run either); Playwright's own evaluate below still works.
     context = browser.new_context(java_script_enabled=False, service_workers="block")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route("**/*", _only_local_files)
+    return context
+
+
+def _print(context, html: Path, pdf: Path) -> Path:
     try:
-        context.set_default_timeout(TIMEOUT_MS)
-        context.route("**/*", _only_local_files)
         page = context.new_page()
         # "load" waits for the charts. A web font starts loading only when layout needs it:
         # lay the page out (offsetHeight), then wait for document.fonts.ready, so no page is
@@ -96,7 +101,7 @@ class _Printer:
     def _run(self) -> None:
         from playwright.sync_api import sync_playwright
 
-        pw = browser = None
+        pw = browser = spare = None
         try:
             while True:
                 job = self.jobs.get()
@@ -108,9 +113,18 @@ class _Printer:
                         pw = pw or sync_playwright().start()
                         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                         self.launches += 1
-                    done.set_result(fn(browser))
+                        spare = None
+                    context, spare = spare or _new_context(browser), None
+                    done.set_result(fn(context))  # the job closes its context
                 except BaseException as exc:  # handed to the caller, who raises it
                     done.set_exception(exc)
+                # The next print's context (~0.15 s), made now, while the caller is still busy
+                # with the next pack's queries and charts, instead of at the start of its print.
+                if browser is not None and browser.is_connected():
+                    try:
+                        spare = _new_context(browser)
+                    except Exception:  # made at the next print instead, which reports the error
+                        spare = None
         finally:
             for closer in (browser and browser.close, pw and pw.stop):
                 try:
@@ -120,8 +134,9 @@ class _Printer:
                     pass
 
     def submit(self, fn, *args) -> Future:
+        """Queue ``fn(context, *args)`` on a fresh browser context, which ``fn`` closes."""
         done: Future = Future()
-        self.jobs.put((lambda browser: fn(browser, *args), done))
+        self.jobs.put((lambda context: fn(context, *args), done))
         return done
 
     def close(self, timeout: float = 30) -> None:
@@ -149,6 +164,13 @@ def submit_pdf(html: Path, pdf: Path) -> Future:
     processes of its own, so the caller can go on meanwhile (render_pack writes the XLSX)."""
     chromium_path()  # fail with the install hint before starting anything
     return _get_printer().submit(_print, Path(html), Path(pdf))
+
+
+def warm() -> Future:
+    """Launch this process's browser now, in its thread, so that the launch (~1 s) overlaps
+    the caller's own work (the pack's queries) instead of delaying the first print."""
+    chromium_path()
+    return _get_printer().submit(lambda context: context.close())
 
 
 def print_pdf(html: Path, pdf: Path) -> Path:

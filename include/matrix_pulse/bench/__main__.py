@@ -209,9 +209,10 @@ from matrix_pulse.settings import get_settings
 from matrix_pulse.report.audiences import load_config
 from matrix_pulse.report.pack import build_pack
 from matrix_pulse.report.quarters import Quarter
-from matrix_pulse.report.render import render_pack
+from matrix_pulse.report.render import render_pack, workers
 cfg = load_config(); q = Quarter.parse(sys.argv[1]); n = 0
-with duckdb.connect(str(get_settings().published_path), read_only=True) as con:
+# as the report DAG's build task does (one pack a task there, one process for all here)
+with workers(), duckdb.connect(str(get_settings().published_path), read_only=True) as con:
     for a in cfg.audiences:
         render_pack(build_pack(con, q, a, cfg.gate, cfg.pack), issue=1); n += 1
 print(json.dumps({"packs": n}))

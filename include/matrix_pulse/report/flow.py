@@ -126,7 +126,7 @@ def build_job(
     from matrix_pulse.report.audiences import load_config
     from matrix_pulse.report.ledger import SendLedger
     from matrix_pulse.report.pack import build_pack
-    from matrix_pulse.report.render import render_pack
+    from matrix_pulse.report.render import render_pack, workers
 
     cfg = load_config()
     audience = cfg.audience(job["audience"])
@@ -145,9 +145,10 @@ def build_job(
         # Exactly once: nothing to send, and rebuilding would make the archive disagree with what was sent.
         return {**job, "status": "already_sent", "issue": current, "recipients": list(audience.recipients)}
     issue = ledger.issue_for_run(quarter.label, audience.id, run_id, resend, targeted or None)
-    with _connect() as con:
-        pack = build_pack(con, quarter, audience, cfg.gate, cfg.pack)
-    files = render_pack(pack, issue)
+    with workers():  # the XLSX worker and the browser start while the queries run
+        with _connect() as con:
+            pack = build_pack(con, quarter, audience, cfg.gate, cfg.pack)
+        files = render_pack(pack, issue)
     return {**job, "status": "built", "issue": issue, "recipients": targeted or list(audience.recipients),
             "files": files.as_dict()}  # fmt: skip
 

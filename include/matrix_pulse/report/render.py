@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
-from matrix_pulse.report import fmt
+from matrix_pulse.report import fmt, xlsx_process
 from matrix_pulse.report.fonts import find_cjk_font, pdf_font_faces
 from matrix_pulse.report.model import ROW_KIND, cell_kind
 from matrix_pulse.report.pack import QuarterPack, Table
@@ -304,6 +306,22 @@ def _write_column(ws, col: int, series, kind: str, text, formats) -> None:
                 ws.write_string(i, col, "", text)  # write() would make "" a blank cell
 
 
+@contextmanager
+def workers() -> Iterator[None]:
+    """Start, before the packs' queries, what rendering them will need: the XLSX worker (forked
+    first, before DuckDB's or the browser's threads exist) and the browser (its launch overlaps
+    the queries); the worker is shut down at the end. Optional: without it render_pack writes
+    the XLSX itself, while Chromium prints, and launches the browser on its first print."""
+    from matrix_pulse.report import chromium
+
+    xlsx_process.start()
+    try:
+        chromium.warm()
+        yield
+    finally:
+        xlsx_process.stop()
+
+
 def render_pack(pack: QuarterPack, issue: int, folder: Path | None = None) -> PackFiles:
     """Charts, mail HTML, PDF, XLSX and a manifest under the pack's archive folder."""
     from matrix_pulse.report.charts import render_charts
@@ -311,13 +329,14 @@ def render_pack(pack: QuarterPack, issue: int, folder: Path | None = None) -> Pa
     folder = folder or pack_folder(pack.quarter.label, pack.audience.id)
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"MatrixPulse_{pack.quarter.label}_{pack.audience.id}_issue{issue}"
+    writing = xlsx_process.write(pack, folder / f"{stem}.xlsx")
     charts = render_charts(pack, folder / f"charts_issue{issue}")
+    printing = start_pdf(pack, issue, charts, folder / f"{stem}.html", folder / f"{stem}.pdf")
     mail = folder / f"{stem}_mail.html"
     mail.write_text(render_mail_html(pack, issue), encoding="utf-8")
-    # Chromium prints the PDF in its own processes while this one writes the XLSX: on two
-    # cores the two overlap (issue 17).
-    printing = start_pdf(pack, issue, charts, folder / f"{stem}.html", folder / f"{stem}.pdf")
-    xlsx = write_xlsx(pack, folder / f"{stem}.xlsx")
+    # Chromium prints the PDF in its own processes, and the XLSX is written by the worker that
+    # workers() forked while this process draws the charts: on two cores they overlap (issue 17).
+    xlsx = writing.result()  # without the worker, written here now, while Chromium prints
     pdf = printing.result()
     files = PackFiles(pack.quarter.label, pack.audience.id, issue, folder, subject_for(pack, issue), mail, pdf,
                       xlsx, {f"{name}{CID_SUFFIX}": path for name, path in charts.items()})  # fmt: skip

@@ -1,0 +1,112 @@
+"""A second process that writes the pack's XLSX while this one draws the charts and Chromium prints.
+
+Writing the XLSX is pure Python (xlsxwriter, ~13 µs a cell; the national hq pack has 330,000
+cells) and the GIL keeps a thread from overlapping it with the charts, so it runs in a process of
+its own: one worker per report process, reused for every pack it renders (issue 17). The worker is
+forked by ``start()``, which ``render.workers()`` runs first (the report DAG's build task, the
+bench), before DuckDB is opened or the browser launched, so neither's threads hold a lock the child
+could inherit; the worker is shut down when that block ends, or leaves when its parent has gone.
+Forked, it starts at no cost (the parent's imports are already in memory) and never re-runs the
+parent's ``__main__`` (a spawned worker would re-import the ``airflow`` script, and Airflow with it).
+
+Without ``start()`` (tests, other callers, a process forked from the one that started it) or when
+the worker has died, ``write()`` writes in the calling process: the same file, only not overlapped.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from matrix_pulse.report.pack import QuarterPack
+
+_pool: ProcessPoolExecutor | None = None
+_owner_pid: int | None = None
+
+
+def _exit_with_parent(parent: int) -> None:
+    """The worker's initializer: leave when the parent has gone. An Airflow task ends with
+    os._exit(), which runs no atexit hook (nor the pool's shutdown), and a worker left behind
+    would keep the task's log socket open, which its supervisor reads until EOF."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="mp-xlsx-parent-watch", daemon=True).start()
+
+
+def _ready() -> int:
+    """The worker's first job: proves it runs (and returns its pid for the tests)."""
+    return os.getpid()
+
+
+def start() -> int | None:
+    """Fork the XLSX worker now (idempotent); returns its pid, None where fork is unavailable."""
+    global _pool, _owner_pid
+    if _pool is not None and _owner_pid == os.getpid():
+        return _pool.submit(_ready).result()
+    import multiprocessing
+
+    # The worker needs these; importing them here means the fork carries them in.
+    import xlsxwriter  # noqa: F401
+
+    import matrix_pulse.report.render  # noqa: F401
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+    _owner_pid = os.getpid()
+    # The first submit forks the worker (3.11 launches fork workers before its manager thread).
+    return _pool.submit(_ready).result()
+
+
+def stop() -> None:
+    """Shut this process's worker down (it is also shut down at exit)."""
+    global _pool, _owner_pid
+    if _pool is not None and _owner_pid == os.getpid():
+        _pool.shutdown(wait=True)
+    _pool = _owner_pid = None
+
+
+class XlsxJob:
+    """An XLSX being written; ``result()`` waits for its path."""
+
+    def __init__(self, pack: QuarterPack, path: Path, future: Future | None) -> None:
+        self.pack, self.path, self.future = pack, path, future
+
+    def result(self) -> Path:
+        from matrix_pulse.report.render import write_xlsx
+
+        if self.future is not None:
+            try:
+                return self.future.result()
+            except BrokenProcessPool:  # the worker died (killed, out of memory): write it here
+                stop()
+        return write_xlsx(self.pack, self.path)
+
+
+def write(pack: QuarterPack, path: Path) -> XlsxJob:
+    """Queue the pack's XLSX to ``path`` in the worker, if this process started one; else the
+    job writes it in this process when its result is asked for."""
+    from matrix_pulse.report.render import write_xlsx
+
+    if _pool is not None and _owner_pid == os.getpid():
+        try:
+            return XlsxJob(pack, path, _pool.submit(write_xlsx, pack, path))
+        except BrokenProcessPool:
+            stop()
+    return XlsxJob(pack, path, None)

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from matrix_pulse.transform.publish import publish_warehouse_copy
+from matrix_pulse.transform.publish import (
+    FINGERPRINTS,
+    PARTITION_COLUMNS,
+    _fingerprint_sql,
+    publish_warehouse_copy,
+)
 
 
 def _warehouse(path: Path, value: int) -> Path:
@@ -148,12 +153,15 @@ def test_a_build_manifest_of_another_project_version_is_not_used(tmp_path, monke
 
 
 def _tables(path: Path) -> dict[str, list[tuple]]:
-    """Every table of a published file with its rows, sorted (tables have no row order)."""
+    """Every table of a published file with its rows, sorted (tables have no row order); the
+    publish's own fingerprints aside (``_kept_fingerprints_hold`` checks those)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         names = con.execute("select schema_name, table_name from duckdb_tables() order by 1, 2").fetchall()
         out = {}
         for schema, table in names:
+            if (schema, table) == FINGERPRINTS:
+                continue
             cols = con.execute(f"describe {schema}.{table}").fetchall()
             rows = con.execute(f"select * from {schema}.{table}").fetchall()
             out[f"{schema}.{table}"] = [tuple(c[:2] for c in cols), *sorted(rows, key=repr)]
@@ -190,11 +198,37 @@ def _publish_logged(wh: Path, published: Path, caplog) -> dict[str, str]:
     return how
 
 
+def _kept_fingerprints_hold(published: Path) -> int:
+    """Every fingerprint the published file keeps equals its table's rows hashed now; returns
+    how many tables have some (the next publish trusts them instead of hashing the rows)."""
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        kept = con.execute(
+            f"select schema_name, table_name, columns, part, n, h1, h2 from {'.'.join(FINGERPRINTS)}"
+        ).fetchall()
+        by_table: dict[tuple[str, str], set] = {}
+        for schema, table, columns, part, n, h1, h2 in kept:
+            by_table.setdefault((schema, table), set()).add((columns, part, n, h1, h2))
+        for (schema, table), rows in by_table.items():
+            columns = [(r[0], r[1]) for r in con.execute(f"describe {schema}.{table}").fetchall()]
+            group = next((c for c in PARTITION_COLUMNS if c in dict(columns)), None)
+            now = con.execute(
+                f"select cast(part as varchar), n, h1, h2 from ({_fingerprint_sql(f'{schema}.{table}', group)})"
+            ).fetchall()
+            assert rows == {(repr(columns), *r) for r in now}, (
+                f"{schema}.{table}: kept fingerprints are stale"
+            )
+        return len(by_table)
+    finally:
+        con.close()
+
+
 def _equal_to_full_copy(wh: Path, published: Path, tmp_path: Path) -> None:
     full = tmp_path / "full" / "copy.duckdb"
     full.unlink(missing_ok=True)
     publish_warehouse_copy(wh, full)  # no earlier file: a full copy
     assert _tables(published) == _tables(full)
+    _kept_fingerprints_hold(published)
 
 
 def test_incremental_publish_equals_a_full_copy_and_rewrites_only_what_changed(tmp_path, caplog):
@@ -204,7 +238,23 @@ def test_incremental_publish_equals_a_full_copy_and_rewrites_only_what_changed(t
     assert set(first.values()) == {"rewritten"}  # nothing to start from
 
     # nothing changed: nothing is rewritten
+    assert _kept_fingerprints_hold(published) == 0  # a new table's copy is hashed by the next publish
     assert set(_publish_logged(wh, published, caplog).values()) == {"unchanged"}
+    assert _kept_fingerprints_hold(published) == 3
+    # which are then what a publish compares with: a day's made wrong by hand counts as changed
+    # (and is written again from the warehouse), the others' rows are not hashed again
+    con = duckdb.connect(str(published))
+    con.execute(
+        "update meta.published_fingerprints set h1 = h1 + 1 where table_name = 'fct_daily' and part = '2026-07-02'"
+    )
+    con.close()
+    how = _publish_logged(wh, published, caplog)
+    assert how == {
+        "marts.fct_daily": "parts",
+        "marts.mart_small": "unchanged",
+        "meta.load_ledger": "unchanged",
+    }
+    assert _kept_fingerprints_hold(published) == 3
 
     con = duckdb.connect(str(wh))
     # one value of a column that is neither the first nor the day, on one day

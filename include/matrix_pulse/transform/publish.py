@@ -7,7 +7,9 @@ the new one, and nobody ever sees half a copy or waits on the writer.
 
 The new file starts as a byte copy of the last published one and only the tables, or the days
 of a table, whose content differs from the warehouse's are written again (``_sync_table``);
-the file that results holds the same rows as a full copy would.
+the file that results holds the same rows as a full copy would. What differs is found by
+fingerprints (row counts and row-hash sums per day); the published file keeps its own
+(``meta.published_fingerprints``), so a publish hashes the warehouse's rows only.
 """
 
 from __future__ import annotations
@@ -118,6 +120,12 @@ _COMPACT_FREE_SHARE = 0.35
 PARTITION_COLUMNS = ("date_day", "created_date")
 # Replacing more than this share of a table's rows costs more than writing the table again.
 _PARTIAL_MAX_SHARE = 0.5
+# The published file keeps its tables' fingerprints (``_fingerprint_sql``: rows and row-hash sums
+# per day, or per table without a day column), written by the publish that wrote the tables: the
+# next publish compares the warehouse with these instead of hashing the last copy's rows again
+# (fct_content_daily's 10 M rows on every daily run). Analysts see it as meta.published_fingerprints.
+FINGERPRINTS = ("meta", "published_fingerprints")
+_FINGERPRINTS = f"{_COPY}.{FINGERPRINTS[0]}.{FINGERPRINTS[1]}"
 
 
 def _attach_start(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path) -> None:
@@ -147,14 +155,15 @@ def _sync_schemas(
     con: duckdb.DuckDBPyConnection, source_db: str, schemas: tuple[str, ...]
 ) -> list[tuple[str, str]]:
     """Make the new file hold exactly ``schemas`` and the tables the warehouse has in them (tables
-    and schemas gone from the warehouse are dropped); returns those tables."""
+    and schemas gone from the warehouse are dropped, and their kept fingerprints); returns those
+    tables."""
     marks = ", ".join("?" for _ in schemas)
     tables = con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = ? "
         f"and schema_name in ({marks}) order by schema_name, table_name",
         [source_db, *schemas],
     ).fetchall()
-    wanted = set(tables)
+    wanted = set(tables) | {FINGERPRINTS}
     for schema, table in con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = ?", [_COPY]
     ).fetchall():
@@ -163,10 +172,19 @@ def _sync_schemas(
     for (schema,) in con.execute(
         "select schema_name from duckdb_schemas() where database_name = ? and not internal", [_COPY]
     ).fetchall():
-        if schema not in schemas:
+        if schema not in (*schemas, FINGERPRINTS[0]):
             con.execute(f"drop schema {_COPY}.{_quote(schema)} cascade")
-    for schema in schemas:
+    for schema in dict.fromkeys([*schemas, FINGERPRINTS[0]]):
         con.execute(f"create schema if not exists {_COPY}.{_quote(schema)}")
+    con.execute(
+        f"create table if not exists {_FINGERPRINTS} (schema_name varchar, table_name varchar, "
+        "columns varchar, part varchar, n bigint, h1 hugeint, h2 hugeint)"
+    )
+    con.execute(
+        f"delete from {_FINGERPRINTS} where (schema_name, table_name) not in "
+        f"(select schema_name, table_name from duckdb_tables() where database_name = ?)",
+        [_COPY],
+    )
     return tables
 
 
@@ -175,66 +193,97 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
 
 
 def _fingerprint_sql(relation: str, group: str | None) -> str:
-    """Row count and two order-independent sums of per-row hashes (of all columns), per ``group``
-    value or for the whole relation. Equal content gives equal figures whatever the row order
-    or storage; a changed, added or removed row changes both sums except with a chance of the
-    order of 2**-64 each."""
-    key = f"{_quote(group)} as part, " if group else ""
-    tail = " group by all" if group else ""
+    """Per ``group`` value (``part``; NULL for the whole relation without a group): the row count
+    and two order-independent sums, of a hash of each row (all columns) and of a hash of that
+    hash. Equal content gives equal figures whatever the row order or storage; a changed, added
+    or removed row changes both sums except with a chance of the order of 2**-64. One hash of
+    each row, not two (a second salted one): hashing was most of a daily publish."""
+    part = _quote(group) if group else "cast(null as varchar)"
     return (
-        f"select {key}count(*) as n, sum(hash(*columns(*))::hugeint) as h1, "
-        f"sum(hash(*columns(*), 'mp_publish')::hugeint) as h2 from {relation}{tail}"
+        "select part, count(*) as n, sum(h::hugeint) as h1, sum(hash(h)::hugeint) as h2 "
+        f"from (select {part} as part, hash(*columns(*)) as h from {relation}) group by part"
+    )
+
+
+def _kept_fingerprints_sql(schema: str, table: str, columns: list[tuple[str, str]], part_type: str) -> str:
+    """The fingerprints the last publish kept for the new file's ``schema.table`` (this column list)."""
+    return (
+        f"(select cast(part as {part_type}) as part, n, h1, h2 from {_FINGERPRINTS} "
+        f"where schema_name = {_sql_literal(schema)} and table_name = {_sql_literal(table)} "
+        f"and columns = {_sql_literal(repr(columns))})"
     )
 
 
 def _sync_table(con: duckdb.DuckDBPyConnection, source_db: str, schema: str, table: str) -> str:
     """Make the new file's ``schema.table`` hold the rows of the warehouse's; returns what it took:
     ``unchanged`` (equal fingerprints), ``parts`` (only the days that differ replaced) or
-    ``rewritten`` (created anew: new, other columns, or changed without a day column)."""
+    ``rewritten`` (created anew: new, other columns, or changed without a day column).
+
+    The warehouse's fingerprints are compared with the ones the last publish kept in the file
+    (``FINGERPRINTS``), or, where it kept none, with the file's rows hashed; then they are kept
+    for the next publish, as the file's table now holds exactly the warehouse's rows."""
     name = f"{_quote(schema)}.{_quote(table)}"
     source, target = f"{_quote(source_db)}.{name}", f"{_COPY}.{name}"
     columns = _columns(con, source)
+    forget = (
+        f"delete from {_FINGERPRINTS} where schema_name = {_sql_literal(schema)} "
+        f"and table_name = {_sql_literal(table)}"
+    )
     exists = con.execute(
         "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
         [_COPY, schema, table],
     ).fetchone()[0]
-    if exists and _columns(con, target) == columns:
-        group = next((c for c in PARTITION_COLUMNS if c in dict(columns)), None)
-        if group is None:
-            if (
-                con.execute(_fingerprint_sql(source, None)).fetchone()
-                == con.execute(_fingerprint_sql(target, None)).fetchone()
-            ):
-                return "unchanged"
-        else:
-            # the values of the day column whose rows differ, or exist on one side only
-            con.execute(
-                "create or replace temp table mp_publish_parts as "
-                "select coalesce(s.part, t.part) as part, coalesce(s.n, 0) as n "
-                f"from ({_fingerprint_sql(source, group)}) as s full join ({_fingerprint_sql(target, group)}) as t "
-                "on s.part is not distinct from t.part "
-                "where s.n is distinct from t.n or s.h1 is distinct from t.h1 or s.h2 is distinct from t.h2"
-            )
-            try:
-                parts, rows, has_null = con.execute(
-                    "select count(*), coalesce(sum(n), 0), bool_or(part is null) from mp_publish_parts"
-                ).fetchone()
-                if parts == 0:
-                    return "unchanged"
-                total = con.execute(f"select count(*) from {source}").fetchone()[0]
-                if rows <= _PARTIAL_MAX_SHARE * total:
-                    column = _quote(group)
-                    # NULL equals nothing: a changed NULL day is matched on its own
-                    in_parts = f"({column} in (select part from mp_publish_parts)" + (
-                        f" or {column} is null)" if has_null else ")"
-                    )
-                    con.execute(f"delete from {target} where {in_parts}")
-                    con.execute(f"insert into {target} select * from {source} where {in_parts}")
-                    return "parts"
-            finally:
-                con.execute("drop table if exists mp_publish_parts")
-    con.execute(f"create or replace table {target} as select * from {source}")
-    return "rewritten"
+    if not exists or _columns(con, target) != columns:
+        con.execute(f"create or replace table {target} as select * from {source}")
+        con.execute(forget)  # the next publish hashes this copy once
+        return "rewritten"
+    group = next((c for c in PARTITION_COLUMNS if c in dict(columns)), None)
+    part_type = dict(columns)[group] if group else "varchar"
+    kept = con.execute(
+        f"select count(*) from {_kept_fingerprints_sql(schema, table, columns, part_type)}"
+    ).fetchone()[0]
+    target_fingerprints = (
+        _kept_fingerprints_sql(schema, table, columns, part_type)
+        if kept
+        else f"({_fingerprint_sql(target, group)})"
+    )
+    con.execute(f"create or replace temp table mp_publish_source as {_fingerprint_sql(source, group)}")
+    try:
+        # the parts (days, or the whole table) whose rows differ, or exist on one side only
+        con.execute(
+            "create or replace temp table mp_publish_parts as "
+            "select coalesce(s.part, t.part) as part, coalesce(s.n, 0) as n "
+            f"from mp_publish_source as s full join {target_fingerprints} as t "
+            "on s.part is not distinct from t.part "
+            "where s.n is distinct from t.n or s.h1 is distinct from t.h1 or s.h2 is distinct from t.h2"
+        )
+        parts, rows, has_null = con.execute(
+            "select count(*), coalesce(sum(n), 0), bool_or(part is null) from mp_publish_parts"
+        ).fetchone()
+        how = "unchanged"
+        if parts and group:
+            total = con.execute(f"select count(*) from {source}").fetchone()[0]
+            if rows <= _PARTIAL_MAX_SHARE * total:
+                column = _quote(group)
+                # NULL equals nothing: a changed NULL day is matched on its own
+                in_parts = f"({column} in (select part from mp_publish_parts)" + (
+                    f" or {column} is null)" if has_null else ")"
+                )
+                con.execute(f"delete from {target} where {in_parts}")
+                con.execute(f"insert into {target} select * from {source} where {in_parts}")
+                how = "parts"
+        if parts and how == "unchanged":
+            con.execute(f"create or replace table {target} as select * from {source}")
+            how = "rewritten"
+        con.execute(forget)
+        con.execute(
+            f"insert into {_FINGERPRINTS} select ?, ?, ?, cast(part as varchar), n, h1, h2 from mp_publish_source",
+            [schema, table, repr(columns)],
+        )
+        return how
+    finally:
+        con.execute("drop table if exists mp_publish_parts")
+        con.execute("drop table if exists mp_publish_source")
 
 
 def _sql_literal(text: str) -> str:

@@ -40,11 +40,11 @@ def _cells(path: Path) -> dict[str, list]:
 
 
 def test_the_worker_writes_the_workbook_this_process_would(pack, worker: int, tmp_path: Path) -> None:
-    first = xlsx_process.write(pack, tmp_path / "worker.xlsx")
+    first = xlsx_process.write(write_xlsx, pack, tmp_path / "worker.xlsx")
     assert first.future is not None  # queued to the worker, not written here
     assert first.result() == tmp_path / "worker.xlsx"
     assert xlsx_process.start() == worker  # one worker, reused for the next pack
-    again = xlsx_process.write(pack, tmp_path / "again.xlsx").result()
+    again = xlsx_process.write(write_xlsx, pack, tmp_path / "again.xlsx").result()
     here = write_xlsx(pack, tmp_path / "here.xlsx")
     cells = _cells(here)
     assert len(cells) > 20 and sum(len(rows) for rows in cells.values()) > 100
@@ -54,7 +54,7 @@ def test_the_worker_writes_the_workbook_this_process_would(pack, worker: int, tm
 
 def test_a_dead_worker_leaves_the_workbook_to_this_process(pack, worker: int, tmp_path: Path) -> None:
     os.kill(worker, signal.SIGKILL)  # whether the pool has noticed yet or not
-    path = xlsx_process.write(pack, tmp_path / "after_kill.xlsx").result()
+    path = xlsx_process.write(write_xlsx, pack, tmp_path / "after_kill.xlsx").result()
     assert _cells(path) == _cells(write_xlsx(pack, tmp_path / "here.xlsx"))
     # the next start forks a new worker
     assert xlsx_process.start() not in (None, worker)
@@ -62,7 +62,7 @@ def test_a_dead_worker_leaves_the_workbook_to_this_process(pack, worker: int, tm
 
 def test_without_start_the_workbook_is_written_here(pack, tmp_path: Path) -> None:
     xlsx_process.stop()
-    job = xlsx_process.write(pack, tmp_path / "inline.xlsx")
+    job = xlsx_process.write(write_xlsx, pack, tmp_path / "inline.xlsx")
     assert job.future is None and not (tmp_path / "inline.xlsx").exists()
     assert job.result().exists()
 
@@ -87,7 +87,7 @@ def test_the_worker_ends_with_its_block_and_with_its_parent(pack, tmp_path: Path
         pid = xlsx_process.start()
         assert pid is not None and not _gone(pid)
     assert _gone(pid)
-    assert xlsx_process.write(pack, tmp_path / "after.xlsx").future is None  # written here again
+    assert xlsx_process.write(write_xlsx, pack, tmp_path / "after.xlsx").future is None  # written here again
 
     code = (
         "import os; from matrix_pulse.report import xlsx_process; "
@@ -99,3 +99,24 @@ def test_the_worker_ends_with_its_block_and_with_its_parent(pack, tmp_path: Path
     while not _gone(orphan) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _gone(orphan), f"the worker {orphan} outlived its parent"
+
+
+def test_a_daemonic_process_writes_its_workbook_itself(pack, tmp_path: Path) -> None:
+    """An Airflow task on a Celery worker is a daemonic process, to which multiprocessing allows
+    no children: no worker there, and the XLSX is written in the task's own process."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+
+    def task() -> None:
+        pid = xlsx_process.start()
+        job = xlsx_process.write(write_xlsx, pack, tmp_path / "daemon.xlsx")
+        results.put((pid, job.future is None, job.result() == tmp_path / "daemon.xlsx"))
+
+    child = ctx.Process(target=task, daemon=True)
+    child.start()
+    assert results.get(timeout=60) == (None, True, True)
+    child.join(30)
+    assert child.exitcode == 0
+    assert _cells(tmp_path / "daemon.xlsx") == _cells(write_xlsx(pack, tmp_path / "here.xlsx"))

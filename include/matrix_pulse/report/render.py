@@ -329,7 +329,7 @@ def render_pack(pack: QuarterPack, issue: int, folder: Path | None = None) -> Pa
     folder = folder or pack_folder(pack.quarter.label, pack.audience.id)
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"MatrixPulse_{pack.quarter.label}_{pack.audience.id}_issue{issue}"
-    writing = xlsx_process.write(pack, folder / f"{stem}.xlsx")
+    writing = xlsx_process.write(write_xlsx, pack, folder / f"{stem}.xlsx")
     charts = render_charts(pack, folder / f"charts_issue{issue}")
     printing = start_pdf(pack, issue, charts, folder / f"{stem}.html", folder / f"{stem}.pdf")
     mail = folder / f"{stem}_mail.html"

@@ -9,8 +9,9 @@ could inherit; the worker is shut down when that block ends, or leaves when its 
 Forked, it starts at no cost (the parent's imports are already in memory) and never re-runs the
 parent's ``__main__`` (a spawned worker would re-import the ``airflow`` script, and Airflow with it).
 
-Without ``start()`` (tests, other callers, a process forked from the one that started it) or when
-the worker has died, ``write()`` writes in the calling process: the same file, only not overlapped.
+Without a worker (``start()`` not called, a process forked from the one that called it, a daemonic
+process such as an Airflow task on a Celery worker, where multiprocessing allows no children) or
+when the worker has died, the job writes in the calling process: the same file, only not overlapped.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from matrix_pulse.report.pack import QuarterPack
+
+    Writer = Callable[[QuarterPack, Path], Path]
 
 _pool: ProcessPoolExecutor | None = None
 _owner_pid: int | None = None
@@ -50,19 +54,20 @@ def _ready() -> int:
 
 
 def start() -> int | None:
-    """Fork the XLSX worker now (idempotent); returns its pid, None where fork is unavailable."""
+    """Fork the XLSX worker now (idempotent); returns its pid, or None where this process may not
+    have one: no fork on the platform, or a daemonic process (an Airflow task on a Celery worker:
+    multiprocessing refuses it children), which then writes its XLSX itself."""
     global _pool, _owner_pid
     if _pool is not None and _owner_pid == os.getpid():
         return _pool.submit(_ready).result()
     import multiprocessing
 
-    # The worker needs these; importing them here means the fork carries them in.
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        return None
+    # The worker needs xlsxwriter (the caller's writer function is imported already): importing it
+    # here means the fork carries it in.
     import xlsxwriter  # noqa: F401
 
-    import matrix_pulse.report.render  # noqa: F401
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
     _pool = ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("fork"),
@@ -85,28 +90,25 @@ def stop() -> None:
 class XlsxJob:
     """An XLSX being written; ``result()`` waits for its path."""
 
-    def __init__(self, pack: QuarterPack, path: Path, future: Future | None) -> None:
-        self.pack, self.path, self.future = pack, path, future
+    def __init__(self, writer: Writer, pack: QuarterPack, path: Path, future: Future | None) -> None:
+        self.writer, self.pack, self.path, self.future = writer, pack, path, future
 
     def result(self) -> Path:
-        from matrix_pulse.report.render import write_xlsx
-
         if self.future is not None:
             try:
                 return self.future.result()
             except BrokenProcessPool:  # the worker died (killed, out of memory): write it here
                 stop()
-        return write_xlsx(self.pack, self.path)
+        return self.writer(self.pack, self.path)
 
 
-def write(pack: QuarterPack, path: Path) -> XlsxJob:
-    """Queue the pack's XLSX to ``path`` in the worker, if this process started one; else the
-    job writes it in this process when its result is asked for."""
-    from matrix_pulse.report.render import write_xlsx
-
+def write(writer: Writer, pack: QuarterPack, path: Path) -> XlsxJob:
+    """Queue ``writer(pack, path)`` (render.write_xlsx: a module-level function, so the worker
+    finds it by name) to the worker, if this process started one; else the job writes the XLSX
+    in this process when its result is asked for."""
     if _pool is not None and _owner_pid == os.getpid():
         try:
-            return XlsxJob(pack, path, _pool.submit(write_xlsx, pack, path))
+            return XlsxJob(writer, pack, path, _pool.submit(writer, pack, path))
         except BrokenProcessPool:
             stop()
-    return XlsxJob(pack, path, None)
+    return XlsxJob(writer, pack, path, None)

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from matrix_pulse.transform.publish import (
     FINGERPRINTS,
-    PARTITION_COLUMNS,
     _fingerprint_sql,
+    partition_column,
     publish_warehouse_copy,
 )
 
@@ -211,7 +211,7 @@ def _kept_fingerprints_hold(published: Path) -> int:
             by_table.setdefault((schema, table), set()).add((columns, part, n, h1, h2))
         for (schema, table), rows in by_table.items():
             columns = [(r[0], r[1]) for r in con.execute(f"describe {schema}.{table}").fetchall()]
-            group = next((c for c in PARTITION_COLUMNS if c in dict(columns)), None)
+            group = partition_column(columns)
             now = con.execute(
                 f"select cast(part as varchar), n, h1, h2 from ({_fingerprint_sql(f'{schema}.{table}', group)})"
             ).fetchall()

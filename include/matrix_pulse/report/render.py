@@ -309,8 +309,9 @@ def _write_column(ws, col: int, series, kind: str, text, formats) -> None:
 @contextmanager
 def workers() -> Iterator[None]:
     """Start, before the packs' queries, what rendering them will need: the XLSX worker (forked
-    first, before DuckDB's or the browser's threads exist) and the browser (its launch overlaps
-    the queries); the worker is shut down at the end. Optional: without it render_pack writes
+    first, before this block opens DuckDB or the browser; where one process runs several tasks,
+    as `dags test` does, an earlier task's browser thread exists then, idle on its queue) and
+    the browser (its launch overlaps the queries); the worker is shut down at the end. Optional: without it render_pack writes
     the XLSX itself, while Chromium prints, and launches the browser on its first print."""
     from matrix_pulse.report import chromium
 

@@ -4,8 +4,10 @@ Writing the XLSX is pure Python (xlsxwriter, ~13 µs a cell; the national hq pac
 cells) and the GIL keeps a thread from overlapping it with the charts, so it runs in a process of
 its own: one worker per report process, reused for every pack it renders (issue 17). The worker is
 forked by ``start()``, which ``render.workers()`` runs first (the report DAG's build task, the
-bench), before DuckDB is opened or the browser launched, so neither's threads hold a lock the child
-could inherit; the worker is shut down when that block ends, or leaves when its parent has gone.
+bench), before that block opens DuckDB or launches the browser, so their threads hold no lock the
+child could inherit (in `dags test`, which runs every task in one process, an earlier task's
+browser thread may exist, idle on its queue; the child touches neither); the worker is shut down
+when that block ends, or leaves when its parent has gone.
 Forked, it starts at no cost (the parent's imports are already in memory) and never re-runs the
 parent's ``__main__`` (a spawned worker would re-import the ``airflow`` script, and Airflow with it).
 

@@ -205,6 +205,11 @@ def _fingerprint_sql(relation: str, group: str | None) -> str:
     )
 
 
+def partition_column(columns: list[tuple[str, str]]) -> str | None:
+    """The first of ``PARTITION_COLUMNS`` in ``columns`` (None: the table is compared whole)."""
+    return next((c for c in PARTITION_COLUMNS if c in dict(columns)), None)
+
+
 def _kept_fingerprints_sql(schema: str, table: str, columns: list[tuple[str, str]], part_type: str) -> str:
     """The fingerprints the last publish kept for the new file's ``schema.table`` (this column list)."""
     return (
@@ -237,16 +242,10 @@ def _sync_table(con: duckdb.DuckDBPyConnection, source_db: str, schema: str, tab
         con.execute(f"create or replace table {target} as select * from {source}")
         con.execute(forget)  # the next publish hashes this copy once
         return "rewritten"
-    group = next((c for c in PARTITION_COLUMNS if c in dict(columns)), None)
-    part_type = dict(columns)[group] if group else "varchar"
-    kept = con.execute(
-        f"select count(*) from {_kept_fingerprints_sql(schema, table, columns, part_type)}"
-    ).fetchone()[0]
-    target_fingerprints = (
-        _kept_fingerprints_sql(schema, table, columns, part_type)
-        if kept
-        else f"({_fingerprint_sql(target, group)})"
-    )
+    group = partition_column(columns)
+    kept = _kept_fingerprints_sql(schema, table, columns, dict(columns)[group] if group else "varchar")
+    has_kept = con.execute(f"select count(*) from {kept}").fetchone()[0]
+    target_fingerprints = kept if has_kept else f"({_fingerprint_sql(target, group)})"
     con.execute(f"create or replace temp table mp_publish_source as {_fingerprint_sql(source, group)}")
     try:
         # the parts (days, or the whole table) whose rows differ, or exist on one side only
@@ -262,7 +261,7 @@ def _sync_table(con: duckdb.DuckDBPyConnection, source_db: str, schema: str, tab
         ).fetchone()
         how = "unchanged"
         if parts and group:
-            total = con.execute(f"select count(*) from {source}").fetchone()[0]
+            total = con.execute("select coalesce(sum(n), 0) from mp_publish_source").fetchone()[0]
             if rows <= _PARTIAL_MAX_SHARE * total:
                 column = _quote(group)
                 # NULL equals nothing: a changed NULL day is matched on its own

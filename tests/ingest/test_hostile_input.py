@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -277,6 +278,62 @@ def test_the_worker_parses_the_next_file_while_the_loader_stages_one(
         assert nxt == pending == following  # the next one was already in the worker
     assert seen[-1][1:] == (None, None)
     assert_good_day_loaded(settings, set())
+
+
+def test_the_worker_reads_the_next_chunk_while_the_loader_settles_one(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: the next chunk is admitted and its xlsx/JSON files queued before this chunk is
+    normalised and applied, and the worker reads them meanwhile, without the loader asking."""
+    from matrix_pulse.ingest import loader
+
+    write_all_good(settings.landing_dir, D)
+    settings = settings.model_copy(update={"ingest_chunk_mb": 1e-6})  # a chunk per source-day
+    settle = loader._settle_chunk
+    seen: list[tuple[str, bool]] = []
+
+    def settle_and_look(ctx, files, staged_sources):
+        nxt = ctx.readers.pending
+        if nxt is not None:
+            assert nxt not in {rf.f.path.name for rf in files}  # queued from the next chunk
+            settle(ctx, files, staged_sources)
+            deadline = time.monotonic() + 60
+            while nxt not in ctx.readers.read_ahead and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen.append((nxt, nxt in ctx.readers.read_ahead))  # read, and not yet taken
+        else:
+            settle(ctx, files, staged_sources)
+
+    monkeypatch.setattr(loader, "_settle_chunk", settle_and_look)
+    run_ingest(settings)
+    assert len(seen) >= 4 and all(read for _, read in seen), seen
+    assert len({name for name, _ in seen}) == len(seen)
+    assert_good_day_loaded(settings, set())
+
+
+def test_a_file_over_the_time_limit_is_set_aside_and_the_next_goes_to_a_fresh_worker(
+    settings: Settings,
+) -> None:
+    """MP_READER_TIMEOUT_S: a file whose read overruns is set aside by name and the worker is
+    replaced; the CSVs of the day load. (A limit no read can meet makes every xlsx/JSON overrun.)"""
+    from matrix_pulse.ingest.isolation import FileReaderPool
+
+    write_all_good(settings.landing_dir, D)
+    settings = settings.model_copy(update={"reader_timeout_s": 0.001})
+    pool = FileReaderPool.shared(settings.input_limits())
+    started = pool.started
+    run_ingest(settings)
+    read_by_worker = {n: r for n, (st, r) in ledger(settings).items() if not n.endswith(".csv")}
+    assert len(read_by_worker) >= 4
+    for name, reason in read_by_worker.items():
+        assert (
+            reason.startswith(name.split("/")[-1]) and "longer than 0.001 s (MP_READER_TIMEOUT_S)" in reason
+        )
+    assert {st for n, (st, _) in ledger(settings).items() if n in read_by_worker} == {"rejected"}
+    assert pool.started - started == len(read_by_worker)  # a fresh worker after each
+    loaded = {n for n, (st, _) in ledger(settings).items() if st == "loaded"}
+    assert loaded and all(n.endswith(".csv") for n in loaded)
+    assert_reconciles(settings)
 
 
 def test_a_run_that_stops_mid_chunk_leaves_no_read_for_the_next_run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -107,11 +108,20 @@ def test_archive_keeps_every_file_byte_for_byte(settings: Settings) -> None:
     run_ingest(settings)
     for p, data in before.items():
         assert p.read_bytes() == data, "the landing is never altered"
-        import hashlib
-
         sha = hashlib.sha256(data).hexdigest()
         archived = settings.archive_dir / p.parent.name / f"{sha}{p.suffix}"
         assert archived.read_bytes() == data
+        assert archived.stat().st_mode & 0o777 == 0o440
+    # The copy is made under a temporary name first: a file the ledger knows (same name and
+    # bytes, touched) and the same bytes under a new name leave no temporary copy behind.
+    known, renamed = paths[0], paths[1]
+    os.utime(known, (known.stat().st_atime, known.stat().st_mtime + 60))
+    renamed.rename(renamed.with_name(renamed.name.replace(".", "_again.", 1)))
+    run_ingest(settings)
+    kept = {p.relative_to(settings.archive_dir) for p in settings.archive_dir.rglob("*") if p.is_file()}
+    assert kept == {
+        Path(p.parent.name) / f"{hashlib.sha256(d).hexdigest()}{p.suffix}" for p, d in before.items()
+    }
 
 
 @pytest.mark.slow

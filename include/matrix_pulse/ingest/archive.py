@@ -2,44 +2,47 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 from matrix_pulse.ingest.discovery import LandedFile
-from matrix_pulse.ingest.readers import FileRejected
+from matrix_pulse.ingest.landing_guard import open_regular_file
 from matrix_pulse.settings import Settings
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def copy_in(settings: Settings, f: LandedFile) -> tuple[Path, bytes]:
+    """Copy a landed file into its archive folder under a temporary name; return that copy's
+    path and its bytes (the bytes that are checksummed, kept and parsed: all the same bytes).
+
+    The copy is made by the kernel (``os.sendfile``): writing the bytes from Python cost 13.5 s
+    of a national quarter's 2.6 GB on this machine's disk, the kernel's copy ~1 s. The landed
+    file is opened without following a link, regular files only (H5, landing_guard.py).
+    """
+    folder = settings.archive_dir / f.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with open_regular_file(f.path) as src:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while os.sendfile(out.fileno(), src, None, 1 << 30):
+                    pass
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return tmp, tmp.read_bytes()
 
 
-def archive_file(settings: Settings, f: LandedFile, sha: str, data: bytes | None = None) -> Path:
-    """Keep the landed file byte for byte as archive/<folder>/<sha256>.<ext> (write-once).
+def keep(settings: Settings, f: LandedFile, sha: str, tmp: Path) -> Path:
+    """Keep a copy made by ``copy_in`` as archive/<folder>/<sha256>.<ext> (write-once).
 
-    ``data`` are the bytes the checksum was computed from (the loader reads a file once);
-    without them the file is read again and must still match ``sha``.
+    Renamed from its temporary name, so a crash never leaves a half file under a checksum name.
     """
     target = settings.archive_dir / f.folder / f"{sha}{f.path.suffix.lower()}"
     if target.exists():
+        tmp.unlink(missing_ok=True)
         return target
-    if data is None:
-        data = f.path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha:
-            raise FileRejected(
-                f"{f.rel_path}: changed while being archived (checksum mismatch); retried next run"
-            )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write to a temp name and rename, so a crash never leaves a half file under a checksum name.
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
     os.chmod(tmp, 0o440)
     os.replace(tmp, target)
     return target

@@ -14,10 +14,12 @@ reading, the cell count and the longest cell (``MP_READER_MAX_CELLS``,
 
 Cost (issue 17): ONE worker per process (started on the first xlsx/JSON file, ~0.4 s CPU;
 kept for the next run, replaced only when a file killed it or the limits changed), not one
-per file; a file's staged columns come back pickled over a pipe. The worker holds at most one
-file: ``submit`` hands it the next file and returns at once, ``result`` waits for it, so the
-loader stages one file while the worker parses the next (a national quarter's loader waited
-81 s of its 227 s on the worker before). CSVs are read by DuckDB in the loader's process,
+per file; a file's staged columns come back pickled over a pipe. The worker parses one file
+at a time, but the loader queues files ahead (``submit`` returns at once, ``result`` takes the
+oldest): a pump thread feeds the worker and holds its replies up to ``READ_AHEAD_BYTES``, so the
+worker parses the next chunk's files while the loader normalises and applies this one (a
+national quarter's loader waited 62 s of its 228 s on the worker with one file of read-ahead
+within a chunk, and 81 s with none). CSVs are read by DuckDB in the loader's process,
 where DuckDB's own memory limit and its 2 MB line-size cap bound them.
 """
 
@@ -25,13 +27,15 @@ from __future__ import annotations
 
 import atexit
 import os
+import pickle
 import re
 import resource
 import signal
 import subprocess
 import sys
-import time
+import threading
 import zipfile
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -186,6 +190,11 @@ def _worker_main(requests: Connection, replies: Connection, memory_bytes: int) -
 
 _SHARED: FileReaderPool | None = None
 
+# How many bytes of replies (pickled staged columns, ~1/3 of the parsed file in memory) the
+# worker may read ahead of the loader. A national xlsx file's reply is ~20 MB: the worker can
+# parse the next chunk's first files while the loader normalises and applies this chunk.
+READ_AHEAD_BYTES = 256 * 1024 * 1024
+
 
 @dataclass
 class _Worker:
@@ -194,15 +203,36 @@ class _Worker:
     replies: Connection
 
 
-class FileReaderPool:
-    """One reader worker for an ingest run: ``submit`` hands it a file, ``result`` returns what it
-    staged or raises FileRejected."""
+@dataclass
+class _Job:
+    request: tuple
+    name: str
+    reply: tuple[str, object] | None = None  # ("reply", pickled bytes) or ("rejected", message)
+    sent: bool = False
 
-    def __init__(self, limits: InputLimits | None = None) -> None:
+
+class FileReaderPool:
+    """One reader worker for an ingest run: ``submit`` queues a file, ``result`` returns what the
+    oldest queued file staged or raises FileRejected for it.
+
+    A pump thread feeds the worker one file at a time and keeps its replies (as pickled bytes,
+    at most ``read_ahead_bytes`` of them), so the worker goes on parsing queued files while the
+    loader is busy elsewhere (issue 17: it idled while each chunk was normalised and applied).
+    Only the pump talks to the worker; each file's time limit runs from the moment the worker
+    gets it, and a file that kills the worker or overruns is rejected on its own, the next one
+    going to a fresh worker.
+    """
+
+    def __init__(self, limits: InputLimits | None = None, read_ahead_bytes: int = READ_AHEAD_BYTES) -> None:
         self.limits = limits or get_settings().input_limits()
+        self.read_ahead_bytes = read_ahead_bytes
         self._worker: _Worker | None = None
         self.started = 0  # workers started (one per run unless a file killed one)
-        self._pending: tuple[str, float] | None = None  # (landed name, monotonic send time) in the worker
+        self._jobs: deque[_Job] = deque()  # submitted, result not taken, in order
+        self._cv = threading.Condition()
+        self._pump: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._pump_error: BaseException | None = None
 
     def _start(self) -> _Worker:
         # A fresh interpreter (not multiprocessing's spawn/forkserver, which re-run the
@@ -230,59 +260,128 @@ class FileReaderPool:
             self._worker.replies.close()
             self._worker = None
 
+    # --- the pump (its own thread: the only one that talks to the worker) ---------------
+
+    def _next_job(self) -> _Job | None:
+        """The first job not sent yet, when the replies held leave room; None to wait."""
+        held = sum(len(j.reply[1]) for j in self._jobs if j.reply and j.reply[0] == "reply")
+        if held >= self.read_ahead_bytes:
+            return None
+        return next((j for j in self._jobs if not j.sent), None)
+
+    def _pump_loop(self, stop: threading.Event) -> None:
+        try:
+            while True:
+                with self._cv:
+                    while not stop.is_set() and (job := self._next_job()) is None:
+                        self._cv.wait()
+                    if stop.is_set():
+                        return
+                    job.sent = True
+                reply = self._read(job, stop)
+                with self._cv:
+                    job.reply = reply
+                    self._cv.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - handed to the loader waiting in result()
+            with self._cv:
+                self._pump_error = exc
+                self._cv.notify_all()
+
+    def _read(self, job: _Job, stop: threading.Event) -> tuple[str, object]:
+        """Hand the worker one file and wait for its reply, within the file's time limit."""
+        # Worker changes happen under the lock: cancel() kills whichever worker it finds there.
+        with self._cv:
+            if stop.is_set():
+                return ("rejected", f"{job.name}: cancelled")
+            if self._worker is None or self._worker.process.poll() is not None:
+                self._kill()
+                self._worker = self._start()
+            w, limits = self._worker, self.limits
+        try:
+            w.requests.send(job.request)
+            if not w.replies.poll(limits.reader_timeout_s):
+                with self._cv:
+                    self._kill()
+                return ("rejected", f"{job.name}: reading took longer than {limits.reader_timeout_s:g} s "
+                        "(MP_READER_TIMEOUT_S); set aside")  # fmt: skip
+            return ("reply", w.replies.recv_bytes())
+        except (EOFError, OSError):
+            # The worker died mid-file (an allocation past the address-space limit aborts it),
+            # or cancel() killed it: then nobody takes this reply.
+            code = w.process.wait(5)
+            with self._cv:
+                self._kill()
+            return ("rejected", f"{job.name}: the reader died (exit code {code}) reading it, at the memory "
+                    f"limit of {limits.reader_memory_mb} MB (MP_READER_MEMORY_MB); set aside")  # fmt: skip
+
+    def _stop_pump(self) -> None:
+        if self._pump is not None:
+            with self._cv:
+                self._stop.set()
+                self._cv.notify_all()
+            self._pump.join()
+            self._pump = None
+
+    # --- the loader's side ----------------------------------------------------------------
+
     @property
     def pending(self) -> str | None:
-        """The landed name of the file the worker holds (submitted, its result not taken)."""
-        return self._pending[0] if self._pending else None
+        """The landed name of the oldest file submitted whose result is not taken yet."""
+        return self._jobs[0].name if self._jobs else None
+
+    @property
+    def read_ahead(self) -> list[str]:
+        """The landed names of submitted files the worker has read, their results not taken yet."""
+        with self._cv:
+            return [j.name for j in self._jobs if j.reply is not None]
 
     def submit(self, fmt: str, path: Path, name: str, sources: list[Source]) -> None:
-        """Hand the worker one file (``path``, the archived copy of landed file ``name``) and
-        return at once; ``result`` takes what it staged."""
-        if self._pending is not None:
-            raise RuntimeError(f"the reader worker still holds {self._pending[0]}: take its result first")
-        if self._worker is None or self._worker.process.poll() is not None:
-            self._kill()
-            self._worker = self._start()
-        self._worker.requests.send((fmt, path, name, sources, self.limits))
-        # The worker is idle when a file is sent (one at a time), so the file's time limit
-        # runs from here, however long the caller is busy before it asks for the result.
-        self._pending = (name, time.monotonic())
+        """Queue one file (``path``, the archived copy of landed file ``name``) and return at
+        once; ``result`` takes what it staged, in the order the files were submitted."""
+        with self._cv:
+            self._jobs.append(_Job((fmt, path, name, sources, self.limits), name))
+            if self._pump is None:
+                self._stop, self._pump_error = threading.Event(), None
+                self._pump = threading.Thread(
+                    target=self._pump_loop, args=(self._stop,), name="mp-reader-pump", daemon=True
+                )
+                self._pump.start()
+            self._cv.notify_all()
 
     def result(self) -> list[StagedTable]:
-        """What the worker staged from the submitted file; raises FileRejected for the file."""
-        if self._pending is None or self._worker is None:
-            raise RuntimeError("no file was submitted to the reader worker")
-        (name, sent), self._pending = self._pending, None
-        w, limits = self._worker, self.limits
-        if not w.replies.poll(max(limits.reader_timeout_s - (time.monotonic() - sent), 0)):
-            self._kill()
-            raise FileRejected(
-                f"{name}: reading took longer than {limits.reader_timeout_s:g} s (MP_READER_TIMEOUT_S); set aside"
-            )
-        try:
-            status, payload = w.replies.recv()
-        except (EOFError, OSError):
-            # The worker died mid-file: an allocation past the address-space limit aborts it.
-            code = w.process.wait(5)
-            self._kill()
-            raise FileRejected(
-                f"{name}: the reader died (exit code {code}) reading it, at the memory limit of "
-                f"{limits.reader_memory_mb} MB (MP_READER_MEMORY_MB); set aside"
-            ) from None
+        """What the oldest submitted file staged; raises FileRejected for the file."""
+        with self._cv:
+            if not self._jobs:
+                raise RuntimeError("no file was submitted to the reader worker")
+            job = self._jobs[0]
+            while job.reply is None and self._pump_error is None:
+                self._cv.wait()
+            if job.reply is None:
+                raise RuntimeError("the reader pump failed") from self._pump_error
+            self._jobs.popleft()
+            self._cv.notify_all()  # room for the pump to read further ahead
+        status, payload = job.reply
+        if status == "reply":
+            status, payload = pickle.loads(payload)
         if status == "ok":
             return payload
         if payload == "memory":
             raise FileRejected(
-                f"{name}: the reader exceeded the memory limit of {limits.reader_memory_mb} MB "
+                f"{job.name}: the reader exceeded the memory limit of {self.limits.reader_memory_mb} MB "
                 "(MP_READER_MEMORY_MB); set aside"
             )
         raise FileRejected(payload)
 
     def cancel(self) -> None:
-        """Forget a submitted file whose result nobody will take (a run that stopped early):
-        the worker is stopped, so its late reply can never be taken for another file."""
-        if self._pending is not None:
-            self._pending = None
+        """Forget every submitted file whose result nobody will take (a run that stopped early):
+        the worker is stopped, so a late reply can never be taken for another run's file."""
+        if self._jobs or self._pump is not None:
+            with self._cv:
+                self._stop.set()
+                self._jobs.clear()
+                if self._worker is not None and self._worker.process.poll() is None:
+                    self._worker.process.kill()  # the pump, waiting on its reply, sees the pipe close
+            self._stop_pump()
             self._kill()
 
     @classmethod
@@ -299,7 +398,9 @@ class FileReaderPool:
         return _SHARED
 
     def close(self) -> None:
-        self.cancel()
+        if self._jobs:
+            self.cancel()
+        self._stop_pump()
         if self._worker is not None:
             try:
                 self._worker.requests.send(None)

@@ -15,10 +15,12 @@ one-line piece of unknown text.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import stat
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 from matrix_pulse.clock import shanghai_today
@@ -97,8 +99,9 @@ def entry_refusal(path: Path) -> str | None:
     return f"{kind} refused (only regular files are read)"
 
 
-def read_regular_file(path: Path) -> bytes:
-    """The bytes of a landed regular file, opened without following a link (TOCTOU-safe)."""
+@contextlib.contextmanager
+def open_regular_file(path: Path) -> Iterator[int]:
+    """A landed regular file's descriptor, opened without following a link (TOCTOU-safe)."""
     try:
         # O_NONBLOCK: a FIFO swapped in after the scan must not block the open.
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -106,10 +109,12 @@ def read_regular_file(path: Path) -> bytes:
         raise LandingRefused(
             f"{escape(path.name)}: refused at open ({type(exc).__name__}: not a plain file)"
         ) from exc
-    with os.fdopen(fd, "rb") as fh:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise LandingRefused(f"{escape(path.name)}: refused at open (not a regular file)")
-        return fh.read()
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def data_date_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:

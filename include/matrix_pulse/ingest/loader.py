@@ -5,8 +5,9 @@
 whole source-days (all of a day's deliveries in one chunk):
 
 1. per file: read the bytes once (checksum, archive copy and parse all use those bytes; the
-   chunk's files are checksummed and archived first, so the xlsx/JSON reader worker can
-   parse the next file while this one is appended: ``_ReadAhead``), then, in arrival order,
+   chunk's files are checksummed and archived first and its xlsx/JSON queued to the reader
+   worker, which parses them while the loader appends, and the next chunk's while this one is
+   normalised and applied: ``_ReadAhead``), then, in arrival order,
    stage every cell as text and append it to the chunk's staging table for its source
    (``_fid`` + ``source_row`` + one column per contract column), or set the file aside
    whole (unreadable, missing required column) or record it as a duplicate delivery;
@@ -43,10 +44,10 @@ import duckdb
 
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.apply import apply_folder
-from matrix_pulse.ingest.archive import archive_file
+from matrix_pulse.ingest.archive import copy_in, keep
 from matrix_pulse.ingest.column_map import ColumnMap, map_columns
 from matrix_pulse.ingest.discovery import LandedFile, scan_landing, sources_by_folder
-from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt, read_regular_file
+from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt
 from matrix_pulse.ingest.pii import hmac_pads
 from matrix_pulse.ingest.readers import FileRejected, StagedTable, read_csv
 from matrix_pulse.ingest.replay import IngestContext, RunFile
@@ -71,35 +72,38 @@ PHONES = "_phones"  # the chunk's distinct phones / personal IDs and their keyed
 
 
 class _ReadAhead:
-    """The chunk's xlsx/JSON files, read by the worker one file ahead of the loader.
+    """The run's xlsx/JSON files, queued to the reader worker as soon as they are admitted.
 
-    H5: xlsx and JSON are read in one limited worker process (ingest/isolation.py). The worker
-    holds one file at a time; as soon as the loader takes a file's staged columns it hands the
-    worker the next xlsx/JSON file of the chunk, so the worker parses that one while the loader
-    appends this one (and reads the CSVs between) on the other core. Files are taken in the
-    chunk's order, each exactly once, whether it is staged or turns out to be a duplicate.
+    H5: xlsx and JSON are read in one limited worker process (ingest/isolation.py). Each
+    chunk's files are queued when the chunk is admitted, and the next chunk is admitted before
+    this one is normalised and applied, so the worker parses ahead while the loader appends,
+    reads the CSVs, normalises and applies (bounded by the pool's READ_AHEAD_BYTES). Files are
+    taken in the order they were queued, each exactly once, whether staged or a duplicate.
     """
 
-    def __init__(self, ctx: IngestContext, files: list[RunFile]) -> None:
+    def __init__(self, ctx: IngestContext) -> None:
         self.ctx = ctx
-        self.queue = deque(rf for rf in files if rf.fmt != "csv" and rf.archive_path is not None)
-        self.reading: RunFile | None = None
-        self._next()
+        self.queue: deque[RunFile] = deque()  # queued to the worker, not taken yet
 
-    def _next(self) -> None:
-        self.reading = self.queue.popleft() if self.queue else None
-        if self.reading is not None:
-            rf = self.reading
-            self.ctx.readers.submit(rf.fmt, rf.archive_path, rf.f.path.name, self.ctx.by_folder[rf.f.folder])
+    @property
+    def reading(self) -> RunFile | None:
+        """The next file to be taken (the worker has it, or has read it already)."""
+        return self.queue[0] if self.queue else None
+
+    def add(self, files: list[RunFile]) -> None:
+        for rf in files:
+            if rf.fmt != "csv" and rf.archive_path is not None:
+                self.ctx.readers.submit(
+                    rf.fmt, rf.archive_path, rf.f.path.name, self.ctx.by_folder[rf.f.folder]
+                )
+                self.queue.append(rf)
 
     def take(self, rf: RunFile) -> list[StagedTable]:
-        """The file's staged tables (raises FileRejected); the worker moves on to the next file."""
+        """The file's staged tables (raises FileRejected)."""
         if self.reading is not rf:
             raise RuntimeError(f"read-ahead out of order: {rf.f.rel_path} asked for while reading another")
-        try:
-            return self.ctx.readers.result()
-        finally:
-            self._next()
+        self.queue.popleft()
+        return self.ctx.readers.result()
 
     def skip(self, rf: RunFile) -> None:
         """A file that needs no staging after all (a duplicate): its read is dropped."""
@@ -108,9 +112,9 @@ class _ReadAhead:
                 st.drop()
 
     def close(self) -> None:
-        """A chunk that stopped early leaves no file in the worker for a later run to take."""
-        if self.reading is not None:
-            self.reading = None
+        """A run that stopped early leaves no file in the worker for a later run to take."""
+        if self.queue:
+            self.queue.clear()
             self.ctx.readers.cancel()
 
 
@@ -148,31 +152,33 @@ def _count_rows(ctx: IngestContext, st: StagedTable) -> int:
 
 
 def _admit_file(ctx: IngestContext, f: LandedFile) -> tuple[RunFile, bytes | None] | None:
-    """Read, checksum and archive one new file; None when the ledger already has it.
+    """Copy one new file into the archive and checksum the copy; None when the ledger has it.
 
     Returns the file and, for a CSV, its bytes (DuckDB reads the archived copy; the strict
     decoding check uses these). An xlsx/JSON file is read by the worker from its archived copy.
     """
     fmt = ctx.by_folder[f.folder][0].fmt
     try:
-        data = read_regular_file(f.path)  # H5: O_NOFOLLOW, regular files only (landing_guard.py)
+        tmp, data = copy_in(ctx.settings, f)  # H5: O_NOFOLLOW, regular files only (landing_guard.py)
     except LandingRefused as exc:
         log.warning("refused %s", exc)
         return None
     sha = hashlib.sha256(data).hexdigest()
     if (f.rel_path, sha) in ctx.known_sha:
+        tmp.unlink()
         return None
     ctx.known_sha.add((f.rel_path, sha))
     rf = RunFile(f, sha, fmt, ctx.next_fid, FileOutcome(f.rel_path, f.folder, fmt, f.data_date, "loaded"))
     ctx.next_fid += 1
     if len(data) != f.size:  # changed under our feet: leave it for the next run
+        tmp.unlink()
         rf.outcome.status = "in_progress"
         rf.outcome.reason = (
             f"{f.rel_path}: changed while being read (size {f.size} -> {len(data)}); retried next run"
         )
         ctx.known_sha.discard((f.rel_path, sha))
         return rf, None
-    rf.archive_path = archive_file(ctx.settings, f, sha, data)
+    rf.archive_path = keep(ctx.settings, f, sha, tmp)
     return rf, (data if fmt == "csv" else None)
 
 
@@ -289,9 +295,10 @@ def _share(seconds: float, files: list[RunFile], weight) -> None:
         rf.outcome.seconds += seconds * w / total
 
 
-def _run_chunk(ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary) -> list[RunFile]:
-    """Stage, normalise and apply one chunk of whole source-days."""
-    staged_sources: set[str] = set()
+def _admit_chunk(
+    ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary
+) -> list[tuple[RunFile, bytes | None]]:
+    """Read, checksum and archive a chunk's new files (their xlsx/JSON then go to the worker)."""
     admitted: list[tuple[RunFile, bytes | None]] = []
     for f in chunk:
         t0 = time.perf_counter()
@@ -301,16 +308,35 @@ def _run_chunk(ctx: IngestContext, chunk: list[LandedFile], summary: IngestSumma
             continue
         got[0].outcome.seconds += time.perf_counter() - t0
         admitted.append(got)
-    files = [rf for rf, _ in admitted]
-    reads = _ReadAhead(ctx, files)
+    return admitted
+
+
+def _run_chunks(ctx: IngestContext, chunks: list[list[LandedFile]], summary: IngestSummary) -> list[RunFile]:
+    """Each chunk staged, then the next one admitted (its xlsx/JSON queued to the worker, which
+    parses them meanwhile), then this one normalised and applied."""
+    reads, run_files = _ReadAhead(ctx), []
     try:
-        for rf, data in admitted:
-            t0 = time.perf_counter()
-            _stage_file(ctx, rf, data, reads, staged_sources)
-            rf.outcome.seconds += time.perf_counter() - t0
+        admitted = _admit_chunk(ctx, chunks[0], summary) if chunks else []
+        reads.add([rf for rf, _ in admitted])
+        for i in range(len(chunks)):
+            staged_sources: set[str] = set()
+            files = []
+            for rf, data in admitted:
+                t0 = time.perf_counter()
+                files.append(_stage_file(ctx, rf, data, reads, staged_sources))
+                rf.outcome.seconds += time.perf_counter() - t0
+            admitted = []  # the CSVs' bytes: gone before the next chunk's are read
+            admitted = _admit_chunk(ctx, chunks[i + 1], summary) if i + 1 < len(chunks) else []
+            reads.add([rf for rf, _ in admitted])
+            _settle_chunk(ctx, files, staged_sources)
+            run_files += files
     finally:
         reads.close()
-    del admitted  # the CSVs' bytes
+    return run_files
+
+
+def _settle_chunk(ctx: IngestContext, files: list[RunFile], staged_sources: set[str]) -> None:
+    """Normalise a staged chunk per source and apply it per landing folder."""
     by_fid = {rf.fid: rf for rf in files if rf.tables}
     sources = [s for srcs in ctx.by_folder.values() for s in srcs if s.raw_table in staged_sources]
     t0 = time.perf_counter()
@@ -334,7 +360,6 @@ def _run_chunk(ctx: IngestContext, chunk: list[LandedFile], summary: IngestSumma
     # The day states of this chunk are settled (a chunk holds whole source-days).
     for rf in files:
         ctx.days.pop((rf.f.folder, rf.f.data_date), None)
-    return files
 
 
 def _chunks(files: list[LandedFile], limit: int) -> list[list[LandedFile]]:
@@ -382,12 +407,8 @@ def run_ingest(
     try:
         with tempfile.TemporaryDirectory(prefix="mp_ingest_") as scratch:
             ctx = IngestContext(settings, con, run_id, Path(scratch))
-            new = _not_loaded_yet(ctx, ready, summary)
-            run_files = [
-                rf
-                for chunk in _chunks(new, settings.ingest_chunk_bytes)
-                for rf in _run_chunk(ctx, chunk, summary)
-            ]
+            chunks = _chunks(_not_loaded_yet(ctx, ready, summary), settings.ingest_chunk_bytes)
+            run_files = _run_chunks(ctx, chunks, summary)
         summary.files = [rf.outcome for rf in run_files]
         record_run(con, summary, ctx.now if ready else shanghai_now())
     finally:

@@ -375,7 +375,7 @@ class FileReaderPool:
     def cancel(self) -> None:
         """Forget every submitted file whose result nobody will take (a run that stopped early):
         the worker is stopped, so a late reply can never be taken for another run's file."""
-        if self._jobs or self._pump is not None:
+        if self._jobs:  # with none, the pump is idle and the worker kept for the next run
             with self._cv:
                 self._stop.set()
                 self._jobs.clear()

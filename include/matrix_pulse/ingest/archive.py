@@ -15,8 +15,9 @@ def copy_in(settings: Settings, f: LandedFile) -> tuple[Path, bytes]:
     """Copy a landed file into its archive folder under a temporary name; return that copy's
     path and its bytes (the bytes that are checksummed, kept and parsed: all the same bytes).
 
-    The copy is made by the kernel (``os.sendfile``): writing the bytes from Python cost 13.5 s
-    of a national quarter's 2.6 GB on this machine's disk, the kernel's copy ~1 s. The landed
+    The copy is made by the kernel (``os.sendfile``): writing the bytes from Python cost 13.5-14 s
+    of a national quarter's 2.6 GB on this machine's disk, the kernel's copy plus reading it
+    back 4-5 s (hashing included either way). The landed
     file is opened without following a link, regular files only (H5, landing_guard.py).
     """
     folder = settings.archive_dir / f.folder

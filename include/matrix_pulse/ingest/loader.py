@@ -4,10 +4,10 @@
 (late files, re-deliveries, a quarter of backlog in one run). The run works in chunks of
 whole source-days (all of a day's deliveries in one chunk):
 
-1. per file: read the bytes once (checksum, archive copy and parse all use those bytes; the
-   chunk's files are checksummed and archived first and its xlsx/JSON queued to the reader
-   worker, which parses them while the loader appends, and the next chunk's while this one is
-   normalised and applied: ``_ReadAhead``), then, in arrival order,
+1. per file: copy it into the archive (by the kernel) and read the copy's bytes once (checksum
+   and parse use the archived bytes; a chunk's files are archived first and its xlsx/JSON
+   queued to the reader worker, which parses them while the loader appends, and the next
+   chunk's while this one is normalised and applied: ``_ReadAhead``), then, in arrival order,
    stage every cell as text and append it to the chunk's staging table for its source
    (``_fid`` + ``source_row`` + one column per contract column), or set the file aside
    whole (unreadable, missing required column) or record it as a duplicate delivery;
@@ -298,7 +298,7 @@ def _share(seconds: float, files: list[RunFile], weight) -> None:
 def _admit_chunk(
     ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary
 ) -> list[tuple[RunFile, bytes | None]]:
-    """Read, checksum and archive a chunk's new files (their xlsx/JSON then go to the worker)."""
+    """Archive and checksum a chunk's new files (their xlsx/JSON then go to the worker)."""
     admitted: list[tuple[RunFile, bytes | None]] = []
     for f in chunk:
         t0 = time.perf_counter()

@@ -26,12 +26,13 @@ def copy_in(settings: Settings, f: LandedFile) -> tuple[Path, bytes]:
         fd, name = tempfile.mkstemp(dir=folder, prefix=".incoming-")
         tmp = Path(name)
         try:
-            with os.fdopen(fd, "wb") as out:
-                while os.sendfile(out.fileno(), src, None, 1 << 30):
-                    pass
+            while os.sendfile(fd, src, None, 1 << 30):
+                pass
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        finally:
+            os.close(fd)
     return tmp, tmp.read_bytes()
 
 

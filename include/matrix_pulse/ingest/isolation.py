@@ -216,16 +216,15 @@ class FileReaderPool:
     oldest queued file staged or raises FileRejected for it.
 
     A pump thread feeds the worker one file at a time and keeps its replies (as pickled bytes,
-    at most ``read_ahead_bytes`` of them), so the worker goes on parsing queued files while the
+    at most ``READ_AHEAD_BYTES`` of them), so the worker goes on parsing queued files while the
     loader is busy elsewhere (issue 17: it idled while each chunk was normalised and applied).
     Only the pump talks to the worker; each file's time limit runs from the moment the worker
     gets it, and a file that kills the worker or overruns is rejected on its own, the next one
     going to a fresh worker.
     """
 
-    def __init__(self, limits: InputLimits | None = None, read_ahead_bytes: int = READ_AHEAD_BYTES) -> None:
+    def __init__(self, limits: InputLimits | None = None) -> None:
         self.limits = limits or get_settings().input_limits()
-        self.read_ahead_bytes = read_ahead_bytes
         self._worker: _Worker | None = None
         self.started = 0  # workers started (one per run unless a file killed one)
         self._jobs: deque[_Job] = deque()  # submitted, result not taken, in order
@@ -265,7 +264,7 @@ class FileReaderPool:
     def _next_job(self) -> _Job | None:
         """The first job not sent yet, when the replies held leave room; None to wait."""
         held = sum(len(j.reply[1]) for j in self._jobs if j.reply and j.reply[0] == "reply")
-        if held >= self.read_ahead_bytes:
+        if held >= READ_AHEAD_BYTES:
             return None
         return next((j for j in self._jobs if not j.sent), None)
 

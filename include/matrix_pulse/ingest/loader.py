@@ -296,9 +296,9 @@ def _share(seconds: float, files: list[RunFile], weight) -> None:
 
 
 def _admit_chunk(
-    ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary
+    ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary, reads: _ReadAhead
 ) -> list[tuple[RunFile, bytes | None]]:
-    """Archive and checksum a chunk's new files (their xlsx/JSON then go to the worker)."""
+    """Archive and checksum a chunk's new files, and queue their xlsx/JSON to the worker."""
     admitted: list[tuple[RunFile, bytes | None]] = []
     for f in chunk:
         t0 = time.perf_counter()
@@ -308,6 +308,7 @@ def _admit_chunk(
             continue
         got[0].outcome.seconds += time.perf_counter() - t0
         admitted.append(got)
+    reads.add([rf for rf, _ in admitted])
     return admitted
 
 
@@ -316,8 +317,7 @@ def _run_chunks(ctx: IngestContext, chunks: list[list[LandedFile]], summary: Ing
     parses them meanwhile), then this one normalised and applied."""
     reads, run_files = _ReadAhead(ctx), []
     try:
-        admitted = _admit_chunk(ctx, chunks[0], summary) if chunks else []
-        reads.add([rf for rf, _ in admitted])
+        admitted = _admit_chunk(ctx, chunks[0], summary, reads) if chunks else []
         for i in range(len(chunks)):
             staged_sources: set[str] = set()
             files = []
@@ -326,8 +326,7 @@ def _run_chunks(ctx: IngestContext, chunks: list[list[LandedFile]], summary: Ing
                 files.append(_stage_file(ctx, rf, data, reads, staged_sources))
                 rf.outcome.seconds += time.perf_counter() - t0
             admitted = []  # the CSVs' bytes: gone before the next chunk's are read
-            admitted = _admit_chunk(ctx, chunks[i + 1], summary) if i + 1 < len(chunks) else []
-            reads.add([rf for rf, _ in admitted])
+            admitted = _admit_chunk(ctx, chunks[i + 1], summary, reads) if i + 1 < len(chunks) else []
             _settle_chunk(ctx, files, staged_sources)
             run_files += files
     finally:

@@ -165,6 +165,24 @@ def _assert_incremental_equals_full_refresh(tmp_path, warehouse, env, *increment
     assert unequal == {}
 
 
+@pytest.fixture(scope="module")
+def whole_quarter_built(tmp_path_factory: pytest.TempPathFactory):
+    """The whole fixture quarter after a plain first build, made once for the tests that start
+    from it; each works on its own copy (``_copy_of``)."""
+    root = tmp_path_factory.mktemp("incremental_first_build")
+    warehouse = build_fixture_warehouse(root / "quarter.duckdb")
+    run_dbt_build(root / "first", {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"})
+    assert not warehouse.with_name(warehouse.name + ".wal").exists()  # dbt checkpointed on exit
+    return warehouse
+
+
+def _copy_of(warehouse, tmp_path):
+    """A copy under the same file name: DuckDB names the database after it, and the views refer to it."""
+    copy = tmp_path / warehouse.name
+    shutil.copyfile(warehouse, copy)
+    return copy
+
+
 def test_incremental_build_equals_full_refresh(tmp_path):
     warehouse = build_fixture_warehouse(tmp_path / "incremental.duckdb")
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
@@ -213,14 +231,13 @@ def test_incremental_build_equals_full_refresh(tmp_path):
     _assert_crm_changes_arrived(warehouse)
 
 
-def test_incremental_build_equals_full_refresh_when_old_days_change(tmp_path):
+def test_incremental_build_equals_full_refresh_when_old_days_change(whole_quarter_built, tmp_path):
     """After a build of the whole fixture quarter: the latest day of every Douyin post is
     re-delivered with one post fewer (its latest snapshot falls back a day) and another post
     retitled, the second roster version moves a Kuaishou account to another dealer, and old CRM
     days change (see _redeliver_old_crm_days)."""
-    warehouse = build_fixture_warehouse(tmp_path / "old_days.duckdb")
+    warehouse = _copy_of(whole_quarter_built, tmp_path)
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
-    run_dbt_build(tmp_path / "first", env)
     con = duckdb.connect(str(warehouse))
     assert (
         con.execute("select max(data_date) from raw.douyin_posts").fetchone()[0].isoformat() == "2026-07-04"
@@ -265,11 +282,10 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(tmp_path):
     assert dealers["2026-07-02"] == "D002" and dealers["2026-07-03"] == dealers["2026-07-04"] == "D001"
 
 
-def test_incremental_build_without_changes_keeps_the_marts(tmp_path):
+def test_incremental_build_without_changes_keeps_the_marts(whole_quarter_built, tmp_path):
     """A second build with nothing new re-reads no source-day and leaves every table as it was."""
-    warehouse = build_fixture_warehouse(tmp_path / "again.duckdb")
+    warehouse = _copy_of(whole_quarter_built, tmp_path)
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
-    run_dbt_build(tmp_path / "first", env)
     first = tmp_path / "first.duckdb"
     shutil.copyfile(warehouse, first)
     run_dbt_build(tmp_path / "second", env)

@@ -104,16 +104,30 @@ def _remove_duplicates(warehouse: Path) -> None:
     con.close()
 
 
-@pytest.fixture
-def built(tmp_path: Path) -> tuple[Path, Path]:
-    """(project copy, warehouse) after a first build that tested every row and passed."""
-    project = _project_copy(tmp_path)
-    warehouse = build_fixture_warehouse(tmp_path / "scope.duckdb")
-    first = _dbt(project, tmp_path / "first", warehouse, "build")
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(project copy, warehouse) after a first build that tested every row and passed: built
+    once for the module (every test starts from the same build), each test works on a copy."""
+    root = tmp_path_factory.mktemp("scope_first_build")
+    project = _project_copy(root)
+    warehouse = build_fixture_warehouse(root / "scope.duckdb")
+    first = _dbt(project, root / "first", warehouse, "build")
     assert first["returncode"] == 0 and first["scoped"]["status"] == "pass"
     assert "dbt_subquery" not in first["scoped"]["compiled_code"]  # no watermark yet: every row
     assert len(_tests_watermark(warehouse)) == 1
     return project, warehouse
+
+
+@pytest.fixture
+def built(first_build: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """This test's own copy of the first build's project and warehouse. The warehouse keeps its
+    file name: DuckDB names the database after it, and the built views refer to it."""
+    project, warehouse = first_build
+    shutil.copytree(project, tmp_path / "dbt")
+    copy = tmp_path / warehouse.name
+    shutil.copyfile(warehouse, copy)
+    assert not warehouse.with_name(warehouse.name + ".wal").exists()  # dbt checkpointed on exit
+    return tmp_path / "dbt", copy
 
 
 def test_duplicate_on_a_loaded_day_is_caught_and_tested_again_until_fixed(built, tmp_path):

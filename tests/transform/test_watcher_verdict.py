@@ -1,0 +1,64 @@
+"""The verdict a dbt consumer reaches in the triggerer (``watcher.NodeVerdictTrigger._verdict``).
+
+Its rules are those of the worker's path (``_NodeAndTestsConsumer._tests_passed``): success only
+when the node succeeded and its tests passed (or it has none, or the producer succeeded without
+an aggregate); any known failure resumes the task on a worker, which fails it with the reason;
+nothing known yet while the producer still runs. The XComs and the producer's state are the
+producer's own values (strings as Cosmos pushes them), answered here without a triggerer so every
+combination is checked; tests/transform/test_mp_transform_scheduler.py runs the trigger in a real
+triggerer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from matrix_pulse.transform.watcher import NodeVerdictTrigger
+
+UID = "model.matrix_pulse.fct_leads"
+
+
+class _Answered(NodeVerdictTrigger):
+    """The trigger with the producer's XComs and state given."""
+
+    def __init__(self, has_tests: bool, node: str | None, tests: str | None, producer: str | None):
+        super().__init__(
+            model_unique_id=UID, producer_task_id="dbt.dbt_producer_watcher", has_tests=has_tests
+        )
+        self.answers = {f"{UID.replace('.', '__')}_status": None if node is None else {"status": node},
+                        f"{UID.replace('.', '__')}_tests_status": tests}  # fmt: skip
+        self.producer = producer
+
+    async def get_xcom_val(self, key: str):
+        return self.answers[key]
+
+    async def _get_producer_task_status(self):
+        return self.producer
+
+
+@pytest.mark.parametrize(
+    ("has_tests", "node", "tests", "producer", "verdict"),
+    [
+        # the usual path after the build
+        (True, "success", "pass", "success", "success"),
+        (False, "success", None, "success", "success"),
+        # a failed node or test: the worker fails the task with the reason
+        (True, "fail", None, "failed", "resume"),
+        (True, "error", None, "failed", "resume"),
+        (True, "skipped", None, "failed", "resume"),
+        (True, "success", "fail", "failed", "resume"),
+        # no aggregate for the tests: the producer's outcome decides, as Cosmos' .test sensor did
+        (True, "success", None, "success", "success"),
+        (True, "success", None, "failed", "resume"),
+        (True, "success", None, "running", None),
+        # no status for the node: still building, or the producer ended without it
+        (True, None, None, "running", None),
+        (True, None, None, None, None),
+        (True, None, None, "failed", "resume"),
+        (False, None, None, "success", "resume"),
+    ],
+)
+def test_verdict_follows_the_workers_rules(has_tests, node, tests, producer, verdict):
+    trigger = _Answered(has_tests, node, tests, producer)
+    assert asyncio.run(trigger._verdict()) == verdict

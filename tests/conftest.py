@@ -10,7 +10,8 @@ gets a private copy of the migrated Airflow home (metadata DB, logs), so two wor
 MP_HOME, free ports and its own PostgreSQL schema prefix. What must stay on one worker is a
 session fixture several modules share: the e2e demo (run twice: 394 s of set-up in the
 fresh-clone CI of 0f1a19f), the Celery stack of tests/scaleout, the report fixtures, the simulator runs,
-the pull stand-ins. ``WORK_UNITS`` names those folders; the scheduler below
+the pull stand-ins, the DuckDB build of the dbt fixture. ``WORK_UNITS`` names those folders (and
+one pair of modules); the scheduler below
 (``pytest_xdist_make_scheduler``) sends each folder to one worker as a unit and every other test
 module as its own unit, longest units first. (xdist's own ``--dist loadgroup`` cannot be used:
 with pytest 9.2 the group it appends to ``item._nodeid`` is never read, pytest 9.2 derives
@@ -72,6 +73,9 @@ WORK_UNITS = (
     "tests/report/",
     "tests/simulator/",
     "tests/pull/",
+    # test_dbt_build.py and test_dbt_build_postgres.py: both read the session's `duckdb_build`
+    # (a full dbt build of the fixture quarter), built once when they share a worker
+    "tests/transform/test_dbt_build",
 )
 
 # Units are handed out in WORK_UNITS order, then the remaining modules in collection order.

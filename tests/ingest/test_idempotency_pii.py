@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,25 @@ def test_archive_keeps_every_file_byte_for_byte(settings: Settings) -> None:
     assert kept == {
         Path(p.parent.name) / f"{hashlib.sha256(d).hexdigest()}{p.suffix}" for p, d in before.items()
     }
+
+
+def test_a_crashed_runs_temporary_copy_is_removed_by_the_next_run(settings: Settings) -> None:
+    """A run that died between the archive copy and its rename left ``.incoming-*`` behind: the
+    next run removes one older than an hour, and leaves a young one (another ingest's copy in
+    flight, on PostgreSQL) and every kept file alone."""
+    paths = write_all_good(settings.landing_dir, D)
+    run_ingest(settings)
+    kept = sorted(p for p in settings.archive_dir.rglob("*") if p.is_file())
+    folder = kept[0].parent
+    stale, in_flight = folder / ".incoming-crashed", folder / ".incoming-in-flight"
+    stale.write_bytes(paths[0].read_bytes())
+    in_flight.write_bytes(b"half a copy")
+    two_hours_ago = time.time() - 7200
+    for p in (stale, *kept):
+        os.utime(p, (two_hours_ago, two_hours_ago))
+    run_ingest(settings)
+    assert not stale.exists() and in_flight.exists()
+    assert sorted(p for p in settings.archive_dir.rglob("*") if p.is_file() and p != in_flight) == kept
 
 
 @pytest.mark.slow

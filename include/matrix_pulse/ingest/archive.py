@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from matrix_pulse.ingest.discovery import LandedFile
 from matrix_pulse.ingest.landing_guard import open_regular_file
 from matrix_pulse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INCOMING_PREFIX = ".incoming-"
+# A copy lives under its temporary name for the seconds between copy_in and keep; one this old
+# was left by a run that died in between. Two ingests may run at once on PostgreSQL, so a
+# younger one may be another run's copy in flight and is left alone.
+STALE_INCOMING_S = 3600.0
 
 
 def copy_in(settings: Settings, f: LandedFile) -> tuple[Path, bytes]:
@@ -23,7 +33,7 @@ def copy_in(settings: Settings, f: LandedFile) -> tuple[Path, bytes]:
     folder = settings.archive_dir / f.folder
     folder.mkdir(parents=True, exist_ok=True)
     with open_regular_file(f.path) as src:
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        fd, name = tempfile.mkstemp(dir=folder, prefix=INCOMING_PREFIX)
         tmp = Path(name)
         try:
             while os.sendfile(fd, src, None, 1 << 30):
@@ -48,3 +58,21 @@ def keep(settings: Settings, f: LandedFile, sha: str, tmp: Path) -> Path:
     os.chmod(tmp, 0o440)
     os.replace(tmp, target)
     return target
+
+
+def sweep_stale_copies(settings: Settings, older_than_s: float = STALE_INCOMING_S) -> list[Path]:
+    """Remove the temporary copies a crashed run left in the archive (``copy_in`` before ``keep``):
+    never a kept file, and none younger than ``older_than_s``. Returns what was removed."""
+    removed: list[Path] = []
+    cutoff = time.time() - older_than_s
+    for tmp in settings.archive_dir.glob(f"*/{INCOMING_PREFIX}*"):
+        try:
+            if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+        except FileNotFoundError:  # another run kept or removed it meanwhile
+            continue
+    if removed:
+        log.warning("removed %d temporary archive copies a crashed run left: %s", len(removed),
+                    ", ".join(str(t.relative_to(settings.archive_dir)) for t in removed))  # fmt: skip
+    return removed

@@ -44,7 +44,7 @@ import duckdb
 
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.apply import apply_folder
-from matrix_pulse.ingest.archive import copy_in, keep
+from matrix_pulse.ingest.archive import copy_in, keep, sweep_stale_copies
 from matrix_pulse.ingest.column_map import ColumnMap, map_columns
 from matrix_pulse.ingest.discovery import LandedFile, scan_landing, sources_by_folder
 from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt
@@ -402,6 +402,7 @@ def run_ingest(
     )
     started = time.perf_counter()
     summary = IngestSummary(run_id, ignored=junk, in_progress=in_progress)
+    sweep_stale_copies(settings)
     con = connect(settings)
     try:
         with tempfile.TemporaryDirectory(prefix="mp_ingest_") as scratch:

@@ -177,7 +177,7 @@ def whole_quarter_built(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _copy_of(warehouse, tmp_path):
-    """A copy under the same file name: DuckDB names the database after it, and the views refer to it."""
+    """A copy under the same file name, so dbt sees the database (named after the file) the first build saw."""
     copy = tmp_path / warehouse.name
     shutil.copyfile(warehouse, copy)
     return copy

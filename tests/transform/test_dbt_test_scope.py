@@ -121,7 +121,8 @@ def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture
 def built(first_build: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     """This test's own copy of the first build's project and warehouse. The warehouse keeps its
-    file name: DuckDB names the database after it, and the built views refer to it."""
+    file name: DuckDB names the database after it, and the project fingerprint the tests'
+    watermark is keyed by holds the sources' relation names, database included."""
     project, warehouse = first_build
     shutil.copytree(project, tmp_path / "dbt")
     copy = tmp_path / warehouse.name

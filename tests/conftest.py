@@ -13,9 +13,9 @@ fresh-clone CI of 0f1a19f), the Celery stack of tests/scaleout, the report fixtu
 the pull stand-ins, the DuckDB build of the dbt fixture. ``WORK_UNITS`` names those folders (and
 one pair of modules); the scheduler below (``pytest_xdist_make_scheduler``) sends each to one
 worker as a unit and every other test module as its own unit, the units in ``WORK_UNITS`` order
-first, then the modules in collection order (see the note under ``WORK_UNITS``). (xdist's own ``--dist loadgroup`` cannot be used:
-with pytest 9.2 the group it appends to ``item._nodeid`` is never read, pytest 9.2 derives
-``nodeid`` from ``item._id``.)
+first, then the modules in collection order (see the note under ``WORK_UNITS``). (xdist's own
+``--dist loadgroup`` cannot be used: with pytest 9.2 the group it appends to ``item._nodeid`` is
+never read, pytest 9.2 derives ``nodeid`` from ``item._id``.)
 """
 
 from __future__ import annotations

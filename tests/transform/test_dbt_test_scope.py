@@ -115,6 +115,7 @@ def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert first["returncode"] == 0 and first["scoped"]["status"] == "pass"
     assert "dbt_subquery" not in first["scoped"]["compiled_code"]  # no watermark yet: every row
     assert len(_tests_watermark(warehouse)) == 1
+    assert not warehouse.with_name(warehouse.name + ".wal").exists()  # dbt checkpointed on exit
     return project, warehouse
 
 
@@ -127,7 +128,6 @@ def built(first_build: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(project, tmp_path / "dbt")
     copy = tmp_path / warehouse.name
     shutil.copyfile(warehouse, copy)
-    assert not warehouse.with_name(warehouse.name + ".wal").exists()  # dbt checkpointed on exit
     return tmp_path / "dbt", copy
 
 

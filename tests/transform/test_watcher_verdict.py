@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+from cosmos.operators._watcher.state import get_status_xcom_key
 from matrix_pulse.transform.watcher import NodeVerdictTrigger
 
 UID = "model.matrix_pulse.fct_leads"
@@ -26,8 +28,8 @@ class _Answered(NodeVerdictTrigger):
         super().__init__(
             model_unique_id=UID, producer_task_id="dbt.dbt_producer_watcher", has_tests=has_tests
         )
-        self.answers = {f"{UID.replace('.', '__')}_status": None if node is None else {"status": node},
-                        f"{UID.replace('.', '__')}_tests_status": tests}  # fmt: skip
+        self.answers = {get_status_xcom_key(UID): None if node is None else {"status": node},
+                        get_tests_status_xcom_key(UID): tests}  # fmt: skip
         self.producer = producer
 
     async def get_xcom_val(self, key: str):

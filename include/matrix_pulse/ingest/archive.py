@@ -60,11 +60,11 @@ def keep(settings: Settings, f: LandedFile, sha: str, tmp: Path) -> Path:
     return target
 
 
-def sweep_stale_copies(settings: Settings, older_than_s: float = STALE_INCOMING_S) -> list[Path]:
+def sweep_stale_copies(settings: Settings) -> list[Path]:
     """Remove the temporary copies a crashed run left in the archive (``copy_in`` before ``keep``):
-    never a kept file, and none younger than ``older_than_s``. Returns what was removed."""
+    never a kept file, and none younger than ``STALE_INCOMING_S``. Returns what was removed."""
     removed: list[Path] = []
-    cutoff = time.time() - older_than_s
+    cutoff = time.time() - STALE_INCOMING_S
     for tmp in settings.archive_dir.glob(f"*/{INCOMING_PREFIX}*"):
         try:
             if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:

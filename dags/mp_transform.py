@@ -5,14 +5,15 @@ Asset), at most one run at a time:
 
 1. **dbt** — the `dbt/` project through astronomer-cosmos in watcher mode: the
    `dbt_producer_watcher` task runs ONE `dbt build` (seeds, models, data and unit tests);
-   then ONE sensor per seed and per model (`<model>_run`, `<seed>_seed`) reports that
-   node's result and then its data tests' result, so a failed model, or a failed test of it,
-   fails that model's task (its retry runs `dbt build --select <model>`: the model and its
-   tests). The producer runs in the one-slot `duckdb_writer` pool (DuckDB has a single
-   writer); the sensors only read its results, so they run side by side after it. Under the
-   scheduler each sensor starts in the **triggerer** and, when its node and tests passed, ends
-   there without a task process; any other outcome hands it to a worker, which fails it (or,
-   on a retry, rebuilds the node).
+   ONE sensor per seed and per model (`<model>_run`, `<seed>_seed`) reports that node's
+   result and then the result of the data tests declared on it, so a failed model, or a
+   failed test of it, fails that model's task (its retry, once the build has ended, runs
+   `dbt build --select <model>`: the model and its tests). The producer runs in the one-slot
+   `duckdb_writer` pool (DuckDB has a single writer); the sensors only read its results, so
+   they run beside it: the first ones start with the run, every other one when the sensors of
+   the models it is built from have passed. Under the scheduler each sensor starts in the
+   **triggerer** and, when its node and tests passed, ends there without a task process; any
+   other outcome hands it to a worker, which fails it (or, on a retry, rebuilds the node).
 2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are
    never blocked. The new file starts from the last published one: only the tables (or the
@@ -43,7 +44,7 @@ from matrix_pulse.orchestration import (
     TIMEZONE,
     WRITER,
 )
-from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_consumers_after_producer
+from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_consumers_beside_producer
 
 
 @dag(
@@ -59,7 +60,7 @@ from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_con
 )
 def mp_transform():
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_kwargs())
-    wire_consumers_after_producer(dbt)
+    wire_consumers_beside_producer(dbt)
 
     @task(**WRITER, outlets=[MARTS_ASSET, PUBLISHED_ASSET])
     def publish_marts() -> dict[str, int]:

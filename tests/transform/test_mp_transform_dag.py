@@ -47,12 +47,14 @@ def test_dag_shape(fixture_home):
     manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
     ours = {k: n for k, n in manifest["nodes"].items() if n["package_name"] == "matrix_pulse"}
     nodes = {n["name"] for n in ours.values() if n["resource_type"] in ("model", "seed")}
+    # a data test counts for the node it is declared on; one declared on none of the nodes it reads
+    # (a singular test) for each of them
     tested = {
         ours[parent]["name"]
         for n in ours.values()
         if n["resource_type"] == "test"
         for parent in n["depends_on"]["nodes"]
-        if parent in ours
+        if parent in ours and n.get("attached_node") in (parent, None)
     }
     producer = dag.get_task(f"dbt.{PRODUCER_WATCHER_TASK_ID}")
     gate = f"dbt.{PRODUCER_WATCHER_DONE_TASK_ID}"
@@ -69,10 +71,14 @@ def test_dag_shape(fixture_home):
     assert {
         t.extra_context["dbt_node_config"]["name"] for t in consumers if t._node_has_tests
     } == tested & nodes
-    for t in consumers:  # every consumer reports after the one `dbt build`, whatever its outcome
+    # the roots start with the run, beside the build (the producer is drawn upstream of them, but
+    # they do not wait for it), whatever its outcome; every other consumer waits for its parents'
+    for t in consumers:
         assert producer.task_id in t.get_flat_relative_ids(upstream=True), t.task_id
         if not (t.upstream_task_ids - {producer.task_id}):
-            assert t.trigger_rule == "all_done", t.task_id
+            assert t.trigger_rule == "always", t.task_id
+        else:
+            assert producer.task_id not in t.upstream_task_ids and t.trigger_rule == "all_success"
         # under a scheduler it starts in the triggerer, reading the producer's XComs by its full id
         assert t.start_from_trigger is True, t.task_id
         kwargs = t.start_trigger_args.trigger_kwargs
@@ -81,6 +87,19 @@ def test_dag_shape(fixture_home):
         assert kwargs["has_tests"] == t._node_has_tests
         assert t.start_trigger_args.next_method == "resume_on_worker"
     assert producer.retries == 0
+    # the relationships test declared on fct_leads counts for fct_leads, not for dim_dealer
+    relationship = next(
+        uid
+        for uid, n in ours.items()
+        if n["resource_type"] == "test"
+        and n.get("attached_node") == "model.matrix_pulse.fct_leads"
+        and "model.matrix_pulse.dim_dealer" in n["depends_on"]["nodes"]
+    )
+    assert relationship in producer.tests_per_model["model.matrix_pulse.fct_leads"]
+    assert relationship not in producer.tests_per_model.get("model.matrix_pulse.dim_dealer", [])
+    assert {u for u in producer.tests_per_model if u in ours} == {
+        u for u, n in ours.items() if n["name"] in tested
+    }
     # every task that writes the warehouse holds the one writer slot; the consumer sensors only
     # read the producer's XComs, after it ended, so they do not queue behind each other in it
     assert producer.pool == WRITER_POOL
@@ -106,7 +125,7 @@ class _ProducerXComs:
 def test_a_models_task_reads_its_tests_after_its_own_status(monkeypatch):
     """The decision of the one consumer per model, on the producer's XComs: the model's status,
     then the aggregate of its data tests (or, without one, the producer's outcome)."""
-    from airflow.exceptions import AirflowException
+    from airflow.exceptions import AirflowException, AirflowRescheduleException
     from airflow.sdk.exceptions import TaskDeferred
 
     dag = _load_dag()
@@ -135,7 +154,7 @@ def test_a_models_task_reads_its_tests_after_its_own_status(monkeypatch):
     producer["state"] = "failed"
     with pytest.raises(AirflowException, match="before all data tests"):
         poke(tested, None)  # the build stopped before them: fail, the retry builds them
-    monkeypatch.setitem(tested.extra_context["dbt_node_config"], "has_test", False)
+    monkeypatch.setattr(tested, "_counted_tests", False)
     assert poke(tested, None) is True  # a model without tests: its own status decides
     monkeypatch.undo()
     monkeypatch.setattr(tested, "_get_producer_task_status", lambda context: producer["state"])
@@ -150,6 +169,17 @@ def test_a_models_task_reads_its_tests_after_its_own_status(monkeypatch):
     tested.execute_tests_complete(context, {"status": "success"})
     with pytest.raises(AirflowException, match="did not pass"):
         tested.execute_tests_complete(context, {"status": "failed", "reason": "node_failed"})
+
+    # started before the producer (`dag.test()` runs the ready tasks in no fixed order): ask to
+    # run again later instead of deferring, which `dag.test()` would wait on forever
+    for not_started in (None, "scheduled", "queued"):
+        producer["state"] = not_started
+        with pytest.raises(AirflowRescheduleException):
+            tested.execute(context)
+    producer["state"] = "running"  # building: defer on the node's status as Cosmos does
+    with pytest.raises(TaskDeferred) as deferred:
+        tested.execute(context)
+    assert deferred.value.method_name == "execute_complete"
 
 
 def _count_in_another_process(path, sql: str) -> int:

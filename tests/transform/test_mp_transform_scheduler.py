@@ -3,9 +3,10 @@ where each dbt consumer starts in the triggerer (``watcher.NodeVerdictTrigger``)
 process. `dag.test()` never starts a task from a trigger, so only a scheduler shows this path.
 
 One run on the fixture warehouse with one failing data test (the roster's accepted_values):
+- the root consumers start with the run, beside the build, not after it;
 - the consumers whose node and tests passed end in the triggerer: success without a worker
-  process (no pid); (a relationships test also counts for the dims the roster joins, so those
-  fail and retry as well, and what depends on them waits);
+  process (no pid); (a test counts for the node it is declared on: the dims the roster's
+  relationships tests read do not fail with it);
 - the roster model's consumer is handed to a worker, which fails it with its tests' verdict;
 - its retry (the producer has ended) runs on a worker too and rebuilds the model with its tests
   (`dbt build --select`), so the failed test fails it again;
@@ -25,6 +26,7 @@ import pytest
 from matrix_pulse.settings import REPO_ROOT, get_settings
 
 from tests.ops.conftest import clean_airflow_env, free_port
+from tests.transform.test_mp_transform_dag import _load_dag
 
 SCRIPT = REPO_ROOT / "scripts" / "airflow_up.sh"
 ROSTER = "dbt.stg_reference__roster_accounts_run"
@@ -55,10 +57,11 @@ def _copy_migrated_db(home: Path) -> None:
 def _task_instances(db: Path, run_id: str) -> dict[str, tuple]:
     with sqlite3.connect(db, timeout=30) as con:
         rows = con.execute(
-            "select task_id, state, try_number, pid from task_instance where dag_id = 'mp_transform' and run_id = ?",
+            "select task_id, state, try_number, pid, start_date, end_date from task_instance "
+            "where dag_id = 'mp_transform' and run_id = ?",
             (run_id,),
         ).fetchall()
-    return {task_id: (state, try_number, pid) for task_id, state, try_number, pid in rows}
+    return {task_id: row for task_id, *row in rows}
 
 
 @pytest.mark.slow
@@ -109,7 +112,7 @@ def test_consumers_end_in_the_triggerer_and_a_failed_test_still_fails_on_a_worke
             db = airflow_home / "airflow.db"
 
             def roster_retried_and_failed_again():
-                state, try_number, _ = _task_instances(db, run_id).get(ROSTER, (None, 0, None))
+                state, try_number, *_ = _task_instances(db, run_id).get(ROSTER, (None, 0))
                 return try_number >= 2 and state in ("up_for_retry", "failed")
 
             _wait_for(roster_retried_and_failed_again, 600, "the roster model's task to fail on its retry")
@@ -120,10 +123,19 @@ def test_consumers_end_in_the_triggerer_and_a_failed_test_still_fails_on_a_worke
     consumers = {t: v for t, v in tis.items() if t.endswith(("_run", "_seed")) and t != ROSTER}
     # models whose tests passed: ended in the triggerer, no task process was started for them
     assert tis["dbt.stg_douyin__posts_run"][0] == "success"
-    succeeded = {t: pid for t, (state, _, pid) in consumers.items() if state == "success"}
+    succeeded = {t: pid for t, (state, _, pid, *_) in consumers.items() if state == "success"}
     assert len(succeeded) >= 20, sorted(consumers.items())  # the staging models but the roster's, ...
     assert {t for t, pid in succeeded.items() if pid is not None} == set(), "started a task process"
     assert tis["dbt.dbt_producer_watcher"][2] is not None  # the build itself ran in a task process
+    # the root consumers (staging models, seeds) started with the run, before the build ended
+    producer_id = "dbt.dbt_producer_watcher"
+    producer_end = tis[producer_id][4]  # (state, try_number, pid, start_date, end_date)
+    roots = [
+        t.task_id
+        for t in _load_dag().tasks
+        if t.upstream_task_ids == {producer_id} and t.task_id in consumers
+    ]
+    assert len(roots) >= 20 and all(tis[t][3] < producer_end for t in roots), {t: tis[t][3] for t in roots}
 
     # the failed test: try 1 was decided on a worker with the tests' verdict ...
     logs = airflow_home / "logs" / "dag_id=mp_transform" / f"run_id={run_id}" / f"task_id={ROSTER}"

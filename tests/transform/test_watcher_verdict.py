@@ -12,10 +12,12 @@ triggerer.
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import get_status_xcom_key
+from matrix_pulse.transform import watcher
 from matrix_pulse.transform.watcher import NodeVerdictTrigger
 
 UID = "model.matrix_pulse.fct_leads"
@@ -64,3 +66,55 @@ class _Answered(NodeVerdictTrigger):
 def test_verdict_follows_the_workers_rules(has_tests, node, tests, producer, verdict):
     trigger = _Answered(has_tests, node, tests, producer)
     assert asyncio.run(trigger._verdict()) == verdict
+
+
+class _Polled(_Answered):
+    """The trigger over a producer whose state changes from one question to the next."""
+
+    def __init__(self, producer_states: list[str | None], try_number: int, sleeps: list[float]):
+        super().__init__(True, None, None, None)
+        self.states, self.sleeps, self.poke_interval = iter(producer_states), sleeps, 2.0
+        self.task_instance = SimpleNamespace(
+            dag_id="mp_transform",
+            task_id="dbt.fct_leads_run",
+            run_id="r",
+            map_index=-1,
+            try_number=try_number,
+        )
+
+    async def _get_producer_task_status(self):
+        return next(self.states)
+
+
+async def _events(trigger: NodeVerdictTrigger) -> list:
+    return [event async for event in trigger.run()]
+
+
+def test_the_trigger_polls_slowly_until_the_build_starts(monkeypatch):
+    """Queued (e.g. behind an ingest in the writer pool), the producer is asked every
+    WAITING_POKE_S; once it builds, every poke_interval; it ended without this node: the worker."""
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    monkeypatch.setattr(watcher.asyncio, "sleep", sleep)
+    trigger = _Polled(["queued", None, "running", "running", "failed"], try_number=1, sleeps=sleeps)
+    events = asyncio.run(_events(trigger))
+    assert [e.payload for e in events] == [{"resume": "verdict"}]
+    assert sleeps == [watcher.WAITING_POKE_S, watcher.WAITING_POKE_S, 2.0, 2.0]
+
+
+def test_a_retry_waits_for_the_build_to_end_before_the_worker_rebuilds(monkeypatch):
+    """A retry (or a clear) rebuilds its node on a worker: not beside a build still running,
+    which holds DuckDB's one writer."""
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    monkeypatch.setattr(watcher.asyncio, "sleep", sleep)
+    trigger = _Polled(["running", "running", "success"], try_number=2, sleeps=sleeps)
+    events = asyncio.run(_events(trigger))
+    assert [e.payload for e in events] == [{"resume": "retry"}]
+    assert sleeps == [2.0, 2.0]  # resumed only when the producer had ended

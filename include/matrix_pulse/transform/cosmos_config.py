@@ -12,25 +12,27 @@ One place for the Cosmos configuration, so the DAG file stays thin:
   each tested model's ``<model>.run``: 116 tasks instead of 60, and each is a task process
   (below). ``TestBehavior`` stays ``AFTER_EACH`` because ``NONE`` and ``AFTER_ALL`` take the
   tests out of the producer's build; ``BUILD`` Cosmos refuses in watcher mode; a
-  ``node_converter`` renders the one task per node. ``wire_consumers_after_producer``
-  makes the producer upstream of the root consumers (``all_done``): consumers report after
-  the build instead of polling during it, which ``dag.test()`` needs (it runs one task at a
-  time) and the one-slot pool forces anyway.
+  ``node_converter`` renders the one task per node. ``wire_consumers_beside_producer``
+  draws the producer upstream of the root consumers but lets them start with it
+  (``always``): each consumer reports while the build runs, as soon as its node, its tests and
+  its parents' consumers have, instead of level by level once the build has ended.
 - The producer runs dbt as a subprocess (``InvocationMode.SUBPROCESS``): Cosmos then reads
   dbt's JSON log lines, one XCom per finished node, while dbt keeps running. With dbtRunner
   Cosmos pushes an XCom for every node event from inside dbt's threads, which made the same
   build twice as slow, and the in-process dbt would keep the warehouse open in the worker.
 - A failed model, or a failed data test of it, fails the model's task and its downstream
   consumers never run, so the DAG run fails and nothing after the group (publish) runs. A
-  relationships test counts for both models it joins (as Cosmos' ``.test`` sensors counted
-  it), and dbt skips it when one of them failed: the other model's task fails too. The
+  data test counts for the model it is declared on (``watcher.count_tests_where_declared``;
+  Cosmos counts a relationships test for both models it joins), and dbt skips it when the
+  model it refers to failed, which fails the declaring model's task too. The
   producer never retries (Cosmos would skip the retry anyway); a consumer's retry, or a clear
   in the UI, runs ``dbt build --select <node>``: the node and its tests (Cosmos' own fallback
   would run only ``dbt run``, and a retry would turn a failed test green).
 - Only the producer holds the one-slot writer pool (``setup_operator_args``); the consumers run
   in Airflow's default pool, side by side. A consumer's normal path reads the producer's XComs
-  and never opens the warehouse, and all of them start after the build has ended. Under the
-  real scheduler each is a task process that parses this DAG and makes a few API calls: the
+  and never opens the warehouse; a retry waits for the build to end. Under the real scheduler
+  each consumer starts in the triggerer (``watcher``); as a task process, parsing this DAG and
+  making a few API calls, the
   112 of the ``.run``/``.test`` pairs took 196 s at two executor slots and 136 s at four, each
   after a no-op build (demo, 2026-12-03), so scripts/airflow_up.sh gives two slots per core.
   One consumer per node: 56 of them took 69 and 64 s against 149 and 135 s for the 112,
@@ -56,6 +58,7 @@ One place for the Cosmos configuration, so the DAG file stays thin:
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -73,6 +76,8 @@ PROFILES_YML = DBT_PROJECT_DIR / "profiles.yml"
 PROFILE_NAME = "matrix_pulse"
 DBT_EXECUTABLE = Path(sys.prefix) / "bin" / "dbt"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# how often a consumer's trigger asks for its node's verdict while the build runs (Cosmos: 10 s)
+CONSUMER_POKE_S = float(os.environ.get("MP_CONSUMER_POKE_S", "2"))
 _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "snapshots", "tests")
 
 
@@ -195,6 +200,7 @@ def dbt_task_group_kwargs() -> dict[str, Any]:
         # the worker that owns the DuckDB file (on the PostgreSQL backend any worker).
         "operator_args": {
             "append_env": True,
+            "poke_interval": CONSUMER_POKE_S,
             **{k: v for k, v in get_settings().writer_task_args().items() if k == "queue"},
         },
     }
@@ -225,20 +231,23 @@ def _render_config() -> Any:
     return render_config
 
 
-def wire_consumers_after_producer(task_group: Any) -> None:
-    """Make the watcher producer upstream of the root consumer sensors of ``task_group``, and
-    let every consumer start in the triggerer (``watcher.start_consumers_in_triggerer``).
+def wire_consumers_beside_producer(task_group: Any) -> None:
+    """Draw the watcher producer upstream of the root consumer sensors of ``task_group`` without
+    making them wait for it (``always``), and let every consumer start in the triggerer
+    (``watcher.start_consumers_in_triggerer``).
 
-    Cosmos leaves them unconnected in a ``DbtTaskGroup`` so that they poll while the build
-    runs. Here ``dag.test()`` runs one task at a time: a consumer picked before the producer
-    would wait for it forever; under the scheduler a consumer polling beside the build would
-    only hold a worker slot. ``all_done`` keeps the per-model report when the build fails: the
-    consumers of the nodes that failed fail, those of the nodes that succeeded succeed.
+    Each consumer still waits for the consumers of the nodes it depends on (dbt's lineage), so
+    a failed node's downstream tasks never run; but the levels of that lineage are decided while
+    the build runs, not one after another once it has ended (about 3 s of triggerer and
+    scheduler loops each, ten levels here). ``always`` also keeps the per-model report when the
+    build fails: the consumers of the nodes that failed fail, those of the nodes that succeeded
+    succeed. The edge shows in the UI and lets "clear downstream" of the producer clear the group.
     """
     from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
 
-    from matrix_pulse.transform.watcher import start_consumers_in_triggerer
+    from matrix_pulse.transform.watcher import count_tests_where_declared, start_consumers_in_triggerer
 
+    count_tests_where_declared(task_group, json.loads(_manifest_for_rendering().read_text())["nodes"])
     start_consumers_in_triggerer(task_group)
     producer = task_group.get_child_by_label(PRODUCER_WATCHER_TASK_ID)
     gate_id = task_group.child_id(PRODUCER_WATCHER_DONE_TASK_ID)
@@ -246,7 +255,7 @@ def wire_consumers_after_producer(task_group: Any) -> None:
         if task.task_id in (producer.task_id, gate_id):
             continue
         producer >> task
-        task.trigger_rule = "all_done"
+        task.trigger_rule = "always"
 
 
 if __name__ == "__main__":

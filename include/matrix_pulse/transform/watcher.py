@@ -10,21 +10,24 @@ itself succeeded, also reads the aggregate of its data tests.
 
 Why ``TestBehavior.AFTER_EACH`` stays: it is what keeps the tests in the producer's ``dbt build``
 (with ``NONE`` or ``AFTER_ALL`` Cosmos adds ``--resource-type model/seed/snapshot`` to it). The
-producer pushes ``<unique_id>_tests_status`` ("pass"/"fail") once every test that depends on a
-node has finished, whatever the test behaviour (``DbtGraph.tests_per_model`` is always built);
-a relationships test counts for both nodes it joins, as it did for both ``.test`` sensors.
+producer pushes ``<unique_id>_tests_status`` ("pass"/"fail") once every test counted for a node
+has finished, whatever the test behaviour (``DbtGraph.tests_per_model`` is always built); a test
+counts for the node it is declared on (``count_tests_where_declared``; Cosmos counts a
+relationships test for both nodes it joins).
 
-A retry or a clear in the UI (the producer has ended) runs ``dbt build --select <node>``: the
+A retry or a clear in the UI runs ``dbt build --select <node>`` once the producer has ended: the
 node and its tests, so the task still fails when a test fails.
 
-Under a scheduler each consumer STARTS IN THE TRIGGERER (Airflow's ``start_from_trigger``): the
-consumers are wired after the producer, so their verdicts are already in its XComs, and a task
+Under a scheduler each consumer STARTS IN THE TRIGGERER (Airflow's ``start_from_trigger``): a task
 process per node (start a Python, import Airflow and Cosmos, parse the DAG, talk to the API) only
-to read two XComs was most of the DAG's time after the build. ``NodeVerdictTrigger`` ends the task
-as a success right there when the node and its tests passed; every other outcome (a failed node or
-test, a skipped node, no verdict, a retry or a clear) resumes the task on a worker, where the code
-above decides exactly as before. ``dag.test()`` (and ``airflow dags test``) never starts a task
-from a trigger: there the consumer runs in-process as before.
+to read two XComs was most of the DAG's time after the build. The root consumers start with the
+run, beside the build, and every other one as soon as its parents' consumers have ended, so each
+polls the producer's XComs while dbt builds. ``NodeVerdictTrigger`` ends the task as a success
+right there when the node and its tests passed; every other outcome (a failed node or test, a
+skipped node, no verdict, a retry or a clear) resumes the task on a worker, where the code above
+decides exactly as before. ``dag.test()`` (and ``airflow dags test``) never starts a task from a
+trigger: there the consumer runs in-process, and one picked before the producer has started is
+rescheduled (``execute``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.exceptions import AirflowException
+from airflow.exceptions import AirflowException, AirflowRescheduleException
+from airflow.sdk import timezone
 from airflow.triggers.base import StartTriggerArgs, TaskSuccessEvent, TriggerEvent
 from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
@@ -48,6 +52,9 @@ from cosmos.operators._watcher.state import (
 from cosmos.operators._watcher.triggerer import WatcherEventReason, WatcherTrigger
 from cosmos.operators.watcher import DbtRunWatcherOperator, DbtSeedWatcherOperator
 
+# how often a consumer's trigger asks while the producer has not started (Cosmos' sensor default)
+WAITING_POKE_S = 10.0
+
 
 class _NodeAndTestsConsumer:
     """Mixin for a watcher consumer: the node's own status, then its tests' aggregate status."""
@@ -58,8 +65,14 @@ class _NodeAndTestsConsumer:
     # operator metaclass wraps only the operator classes' own __init__)
     _tests_checked_by_dbt = False
 
+    # whether any data test counts for this node; set by `count_tests_where_declared` (without it,
+    # Cosmos' own count: every test that reads the node)
+    _counted_tests: bool | None = None
+
     @property
     def _node_has_tests(self) -> bool:
+        if self._counted_tests is not None:
+            return self._counted_tests
         return bool(self.extra_context.get("dbt_node_config", {}).get("has_test"))  # type: ignore[attr-defined]
 
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
@@ -85,8 +98,8 @@ class _NodeAndTestsConsumer:
             return True
         if status is not None:
             raise AirflowException(
-                f"'{uid}' built, but not all of its dbt data tests passed (a relationships test "
-                "also counts for the node it refers to, and is skipped when its other node failed): "
+                f"'{uid}' built, but not all of its dbt data tests passed (dbt skips a relationships "
+                "test declared on it when the model it refers to failed): "
                 f"see the test results in the log of the producer task '{self.producer_task_id}'"  # type: ignore[attr-defined]
             )
         producer_state = self._get_producer_task_status(context)  # type: ignore[attr-defined]
@@ -101,6 +114,19 @@ class _NodeAndTestsConsumer:
 
     def poke(self, context: Any) -> bool:
         return super().poke(context) and self._tests_passed(context)  # type: ignore[misc]
+
+    def execute(self, context: Any, **kwargs: Any) -> None:
+        """Cosmos' sensor, unless the producer has not started: then ask to run again later.
+
+        The root consumers start with the run, beside the producer. Under a scheduler they
+        start in the triggerer and poll there, so this path only runs with a verdict in hand.
+        ``dag.test()`` runs its ready tasks one at a time in no fixed order and runs a deferral's
+        trigger in line: a consumer picked before the producer would wait for it forever, so
+        it is rescheduled instead, and the loop runs it again after the producer.
+        """
+        if not _producer_started(self._get_producer_task_status(context)):  # type: ignore[attr-defined]
+            raise AirflowRescheduleException(timezone.utcnow())
+        super().execute(context, **kwargs)  # type: ignore[misc]
 
     def resume_on_worker(self, context: Any, event: dict[str, Any] | None = None) -> None:
         """Where ``NodeVerdictTrigger`` hands over (anything but a plain success): the consumer's
@@ -164,6 +190,7 @@ class NodeVerdictTrigger(WatcherTrigger):
             map_index=None, poke_interval=poke_interval,
         )  # fmt: skip
         self.has_tests = has_tests
+        self._producer_state: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -175,7 +202,10 @@ class NodeVerdictTrigger(WatcherTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         ti = self.task_instance
         self.dag_id, self.run_id, self.map_index = ti.dag_id, ti.run_id, ti.map_index
-        if ti.try_number > 1:  # a retry or a clear in the UI: the worker rebuilds the node
+        if ti.try_number > 1:  # a retry or a clear in the UI: the worker rebuilds the node ...
+            # ... once the build has ended: a retry beside it would queue on DuckDB's one writer
+            while not is_producer_task_terminated(await self._get_producer_task_status()):
+                await asyncio.sleep(self.poke_interval)
             yield TriggerEvent({"resume": "retry"})
             return
         while True:
@@ -186,11 +216,14 @@ class NodeVerdictTrigger(WatcherTrigger):
             if verdict == "resume":
                 yield TriggerEvent({"resume": "verdict"})
                 return
-            await asyncio.sleep(self.poke_interval)  # the producer is still building this node
+            # the producer is building this node, or (e.g. queued for the writer pool behind an
+            # ingest) has not started: then ask less often, as Cosmos' own sensor does
+            building = _producer_started(self._producer_state)
+            await asyncio.sleep(self.poke_interval if building else WAITING_POKE_S)
 
     async def _verdict(self) -> str | None:
         """ "success", "resume" (the worker decides) or None (not known yet)."""
-        producer = await self._get_producer_task_status()
+        producer = self._producer_state = await self._get_producer_task_status()
         node = await self.get_xcom_val(get_status_xcom_key(self.model_unique_id))
         status = node.get("status") if isinstance(node, dict) else None
         if not is_dbt_node_status_success(status):
@@ -202,6 +235,11 @@ class NodeVerdictTrigger(WatcherTrigger):
         if tests == DbtTestStatus.PASS or (tests is None and producer == ProducerTaskState.SUCCESS):
             return "success"
         return "resume" if tests is not None or is_producer_task_terminated(producer) else None
+
+
+def _producer_started(state: str | None) -> bool:
+    """Whether the producer is running or has ended (it never defers, and never retries)."""
+    return state == "running" or is_producer_task_terminated(state)
 
 
 # the consumer class Cosmos picks for a node -> ours (other classes, e.g. the EmptyOperator of an
@@ -244,6 +282,40 @@ def node_converter(
     if ours is not None:
         meta.operator_class = f"{ours.__module__}.{ours.__name__}"
     return get_airflow_task(meta, dag, task_group)
+
+
+def count_tests_where_declared(task_group: Any, manifest_nodes: dict[str, Any]) -> None:
+    """Count each data test for the node it is declared on (dbt's ``attached_node``) only.
+
+    Cosmos counts a test for every node it reads, so a relationships test declared on a fact
+    (``fct_leads.dealer_id`` -> ``dim_dealer``) also decides the dimension's task, whose verdict
+    then waits for the facts built at the end, and so do the tasks of everything built on the
+    dimension, level by level after the build. A test declared on the fact fails the fact's task
+    (and so the run: nothing is published), not the dimension's. A test without a declaring node
+    among the nodes it reads (a singular test) still counts for each of them. A retry's
+    ``dbt build --select <node>`` (dbt's eager test selection) also runs the tests other nodes
+    declare on this one: a retry checks more than its first try, never less.
+    """
+    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
+
+    producer = task_group.get_child_by_label(PRODUCER_WATCHER_TASK_ID)
+    read_by: dict[str, set[str]] = {}
+    for node, tests in producer.tests_per_model.items():
+        for test in tests:
+            read_by.setdefault(test, set()).add(node)
+
+    def counts_for(test: str, node: str) -> bool:
+        declared_on = manifest_nodes.get(test, {}).get("attached_node")
+        return declared_on == node or declared_on not in read_by[test]
+
+    counted = {
+        node: [t for t in tests if counts_for(t, node)] for node, tests in producer.tests_per_model.items()
+    }
+    # a new dict: Cosmos' graph keeps its own
+    producer.tests_per_model = {node: tests for node, tests in counted.items() if tests}
+    for task in task_group.iter_tasks():
+        if isinstance(task, _NodeAndTestsConsumer):
+            task._counted_tests = bool(producer.tests_per_model.get(task.model_unique_id))  # type: ignore[attr-defined]
 
 
 def start_consumers_in_triggerer(task_group: Any) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 
 from airflow.exceptions import AirflowException, AirflowRescheduleException
 from airflow.sdk import timezone
+from airflow.sdk.exceptions import TaskDeferred
 from airflow.triggers.base import StartTriggerArgs, TaskSuccessEvent, TriggerEvent
 from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
@@ -122,11 +123,15 @@ class _NodeAndTestsConsumer:
         start in the triggerer and poll there, so this path only runs with a verdict in hand.
         ``dag.test()`` runs its ready tasks one at a time in no fixed order and runs a deferral's
         trigger in line: a consumer picked before the producer would wait for it forever, so
-        it is rescheduled instead, and the loop runs it again after the producer.
+        it is rescheduled instead, and the loop runs it again after the producer. (The producer's
+        state is asked again only then, not once more for every consumer.)
         """
-        if not _producer_started(self._get_producer_task_status(context)):  # type: ignore[attr-defined]
-            raise AirflowRescheduleException(timezone.utcnow())
-        super().execute(context, **kwargs)  # type: ignore[misc]
+        try:
+            super().execute(context, **kwargs)  # type: ignore[misc]
+        except TaskDeferred:
+            if not _producer_started(self._get_producer_task_status(context)):  # type: ignore[attr-defined]
+                raise AirflowRescheduleException(timezone.utcnow()) from None
+            raise
 
     def resume_on_worker(self, context: Any, event: dict[str, Any] | None = None) -> None:
         """Where ``NodeVerdictTrigger`` hands over (anything but a plain success): the consumer's

@@ -101,7 +101,7 @@ def test_dag_shape(fixture_home):
         u for u, n in ours.items() if n["name"] in tested
     }
     # every task that writes the warehouse holds the one writer slot; the consumer sensors only
-    # read the producer's XComs, after it ended, so they do not queue behind each other in it
+    # read the producer's XComs, beside it, so they do not queue behind each other in it
     assert producer.pool == WRITER_POOL
     assert dag.get_task("publish_marts").pool == WRITER_POOL
     assert dag.get_task("generate_dbt_docs").pool == WRITER_POOL

@@ -126,9 +126,9 @@ def test_consumers_end_in_the_triggerer_and_a_failed_test_still_fails_on_a_worke
     succeeded = {t: pid for t, (state, _, pid, *_) in consumers.items() if state == "success"}
     assert len(succeeded) >= 20, sorted(consumers.items())  # the staging models but the roster's, ...
     assert {t for t, pid in succeeded.items() if pid is not None} == set(), "started a task process"
-    assert tis["dbt.dbt_producer_watcher"][2] is not None  # the build itself ran in a task process
-    # the root consumers (staging models, seeds) started with the run, before the build ended
     producer_id = "dbt.dbt_producer_watcher"
+    assert tis[producer_id][2] is not None  # the build itself ran in a task process
+    # the root consumers (staging models, seeds) started with the run, before the build ended
     producer_end = tis[producer_id][4]  # (state, try_number, pid, start_date, end_date)
     roots = [
         t.task_id

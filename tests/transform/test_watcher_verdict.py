@@ -71,9 +71,9 @@ def test_verdict_follows_the_workers_rules(has_tests, node, tests, producer, ver
 class _Polled(_Answered):
     """The trigger over a producer whose state changes from one question to the next."""
 
-    def __init__(self, producer_states: list[str | None], try_number: int, sleeps: list[float]):
+    def __init__(self, producer_states: list[str | None], try_number: int):
         super().__init__(True, None, None, None)
-        self.states, self.sleeps, self.poke_interval = iter(producer_states), sleeps, 2.0
+        self.states, self.poke_interval = iter(producer_states), 2.0
         self.task_instance = SimpleNamespace(
             dag_id="mp_transform",
             task_id="dbt.fct_leads_run",
@@ -90,31 +90,31 @@ async def _events(trigger: NodeVerdictTrigger) -> list:
     return [event async for event in trigger.run()]
 
 
-def test_the_trigger_polls_slowly_until_the_build_starts(monkeypatch):
-    """Queued (e.g. behind an ingest in the writer pool), the producer is asked every
-    WAITING_POKE_S; once it builds, every poke_interval; it ended without this node: the worker."""
-    sleeps: list[float] = []
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """The trigger's sleeps, recorded instead of slept."""
+    recorded: list[float] = []
 
     async def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
+        recorded.append(seconds)
 
     monkeypatch.setattr(watcher.asyncio, "sleep", sleep)
-    trigger = _Polled(["queued", None, "running", "running", "failed"], try_number=1, sleeps=sleeps)
+    return recorded
+
+
+def test_the_trigger_polls_slowly_until_the_build_starts(sleeps):
+    """Queued (e.g. behind an ingest in the writer pool), the producer is asked every
+    WAITING_POKE_S; once it builds, every poke_interval; it ended without this node: the worker."""
+    trigger = _Polled(["queued", None, "running", "running", "failed"], try_number=1)
     events = asyncio.run(_events(trigger))
     assert [e.payload for e in events] == [{"resume": "verdict"}]
     assert sleeps == [watcher.WAITING_POKE_S, watcher.WAITING_POKE_S, 2.0, 2.0]
 
 
-def test_a_retry_waits_for_the_build_to_end_before_the_worker_rebuilds(monkeypatch):
+def test_a_retry_waits_for_the_build_to_end_before_the_worker_rebuilds(sleeps):
     """A retry (or a clear) rebuilds its node on a worker: not beside a build still running,
     which holds DuckDB's one writer."""
-    sleeps: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    monkeypatch.setattr(watcher.asyncio, "sleep", sleep)
-    trigger = _Polled(["running", "running", "success"], try_number=2, sleeps=sleeps)
+    trigger = _Polled(["running", "running", "success"], try_number=2)
     events = asyncio.run(_events(trigger))
     assert [e.payload for e in events] == [{"resume": "retry"}]
     assert sleeps == [2.0, 2.0]  # resumed only when the producer had ended

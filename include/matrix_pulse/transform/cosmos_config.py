@@ -249,7 +249,8 @@ def wire_consumers_beside_producer(task_group: Any) -> None:
 
     from matrix_pulse.transform.watcher import count_tests_where_declared, start_consumers_in_triggerer
 
-    count_tests_where_declared(task_group, json.loads(_manifest_for_rendering().read_text())["nodes"])
+    # the manifest Cosmos has just rendered the group from (dbt_task_group_kwargs checked it)
+    count_tests_where_declared(task_group, json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))["nodes"])
     start_consumers_in_triggerer(task_group)
     producer = task_group.get_child_by_label(PRODUCER_WATCHER_TASK_ID)
     gate_id = task_group.child_id(PRODUCER_WATCHER_DONE_TASK_ID)

@@ -15,7 +15,8 @@ whole source-days (all of a day's deliveries in one chunk):
    bound once per source per chunk, not once per file) and decide each row's fate;
 3. per landing folder: one DuckDB transaction swaps the source-days: delete the earlier
    delivery's rows from raw and quarantine, insert each day's winning delivery, mark the
-   earlier ledger rows ``replaced`` and write the new ledger rows.
+   earlier ledger rows ``replaced`` and write the new ledger rows; then one checkpoint writes
+   the chunk into the database file (DuckDB's own, after every commit, is off for the run).
 
 Several deliveries of one day in one run are resolved in arrival order exactly as if they
 had been loaded one by one (the last good one holds the day, the earlier ones end
@@ -59,7 +60,7 @@ from matrix_pulse.ingest.staging_sql import (
     union_insert_sql,
     union_table,
 )
-from matrix_pulse.ingest.summary import FileOutcome, IngestSummary
+from matrix_pulse.ingest.summary import FileOutcome, IngestSummary, share_seconds
 from matrix_pulse.ingest.warehouse import connect, record_run
 from matrix_pulse.settings import Settings
 from matrix_pulse.sources import Source
@@ -69,6 +70,12 @@ __all__ = ["FileOutcome", "IngestSummary", "run_ingest"]
 log = logging.getLogger(__name__)
 
 PHONES = "_phones"  # the chunk's distinct phones / personal IDs and their keyed hashes (temp table)
+# No automatic checkpoint during a run: DuckDB checkpoints after a commit once the data it wrote
+# passes checkpoint_threshold (16 MB by default), and that includes the temp staging tables, which
+# it compresses whole each time. Every file's append (one commit each) then paid for the whole
+# chunk staged before it: crm_dcc's 88 national files took 17 s to append, 4 s without it (issue
+# 17's profile). The loader checkpoints itself once a chunk is applied (_settle_chunk).
+NO_AUTO_CHECKPOINT = "1TB"
 
 
 class _ReadAhead:
@@ -285,16 +292,6 @@ def _normalise(ctx: IngestContext, src: Source, phones: str | None, by_fid: dict
             rf.outcome.rows_set_aside = sum(t[2] for t in rf.tables.values())
 
 
-def _share(seconds: float, files: list[RunFile], weight) -> None:
-    """Apportion a batched step's time across its files by rows (+1, so empty files pay a little)."""
-    weights = [weight(rf) + 1 for rf in files]
-    total = sum(weights)
-    if not total:
-        return
-    for rf, w in zip(files, weights, strict=True):
-        rf.outcome.seconds += seconds * w / total
-
-
 def _admit_chunk(
     ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary, reads: _ReadAhead
 ) -> list[tuple[RunFile, bytes | None]]:
@@ -340,22 +337,29 @@ def _settle_chunk(ctx: IngestContext, files: list[RunFile], staged_sources: set[
     sources = [s for srcs in ctx.by_folder.values() for s in srcs if s.raw_table in staged_sources]
     t0 = time.perf_counter()
     phones = _hash_phones(ctx, sources)
-    _share(time.perf_counter() - t0, [rf for rf in by_fid.values() if rf.f.folder.startswith("crm")],
-           lambda rf: rf.outcome.rows_read)  # fmt: skip
+    crm = [(rf.outcome, rf.outcome.rows_read) for rf in by_fid.values() if rf.f.folder.startswith("crm")]
+    share_seconds(time.perf_counter() - t0, crm)
     for src in sources:
         t0 = time.perf_counter()
         _normalise(ctx, src, phones, by_fid)
-        _share(time.perf_counter() - t0, [rf for rf in by_fid.values() if src.raw_table in rf.tables],
-               lambda rf, t=src.raw_table: rf.tables[t][0])  # fmt: skip
+        mine = [
+            (rf.outcome, rf.tables[src.raw_table][0]) for rf in by_fid.values() if src.raw_table in rf.tables
+        ]
+        share_seconds(time.perf_counter() - t0, mine)
     if phones:
         ctx.con.execute(f"DROP TABLE {phones}")
     for folder in dict.fromkeys(rf.f.folder for rf in files if rf.outcome.status != "in_progress"):
         mine = [rf for rf in files if rf.f.folder == folder and rf.outcome.status != "in_progress"]
         t0 = time.perf_counter()
         apply_folder(ctx, folder, mine, staged_sources)
-        _share(time.perf_counter() - t0, mine, lambda rf: rf.outcome.rows_read)
+        share_seconds(time.perf_counter() - t0, [(rf.outcome, rf.outcome.rows_read) for rf in mine])
     for src in sources:
         ctx.con.execute(f"DROP TABLE IF EXISTS {norm_table(src)}")
+    # The chunk's raw rows and ledger go from the write-ahead log into the file, as the automatic
+    # checkpoint would have done after its applies (NO_AUTO_CHECKPOINT), with no staging left.
+    t0 = time.perf_counter()
+    ctx.con.execute("CHECKPOINT")
+    share_seconds(time.perf_counter() - t0, [(rf.outcome, rf.outcome.rows_read) for rf in files if rf.tables])
     # The day states of this chunk are settled (a chunk holds whole source-days).
     for rf in files:
         ctx.days.pop((rf.f.folder, rf.f.data_date), None)
@@ -405,6 +409,7 @@ def run_ingest(
     sweep_stale_copies(settings)
     con = connect(settings)
     try:
+        con.execute(f"SET checkpoint_threshold = '{NO_AUTO_CHECKPOINT}'")
         with tempfile.TemporaryDirectory(prefix="mp_ingest_") as scratch:
             ctx = IngestContext(settings, con, run_id, Path(scratch))
             chunks = _chunks(_not_loaded_yet(ctx, ready, summary), settings.ingest_chunk_bytes)
@@ -413,7 +418,7 @@ def run_ingest(
         record_run(con, summary, ctx.now if ready else shanghai_now())
     finally:
         con.close()
-    _share_overhead(summary, time.perf_counter() - started)
+    summary.share_overhead(time.perf_counter() - started)
     log.info(summary.describe())
     return summary
 
@@ -436,13 +441,3 @@ def _not_loaded_yet(ctx: IngestContext, ready: list[LandedFile], summary: Ingest
         else:
             new.append(f)
     return sorted(new, key=lambda f: (f.folder, f.data_date, f.mtime, f.rel_path))
-
-
-def _share_overhead(summary: IngestSummary, elapsed: float) -> None:
-    """What no single step owns (connecting, the ledger, the run record) is shared by rows too."""
-    overhead = elapsed - sum(o.seconds for o in summary.files)
-    if summary.files and overhead > 0:
-        weights = [o.rows_read + 1 for o in summary.files]
-        total = sum(weights)
-        for o, w in zip(summary.files, weights, strict=True):
-            o.seconds += overhead * w / total

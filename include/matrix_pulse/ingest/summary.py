@@ -22,6 +22,13 @@ class FileOutcome:
     seconds: float = 0.0
 
 
+def share_seconds(seconds: float, shares: list[tuple[FileOutcome, int]]) -> None:
+    """Apportion a batched step's time across its files by weight (rows; +1, so empty files pay a little)."""
+    total = sum(w + 1 for _, w in shares)
+    for outcome, w in shares:
+        outcome.seconds += seconds * (w + 1) / total
+
+
 @dataclass
 class IngestSummary:
     run_id: str
@@ -45,6 +52,13 @@ class IngestSummary:
             secs = sum(f.seconds for f in self.files if f.fmt == fmt)
             out[fmt] = rows / secs if secs else 0.0
         return out
+
+    def share_overhead(self, elapsed: float) -> None:
+        """What no single step owns (connecting, the ledger, the run record) is shared by rows too,
+        so the files' seconds add up to the run's ``elapsed``."""
+        overhead = elapsed - sum(o.seconds for o in self.files)
+        if self.files and overhead > 0:
+            share_seconds(overhead, [(o, o.rows_read) for o in self.files])
 
     def describe(self) -> str:
         counts = {s: len(self.by_status(s)) for s in ("loaded", "rejected", "duplicate_delivery", "replaced")}

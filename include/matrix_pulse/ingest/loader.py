@@ -337,8 +337,10 @@ def _settle_chunk(ctx: IngestContext, files: list[RunFile], staged_sources: set[
     sources = [s for srcs in ctx.by_folder.values() for s in srcs if s.raw_table in staged_sources]
     t0 = time.perf_counter()
     phones = _hash_phones(ctx, sources)
-    crm = [(rf.outcome, rf.outcome.rows_read) for rf in by_fid.values() if rf.f.folder.startswith("crm")]
-    share_seconds(time.perf_counter() - t0, crm)
+    # Shared by the files whose tables carry a phone or personal ID (the CRMs' and WeCom's alike).
+    hashed = {s.raw_table for s in sources if any(c.kind in ("phone", "hashed_id") for c in s.columns)}
+    owners = [(rf.outcome, sum(n[0] for t, n in rf.tables.items() if t in hashed)) for rf in by_fid.values()]
+    share_seconds(time.perf_counter() - t0, [(o, w) for o, w in owners if w])
     for src in sources:
         t0 = time.perf_counter()
         _normalise(ctx, src, phones, by_fid)

@@ -38,7 +38,7 @@ def test_the_loader_checkpoints_once_per_chunk_and_never_while_staging(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 17: DuckDB's automatic checkpoint compressed the whole temp staging table after each
-    file's append (crm_dcc's national quarter: 17 s to append, 4 s without). The run turns it off
+    file's append (crm_dcc's national quarter: 15-17 s to append, 5 s without). The run turns it off
     and checkpoints itself when a chunk is applied: after each chunk the write-ahead log is empty
     (a default 16 MB threshold would leave these small chunks in it) and no staging table is left."""
     from matrix_pulse.ingest import loader

@@ -73,8 +73,8 @@ PHONES = "_phones"  # the chunk's distinct phones / personal IDs and their keyed
 # No automatic checkpoint during a run: DuckDB checkpoints after a commit once the data it wrote
 # passes checkpoint_threshold (16 MB by default), and that includes the temp staging tables, which
 # it compresses whole each time. Every file's append (one commit each) then paid for the whole
-# chunk staged before it: crm_dcc's 88 national files took 17 s to append, 4 s without it (issue
-# 17's profile). The loader checkpoints itself once a chunk is applied (_settle_chunk).
+# chunk staged before it: crm_dcc's 88 national files took 15-17 s to append, 5 s without it
+# (issue 17's profile). The loader checkpoints itself once a chunk is applied (_settle_chunk).
 NO_AUTO_CHECKPOINT = "1TB"
 
 

@@ -11,10 +11,11 @@
     loaded_at and the latest ledger change it has processed, in
     <intermediate>.mp_increment_state, written by a post-hook only when the model built
     successfully). Two watermarks, not one, so each side is only compared with its own clock.
-    Models recompute WHOLE affected
-    entities from those days (every day of an affected post), so a late or re-delivered old day
-    gives the same rows as a full rebuild. `dbt build --full-refresh` rebuilds everything and
-    resets the watermarks. -#}
+    Models recompute everything those days can change (the content facts: each affected post's
+    days from its platform's first changed day on, its earlier snapshots read for the
+    day-over-day deltas; the leads: whole leads), so a late or re-delivered old day gives the
+    same rows as a full rebuild. `dbt build --full-refresh` rebuilds everything and resets the
+    watermarks. -#}
 
 {% macro mp_state_relation() -%}
     {{ generate_schema_name('intermediate', none) }}.mp_increment_state
@@ -256,9 +257,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- post-hook of a model incremental by post (platform, post_id): delete its rows on the changed
-    days that `upstream` no longer has for the same post and day (a re-delivery that dropped a
-    post). Rows of posts still present were already replaced by delete+insert. -#}
+{#- post-hook of a content model incremental by post-day (platform, post_id, date): delete its
+    rows on the changed days that `upstream` no longer has for the same post and day (a
+    re-delivery that dropped a post; without a watermark, every day no longer in raw). Rows
+    still present were already replaced by delete+insert. -#}
 {% macro mp_delete_vanished_rows(date_col, upstream, upstream_date_col, sources) -%}
     {%- if is_incremental() -%}
         {%- set days = mp_changed_days(sources, mp_watermark()) -%}

@@ -7,11 +7,12 @@
     and then tests only the rows whose (platform, date) is a source-day changed since the last
     build whose data tests ALL passed (mp_changed_days of macros/incremental.sql, with that
     build's watermarks). `whole: [columns]` widens the scope to every row of an entity with a
-    row on such a day, for a model that rewrites whole entities (int_content_deltas_computed
-    replaces every day of an affected post); `attribution: true` adds the days from the first
-    one a roster version or dealer list changed since then can re-attribute
-    (mp_attribution_change_start), for fct_content_daily. sources: content (the post sources of
-    mp_content_sources, platform codes) or crm (mp_lead_sources, crm_system codes).
+    row on such a day, for a model that rewrites more than the changed days of an entity
+    (int_content_deltas_computed replaces an affected post's days from the first changed one on);
+    `attribution: true` adds the days from the first one a roster version or dealer list changed
+    since then can re-attribute (mp_attribution_change_start), for fct_content_daily. sources:
+    content (the post sources of mp_content_sources, platform codes) or crm (mp_lead_sources,
+    crm_system codes).
     A CRM staging model keeps every status row of a lead across days (key clue_id, updated_at,
     no day in it), so its tests take `leads: clue_id, crm_system: dcc` instead: every row of
     each lead with a raw row on a changed day of that CRM.

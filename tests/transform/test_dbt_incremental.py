@@ -233,9 +233,10 @@ def test_incremental_build_equals_full_refresh(tmp_path):
 
 def test_incremental_build_equals_full_refresh_when_old_days_change(whole_quarter_built, tmp_path):
     """After a build of the whole fixture quarter: the latest day of every Douyin post is
-    re-delivered with one post fewer (its latest snapshot falls back a day) and another post
-    retitled, the second roster version moves a Kuaishou account to another dealer, and old CRM
-    days change (see _redeliver_old_crm_days)."""
+    re-delivered with one post fewer (its latest snapshot falls back a day), another post
+    retitled and a third with another content type (which the content facts carry on EVERY day
+    of the post, though only its latest day changed), the second roster version moves a
+    Kuaishou account to another dealer, and old CRM days change (see _redeliver_old_crm_days)."""
     warehouse = _copy_of(whole_quarter_built, tmp_path)
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
     con = duckdb.connect(str(warehouse))
@@ -244,7 +245,8 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(whole_quarte
     )
     con.execute(
         "create temp table redelivered as select * replace (case when post_id = 'dy_p2' then title || ' (修订)' "
-        f"else title end as title, timestamp '{REDELIVERED_CRM_AT}' as loaded_at) "
+        "else title end as title, case when post_id = 'dy_p4' then '视频' else content_type end as content_type, "
+        f"timestamp '{REDELIVERED_CRM_AT}' as loaded_at) "
         "from raw.douyin_posts where data_date = date '2026-07-04' and post_id <> 'dy_p1'"
     )
     con.execute("delete from raw.douyin_posts where data_date = date '2026-07-04'")
@@ -276,10 +278,18 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(whole_quarte
             "select cast(date_day as varchar), dealer_code from marts.fct_account_daily where account_id = 'ks_dealer_2'"
         ).fetchall()
     )
+    retyped = con.execute(
+        "select count(*), count(distinct facts.content_type), bool_and(facts.content_type = content.content_type), "
+        "any_value(content.content_type) from marts.fct_content_daily as facts inner join marts.dim_content as "
+        "content using (platform, post_id) where platform = 'douyin' and post_id = 'dy_p4'"
+    ).fetchone()
     con.close()
     assert latest["dy_p1"].isoformat() == "2026-07-03" and latest["dy_p2"].isoformat() == "2026-07-04"
     assert titles["dy_p2"].endswith("(修订)")
     assert dealers["2026-07-02"] == "D002" and dealers["2026-07-03"] == dealers["2026-07-04"] == "D001"
+    # the incremental build rewrites the retyped post's earlier days too (the content facts are
+    # otherwise replaced from the first changed day on)
+    assert retyped[0] >= 2 and retyped[1:] == (1, True, "视频")
 
 
 def test_incremental_build_without_changes_keeps_the_marts(whole_quarter_built, tmp_path):

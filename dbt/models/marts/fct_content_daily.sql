@@ -1,12 +1,14 @@
 -- One row per content item and day it was reported: the day's own figures (differences of
 -- the cumulative exports, see int_content_deltas_computed; WeChat OA daily values as they
 -- are), attributed to the tier, dealer and region the account had THAT day (SCD2 join).
--- Incremental by post like int_content_deltas_computed (see macros/incremental.sql), plus every
--- post with a day on or after the first day a new roster version or dealer list can re-attribute.
+-- Incremental by post-day like int_content_deltas_computed (see macros/incremental.sql): the
+-- affected posts' rows from their platform's first changed day on, every row on or after the
+-- first day a new roster version or dealer list can re-attribute, and every row of a post whose
+-- content type (its latest snapshot's, dim_content) the run changed.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['platform', 'post_id'],
+    unique_key=['platform', 'post_id', 'date_day'],
     post_hook=[
         "{{ mp_delete_vanished_rows('date_day', mp_content_daily_keys(), 'date_day', mp_content_sources(include_wechat_oa=true)) }}",
         "{{ mp_record_watermark(mp_attributed_content_sources()) }}",
@@ -32,6 +34,19 @@ affected_posts as (
         or date_day >= cast('{{ attribution_from }}' as date)
     {%- endif %}
 ),
+
+-- a post's content type is its latest snapshot's: a changed day that gave an affected post
+-- another one changes all its days, not only those from the first changed day on
+retyped_posts as (
+    select distinct stored.platform, stored.post_id
+    from {{ this }} as stored
+    inner join affected_posts
+        on stored.platform = affected_posts.platform and stored.post_id = affected_posts.post_id
+    left join {{ ref('dim_content') }} as content
+        on stored.platform = content.platform and stored.post_id = content.post_id
+    where stored.content_type is distinct from content.content_type
+        or stored.content_key is distinct from content.content_key
+),
 {%- endif %}
 
 cumulative_platforms as (
@@ -53,6 +68,10 @@ cumulative_platforms as (
     from {{ ref('int_content_deltas_computed') }}
     {%- if is_incremental() %}
     where (platform, post_id) in (select platform, post_id from affected_posts)
+        and (
+            {{ mp_from_first_changed_day('platform', 'date_day', changed_days, attribution_from) }}
+            or (platform, post_id) in (select platform, post_id from retyped_posts)
+        )
     {%- endif %}
 ),
 
@@ -75,6 +94,10 @@ wechat_oa as (
     from {{ ref('stg_wechat__oa_articles') }}
     {%- if is_incremental() %}
     where post_id in (select post_id from affected_posts where platform = 'wechat_oa')
+        and (
+            {{ mp_from_first_changed_day("'wechat_oa'", 'data_date', changed_days, attribution_from) }}
+            or post_id in (select post_id from retyped_posts where platform = 'wechat_oa')
+        )
     {%- endif %}
 ),
 

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from matrix_pulse.transform.publish import (
-    FINGERPRINTS,
-    _fingerprint_sql,
-    partition_column,
-    publish_warehouse_copy,
-)
+from matrix_pulse.transform.publish import publish_warehouse_copy
+from matrix_pulse.transform.publish_sync import FINGERPRINTS, _fingerprint_sql, partition_column
 
 
 def _warehouse(path: Path, value: int) -> Path:
@@ -303,6 +299,48 @@ def test_incremental_publish_follows_changed_columns_and_most_rows_changed(tmp_p
     con.close()
     how = _publish_logged(wh, published, caplog)
     assert how["marts.fct_daily"] == "rewritten" and how["marts.mart_small"] == "rewritten"
+    _equal_to_full_copy(wh, published, tmp_path)
+
+
+def test_a_table_whose_days_mostly_changed_but_few_rows_gets_only_those_rows(tmp_path, caplog):
+    """A lead table by creation day: a day's CRM dumps move a few leads on most days. Only the
+    rows that differ are replaced (duplicate rows and a NULL day included), and the copy equals a
+    full one; when most rows change the table is written anew."""
+    wh = _day_warehouse(tmp_path / "wh.duckdb")
+    con = duckdb.connect(str(wh))
+    con.execute(
+        "create table marts.fct_leads as select 'L' || i as lead_key, "
+        "case when i < 2990 then cast('2026-07-01' as date) + (i % 30)::int end as created_date, "
+        "i % 7 as status from range(3000) t(i)"
+    )
+    con.execute("insert into marts.fct_leads select * from marts.fct_leads where lead_key in ('L1', 'L2')")
+    con.close()
+    published = tmp_path / "pub" / "matrix_pulse_marts.duckdb"
+    publish_warehouse_copy(wh, published)
+    publish_warehouse_copy(wh, published)  # the copy keeps fingerprints from here on
+
+    con = duckdb.connect(str(wh))
+    # one lead moves on each of 20 of the 30 days (the changed days hold 2/3 of the rows), a
+    # lead without a day changes, a duplicate goes, a lead is new
+    con.execute(
+        "update marts.fct_leads set status = status + 10 where substr(lead_key, 2)::int between 100 and 119"
+    )
+    con.execute("update marts.fct_leads set status = 99 where lead_key = 'L2995'")
+    con.execute(
+        "delete from marts.fct_leads where rowid = (select max(rowid) from marts.fct_leads where lead_key = 'L1')"
+    )
+    con.execute("insert into marts.fct_leads values ('L9000', date '2026-07-04', 1)")
+    con.close()
+    how = _publish_logged(wh, published, caplog)
+    assert how["marts.fct_leads"] == "rows" and how["marts.fct_daily"] == "unchanged"
+    _equal_to_full_copy(wh, published, tmp_path)
+    assert _read_count(published, "select count(*) from marts.fct_leads where lead_key = 'L1'") == 1
+    assert _read_count(published, "select count(*) from marts.fct_leads where lead_key = 'L2'") == 2
+
+    con = duckdb.connect(str(wh))
+    con.execute("update marts.fct_leads set status = status + 1")  # every row changed
+    con.close()
+    assert _publish_logged(wh, published, caplog)["marts.fct_leads"] == "rewritten"
     _equal_to_full_copy(wh, published, tmp_path)
 
 

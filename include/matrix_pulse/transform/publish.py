@@ -5,9 +5,9 @@ to the published path and moved into place with ``os.replace`` (atomic on POSIX)
 that has the old file open keeps reading the old inode undisturbed, the next reader opens
 the new one, and nobody ever sees half a copy or waits on the writer.
 
-The new file starts as a byte copy of the last published one and only the tables, or the days
-of a table, whose content differs from the warehouse's are written again (``_sync_table``);
-the file that results holds the same rows as a full copy would. What differs is found by
+The new file starts as a byte copy of the last published one and only the tables, the days of
+a table or its rows whose content differs from the warehouse's are written again
+(``publish_sync.sync_table``); the file that results holds the same rows as a full copy would. What differs is found by
 fingerprints (row counts and row-hash sums per day); the published file keeps its own
 (``meta.published_fingerprints``), so a publish hashes the warehouse's rows only.
 """
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+
+from matrix_pulse.transform.publish_sync import COPY, quote, sql_literal, sync_schemas, sync_table
 
 if TYPE_CHECKING:
     from matrix_pulse.settings import Settings
@@ -56,10 +58,6 @@ def generate_docs(settings: Settings, force: bool = False) -> Path:
     )
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def publish_warehouse_copy(
     warehouse: Path, published: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS
 ) -> dict[str, int]:
@@ -72,7 +70,7 @@ def publish_warehouse_copy(
 
     The new file starts as a byte copy of the last published file (never written in place, so
     the copy is consistent and its readers are untouched) and only what differs is rewritten
-    (``_sync_table``): a day's run changes one or a few days of the big fact tables and leaves
+    (``publish_sync.sync_table``): a day's run changes one or a few days of the big fact tables and leaves
     many marts as they were, and re-encoding all 10 M rows of ``fct_content_daily`` was most of
     the publish (national, 2026-12-04). No published file yet, an unreadable one, or one with
     too much free space (``_COMPACT_FREE_SHARE``) is replaced by a full copy as before.
@@ -89,19 +87,19 @@ def publish_warehouse_copy(
             _attach_start(con, published, tmp)
             try:
                 source_db = con.execute("select current_database()").fetchone()[0]
-                stats = {"rewritten": 0, "parts": 0, "unchanged": 0}
-                for schema, table in _sync_schemas(con, source_db, schemas):
+                stats = {"rewritten": 0, "parts": 0, "rows": 0, "unchanged": 0}
+                for schema, table in sync_schemas(con, source_db, schemas):
                     started = time.perf_counter()
-                    how = _sync_table(con, source_db, schema, table)
+                    how = sync_table(con, source_db, schema, table)
                     stats[how] += 1
                     logger.debug("%s.%s %s in %.2f s", schema, table, how, time.perf_counter() - started)
                     copied[f"{schema}.{table}"] = con.execute(
-                        f"select count(*) from {_COPY}.{_quote(schema)}.{_quote(table)}"
+                        f"select count(*) from {COPY}.{quote(schema)}.{quote(table)}"
                     ).fetchone()[0]
-                con.execute(f"checkpoint {_COPY}")
+                con.execute(f"checkpoint {COPY}")
                 logger.info("published %s: tables %s", published, stats)
             finally:
-                con.execute(f"detach {_COPY}")
+                con.execute(f"detach {COPY}")
         finally:
             con.close()
         os.replace(tmp, published)
@@ -111,21 +109,9 @@ def publish_warehouse_copy(
     return copied
 
 
-_COPY = "mp_published_copy"
 # A file whose free blocks (left by replaced tables and days) exceed this share of its blocks is
 # rewritten in full instead, so that the published file does not keep growing day after day.
 _COMPACT_FREE_SHARE = 0.35
-# A table with one of these columns is compared and replaced by that column's values (a day, or
-# a lead's creation day): a daily run changes a few of its 92 days. The first one present counts.
-PARTITION_COLUMNS = ("date_day", "created_date")
-# Replacing more than this share of a table's rows costs more than writing the table again.
-_PARTIAL_MAX_SHARE = 0.5
-# The published file keeps its tables' fingerprints (``_fingerprint_sql``: rows and row-hash sums
-# per day, or per table without a day column), written by the publish that wrote the tables: the
-# next publish compares the warehouse with these instead of hashing the last copy's rows again
-# (fct_content_daily's 10 M rows on every daily run). Analysts see it as meta.published_fingerprints.
-FINGERPRINTS = ("meta", "published_fingerprints")
-_FINGERPRINTS = f"{_COPY}.{FINGERPRINTS[0]}.{FINGERPRINTS[1]}"
 
 
 def _attach_start(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path) -> None:
@@ -133,160 +119,22 @@ def _attach_start(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path) ->
     if published.exists():
         shutil.copyfile(published, tmp)
         try:
-            con.execute(f"attach {_sql_literal(str(tmp))} as {_COPY}")
+            con.execute(f"attach {sql_literal(str(tmp))} as {COPY}")
             free, total = con.execute(
                 "select free_blocks, total_blocks from pragma_database_size() where database_name = ?",
-                [_COPY],
+                [COPY],
             ).fetchone()
             if total and free / total <= _COMPACT_FREE_SHARE:
                 return
             logger.info(
                 "published file %s is %.0f%% free blocks: writing it anew", published, 100 * free / total
             )
-            con.execute(f"detach {_COPY}")
+            con.execute(f"detach {COPY}")
         except duckdb.Error as exc:  # not a DuckDB file we can open: start afresh
             logger.warning("cannot reuse the published file %s (%s): writing it anew", published, exc)
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-    con.execute(f"attach {_sql_literal(str(tmp))} as {_COPY}")
-
-
-def _sync_schemas(
-    con: duckdb.DuckDBPyConnection, source_db: str, schemas: tuple[str, ...]
-) -> list[tuple[str, str]]:
-    """Make the new file hold exactly ``schemas`` and the tables the warehouse has in them (tables
-    and schemas gone from the warehouse are dropped, and their kept fingerprints); returns those
-    tables."""
-    marks = ", ".join("?" for _ in schemas)
-    tables = con.execute(
-        "select schema_name, table_name from duckdb_tables() where database_name = ? "
-        f"and schema_name in ({marks}) order by schema_name, table_name",
-        [source_db, *schemas],
-    ).fetchall()
-    wanted = set(tables) | {FINGERPRINTS}
-    for schema, table in con.execute(
-        "select schema_name, table_name from duckdb_tables() where database_name = ?", [_COPY]
-    ).fetchall():
-        if (schema, table) not in wanted:
-            con.execute(f"drop table {_COPY}.{_quote(schema)}.{_quote(table)}")
-    for (schema,) in con.execute(
-        "select schema_name from duckdb_schemas() where database_name = ? and not internal", [_COPY]
-    ).fetchall():
-        if schema not in (*schemas, FINGERPRINTS[0]):
-            con.execute(f"drop schema {_COPY}.{_quote(schema)} cascade")
-    for schema in dict.fromkeys([*schemas, FINGERPRINTS[0]]):
-        con.execute(f"create schema if not exists {_COPY}.{_quote(schema)}")
-    con.execute(
-        f"create table if not exists {_FINGERPRINTS} (schema_name varchar, table_name varchar, "
-        "columns varchar, part varchar, n bigint, h1 hugeint, h2 hugeint)"
-    )
-    con.execute(
-        f"delete from {_FINGERPRINTS} where (schema_name, table_name) not in "
-        f"(select schema_name, table_name from duckdb_tables() where database_name = ?)",
-        [_COPY],
-    )
-    return tables
-
-
-def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in con.execute(f"describe {relation}").fetchall()]
-
-
-def _fingerprint_sql(relation: str, group: str | None) -> str:
-    """Per ``group`` value (``part``; NULL for the whole relation without a group): the row count
-    and two order-independent sums, of a hash of each row (all columns) and of a hash of that
-    hash. Equal content gives equal figures whatever the row order or storage; a changed, added
-    or removed row changes both sums except with a chance of the order of 2**-64. One hash of
-    each row, not two (a second salted one): hashing was most of a daily publish."""
-    part = _quote(group) if group else "cast(null as varchar)"
-    return (
-        "select part, count(*) as n, sum(h::hugeint) as h1, sum(hash(h)::hugeint) as h2 "
-        f"from (select {part} as part, hash(*columns(*)) as h from {relation}) group by part"
-    )
-
-
-def partition_column(columns: list[tuple[str, str]]) -> str | None:
-    """The first of ``PARTITION_COLUMNS`` in ``columns`` (None: the table is compared whole)."""
-    return next((c for c in PARTITION_COLUMNS if c in dict(columns)), None)
-
-
-def _kept_fingerprints_sql(schema: str, table: str, columns: list[tuple[str, str]], part_type: str) -> str:
-    """The fingerprints the last publish kept for the new file's ``schema.table`` (this column list)."""
-    return (
-        f"(select cast(part as {part_type}) as part, n, h1, h2 from {_FINGERPRINTS} "
-        f"where schema_name = {_sql_literal(schema)} and table_name = {_sql_literal(table)} "
-        f"and columns = {_sql_literal(repr(columns))})"
-    )
-
-
-def _sync_table(con: duckdb.DuckDBPyConnection, source_db: str, schema: str, table: str) -> str:
-    """Make the new file's ``schema.table`` hold the rows of the warehouse's; returns what it took:
-    ``unchanged`` (equal fingerprints), ``parts`` (only the days that differ replaced) or
-    ``rewritten`` (created anew: new, other columns, or changed without a day column).
-
-    The warehouse's fingerprints are compared with the ones the last publish kept in the file
-    (``FINGERPRINTS``), or, where it kept none, with the file's rows hashed; then they are kept
-    for the next publish, as the file's table now holds exactly the warehouse's rows."""
-    name = f"{_quote(schema)}.{_quote(table)}"
-    source, target = f"{_quote(source_db)}.{name}", f"{_COPY}.{name}"
-    columns = _columns(con, source)
-    forget = (
-        f"delete from {_FINGERPRINTS} where schema_name = {_sql_literal(schema)} "
-        f"and table_name = {_sql_literal(table)}"
-    )
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
-        [_COPY, schema, table],
-    ).fetchone()[0]
-    if not exists or _columns(con, target) != columns:
-        con.execute(f"create or replace table {target} as select * from {source}")
-        con.execute(forget)  # the next publish hashes this copy once
-        return "rewritten"
-    group = partition_column(columns)
-    kept = _kept_fingerprints_sql(schema, table, columns, dict(columns)[group] if group else "varchar")
-    has_kept = con.execute(f"select count(*) from {kept}").fetchone()[0]
-    target_fingerprints = kept if has_kept else f"({_fingerprint_sql(target, group)})"
-    con.execute(f"create or replace temp table mp_publish_source as {_fingerprint_sql(source, group)}")
-    try:
-        # the parts (days, or the whole table) whose rows differ, or exist on one side only
-        con.execute(
-            "create or replace temp table mp_publish_parts as "
-            "select coalesce(s.part, t.part) as part, coalesce(s.n, 0) as n "
-            f"from mp_publish_source as s full join {target_fingerprints} as t "
-            "on s.part is not distinct from t.part "
-            "where s.n is distinct from t.n or s.h1 is distinct from t.h1 or s.h2 is distinct from t.h2"
-        )
-        parts, rows, has_null = con.execute(
-            "select count(*), coalesce(sum(n), 0), bool_or(part is null) from mp_publish_parts"
-        ).fetchone()
-        how = "unchanged"
-        if parts and group:
-            total = con.execute("select coalesce(sum(n), 0) from mp_publish_source").fetchone()[0]
-            if rows <= _PARTIAL_MAX_SHARE * total:
-                column = _quote(group)
-                # NULL equals nothing: a changed NULL day is matched on its own
-                in_parts = f"({column} in (select part from mp_publish_parts)" + (
-                    f" or {column} is null)" if has_null else ")"
-                )
-                con.execute(f"delete from {target} where {in_parts}")
-                con.execute(f"insert into {target} select * from {source} where {in_parts}")
-                how = "parts"
-        if parts and how == "unchanged":
-            con.execute(f"create or replace table {target} as select * from {source}")
-            how = "rewritten"
-        con.execute(forget)
-        con.execute(
-            f"insert into {_FINGERPRINTS} select ?, ?, ?, cast(part as varchar), n, h1, h2 from mp_publish_source",
-            [schema, table, repr(columns)],
-        )
-        return how
-    finally:
-        con.execute("drop table if exists mp_publish_parts")
-        con.execute("drop table if exists mp_publish_source")
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    con.execute(f"attach {sql_literal(str(tmp))} as {COPY}")
 
 
 DOCS_FINGERPRINT_FILE = ".docs_fingerprint"

@@ -7,9 +7,10 @@ the new one, and nobody ever sees half a copy or waits on the writer.
 
 The new file starts as a byte copy of the last published one and only the tables, the days of
 a table or its rows whose content differs from the warehouse's are written again
-(``publish_sync.sync_table``); the file that results holds the same rows as a full copy would. What differs is found by
-fingerprints (row counts and row-hash sums per day); the published file keeps its own
-(``meta.published_fingerprints``), so a publish hashes the warehouse's rows only.
+(``publish_sync.sync_table``); the file that results holds the same rows as a full copy would.
+What differs is found by fingerprints (row counts and row-hash sums per day); the published
+file keeps its own (``meta.published_fingerprints``), so a publish hashes the warehouse's rows
+only.
 """
 
 from __future__ import annotations
@@ -70,10 +71,10 @@ def publish_warehouse_copy(
 
     The new file starts as a byte copy of the last published file (never written in place, so
     the copy is consistent and its readers are untouched) and only what differs is rewritten
-    (``publish_sync.sync_table``): a day's run changes one or a few days of the big fact tables and leaves
-    many marts as they were, and re-encoding all 10 M rows of ``fct_content_daily`` was most of
-    the publish (national, 2026-12-04). No published file yet, an unreadable one, or one with
-    too much free space (``_COMPACT_FREE_SHARE``) is replaced by a full copy as before.
+    (``publish_sync.sync_table``): a day's run changes one or a few days of the big fact tables
+    and leaves many marts as they were, and re-encoding all 10 M rows of ``fct_content_daily``
+    was most of the publish (national, 2026-12-04). No published file yet, an unreadable one, or
+    one with too much free space (``_COMPACT_FREE_SHARE``) is replaced by a full copy as before.
     """
     warehouse, published = Path(warehouse), Path(published)
     if not warehouse.exists():

@@ -41,6 +41,11 @@ class Column:
     kind: str
     required: bool = True
 
+    @property
+    def is_hashed(self) -> bool:
+        """A phone or personal ID: HMAC'd by the load step into ``<name>_hash``, never stored in clear."""
+        return self.kind in ("phone", "hashed_id")
+
 
 class RawColumn(NamedTuple):
     """One column of a raw table as the warehouse and dbt see it."""

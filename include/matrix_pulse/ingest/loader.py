@@ -338,7 +338,7 @@ def _settle_chunk(ctx: IngestContext, files: list[RunFile], staged_sources: set[
     t0 = time.perf_counter()
     phones = _hash_phones(ctx, sources)
     # Shared by the files whose tables carry a phone or personal ID (the CRMs' and WeCom's alike).
-    hashed = {s.raw_table for s in sources if any(c.kind in ("phone", "hashed_id") for c in s.columns)}
+    hashed = {s.raw_table for s in sources if any(c.is_hashed for c in s.columns)}
     owners = [(rf.outcome, sum(n[0] for t, n in rf.tables.items() if t in hashed)) for rf in by_fid.values()]
     share_seconds(time.perf_counter() - t0, [(o, w) for o, w in owners if w])
     for src in sources:

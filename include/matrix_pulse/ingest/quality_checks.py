@@ -35,7 +35,7 @@ def _exploded_column(source: Source) -> str | None:
     column = next((c for c in source.columns if name and c.source_name == name), None)
     if column is None:
         return None
-    return f"{column.name}_hash" if column.kind in ("phone", "hashed_id") else column.name
+    return f"{column.name}_hash" if column.is_hashed else column.name
 
 
 def checks_for(source: Source) -> list[Check]:

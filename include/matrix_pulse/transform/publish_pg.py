@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from matrix_pulse.settings import TIMEZONE, Settings
+from matrix_pulse.transform.publish_sync import quote, sql_literal
 
 PUBLISHED_SCHEMAS = ("marts", "meta")
 # DuckDB holds at most DECIMAL(38, s); a wider declared numeric goes to DOUBLE
@@ -85,15 +86,15 @@ class _Column:
         return "VARCHAR" if self.is_array or self.duckdb_type == "JSON" else self.duckdb_type
 
     def pg_select(self) -> str:
-        ident = _quote(self.name)
+        ident = quote(self.name)
         if self.is_array:
             return f"to_json({ident})"
         if self.typname == "timestamptz":
-            return f"({ident} at time zone {_literal(TIMEZONE)})"
+            return f"({ident} at time zone {sql_literal(TIMEZONE)})"
         return ident
 
     def duckdb_select(self) -> str:
-        ident = _quote(self.name)
+        ident = quote(self.name)
         if self.is_array:
             return f"cast(cast({ident} as JSON) as {self.duckdb_type})"
         return ident if self.csv_type == self.duckdb_type else f"cast({ident} as {self.duckdb_type})"
@@ -113,14 +114,6 @@ left join pg_catalog.pg_type e on e.oid = t.typelem and t.typcategory = 'A'
 where n.nspname = %s and c.relkind in ('r', 'p')
 order by c.relname, a.attnum
 """
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _tables(cur, pg_schema: str) -> dict[str, list[_Column]]:
@@ -161,7 +154,7 @@ def publish_postgres_copy(
         ):
             # the text forms read_csv parses: ISO dates, shortest exact floats (PostgreSQL >= 12)
             cur.execute("set local datestyle = 'ISO, YMD'; set local extra_float_digits = 1")
-            cur.execute("set local timezone = " + _literal(TIMEZONE))
+            cur.execute("set local timezone = " + sql_literal(TIMEZONE))
             sources = {}
             for schema in schemas:
                 pg_schema = settings.dbt_schema_prefix + schema
@@ -174,20 +167,20 @@ def publish_postgres_copy(
             duck = duckdb.connect(str(tmp), config=settings.duckdb_config())
             try:
                 # fully qualified: a schema named like the file's catalog (marts.duckdb) is ambiguous
-                catalog = _quote(duck.execute("select current_database()").fetchone()[0])
+                catalog = quote(duck.execute("select current_database()").fetchone()[0])
                 for schema, (pg_schema, tables) in sources.items():
-                    duck.execute(f"create schema if not exists {catalog}.{_quote(schema)}")
+                    duck.execute(f"create schema if not exists {catalog}.{quote(schema)}")
                     for table, columns in tables.items():
                         csv = Path(spool) / f"{len(copied)}.csv"
                         with csv.open("wb") as out:
                             select = ", ".join(c.pg_select() for c in columns)
                             cur.copy_expert(
-                                f"copy (select {select} from {_quote(pg_schema)}.{_quote(table)}) "
+                                f"copy (select {select} from {quote(pg_schema)}.{quote(table)}) "
                                 "to stdout with (format csv)",
                                 out,
                             )
                         copied[f"{schema}.{table}"] = _load(
-                            duck, f"{catalog}.{_quote(schema)}.{_quote(table)}", columns, csv
+                            duck, f"{catalog}.{quote(schema)}.{quote(table)}", columns, csv
                         )
                         csv.unlink()
                 duck.execute("checkpoint")
@@ -203,11 +196,11 @@ def publish_postgres_copy(
 
 
 def _load(duck, name: str, columns: list[_Column], csv: Path) -> int:
-    duck.execute(f"create table {name} ({', '.join(f'{_quote(c.name)} {c.duckdb_type}' for c in columns)})")
-    read_types = "{" + ", ".join(f"{_literal(c.name)}: {_literal(c.csv_type)}" for c in columns) + "}"
+    duck.execute(f"create table {name} ({', '.join(f'{quote(c.name)} {c.duckdb_type}' for c in columns)})")
+    read_types = "{" + ", ".join(f"{sql_literal(c.name)}: {sql_literal(c.csv_type)}" for c in columns) + "}"
     duck.execute(
         f"insert into {name} select {', '.join(c.duckdb_select() for c in columns)} "
-        f"from read_csv({_literal(str(csv))}, columns = {read_types}, header = false, auto_detect = false, "
+        f"from read_csv({sql_literal(str(csv))}, columns = {read_types}, header = false, auto_detect = false, "
         "delim = ',', quote = '\"', escape = '\"', nullstr = '', allow_quoted_nulls = false)"
     )
     return duck.execute(f"select count(*) from {name}").fetchone()[0]

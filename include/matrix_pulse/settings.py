@@ -341,6 +341,10 @@ class Settings(BaseSettings):
             # dbt otherwise sends usage events about every invocation to dbt Labs: nothing of a
             # run leaves the machine (and here, without a route out, each send only fails)
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            # no debug-level dbt.log (dbt's default): Cosmos writes it into the temporary project
+            # copy it deletes after the task, and formatting it cost ~10% of a small build's CPU
+            # (fixture build, 4 alternations: 21.7 -> 19.5 s user). Output on stdout is unchanged.
+            "DBT_LOG_LEVEL_FILE": "none",
         }
 
     @property

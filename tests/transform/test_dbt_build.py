@@ -37,6 +37,15 @@ def test_build_passes_with_unit_tests(built_warehouse):
     assert re.search(r"ERROR=0 ", stdout)
 
 
+def test_a_build_writes_no_debug_log_file(duckdb_build):
+    """dbt_env() turns dbt's file log off (Cosmos would write it into a temporary copy it
+    deletes); what dbt prints is unchanged."""
+    warehouse, stdout = duckdb_build
+    logs = warehouse.parent / "logs"  # run_dbt_build's --log-path
+    assert logs.is_dir() and not (logs / "dbt.log").exists()
+    assert "Done. PASS=" in stdout
+
+
 def test_marts_have_the_interface_columns(built_warehouse):
     con, _ = built_warehouse
     expected = _interface_columns()

@@ -284,6 +284,10 @@ def generate_dbt_docs(
             "--log-path",
             str(target_dir / "logs"),
             "--quiet",
+            # dbt_env() turns dbt's file log off; the docs step (rarely run) keeps its debug log
+            # in target/docs/logs, where it stays to be read
+            "--log-level-file",
+            "debug",
             *(["--no-compile"] if compiled is not None else []),
         ]
     )

@@ -265,3 +265,46 @@ def test_unique_combination_test_reports_every_duplicate_and_only_those(duckdb_b
     }, result.stdout[-3000:]
     tests = [r for r in results if r["unique_id"].startswith("test.")]
     assert len(tests) > 20 and all(r["status"] in ("pass", "fail") for r in tests)
+
+
+def test_not_null_test_counts_the_nulls_of_each_column_it_checks(duckdb_build, tmp_path):
+    """The project's one not-NULL test per model (macros/test_not_null_columns.sql) fails with the
+    NULL rows of all its columns together, as dbt's per-column not_null counted them, its failing
+    rows name each column holding NULLs with its count, and it checks sources too."""
+    import json
+    import shutil
+    import subprocess
+
+    from matrix_pulse.settings import get_settings
+    from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    warehouse, _ = duckdb_build
+    copy = shutil.copy(warehouse, tmp_path / "with_nulls.duckdb")
+    with duckdb.connect(str(copy)) as con:
+        con.execute("update marts.fct_leads set clue_id = null where lead_key in "
+                    "(select lead_key from marts.fct_leads order by lead_key limit 3)")  # fmt: skip
+        con.execute("update marts.fct_leads set is_valid = null where lead_key in "
+                    "(select lead_key from marts.fct_leads order by lead_key desc limit 2)")  # fmt: skip
+        con.execute("update raw.douyin_posts set loaded_at = null where source_row = 1")
+        raw_nulls = con.execute("select count(*) from raw.douyin_posts where loaded_at is null").fetchone()[0]
+    assert raw_nulls > 0
+    result = subprocess.run(
+        [str(DBT_EXECUTABLE), "test", "--select", "test_name:not_null_columns",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        env={**os.environ, **get_settings().dbt_env(), "MP_WAREHOUSE": str(copy), "MP_DBT_TARGET": "duckdb"},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    failed = {r["unique_id"].split(".")[2]: r for r in results if r["status"] == "fail"}
+    leads = "not_null_columns_fct_leads_lead_key__clue_id__source_matrix_tier__created_date__is_duplicate__is_valid"
+    raw = "source_not_null_columns_douyin_douyin_posts_data_date__source_file__loaded_at"
+    failures = {name: r["failures"] for name, r in failed.items()}
+    assert failures == {leads: 5, raw: raw_nulls}, result.stdout[-3000:]
+    with duckdb.connect(str(copy), read_only=True) as con:
+        by_column = sorted(con.execute(failed[leads]["compiled_code"]).fetchall())
+        assert by_column == [("clue_id", 3), ("is_valid", 2)]
+        assert con.execute(failed[raw]["compiled_code"]).fetchall() == [("loaded_at", raw_nulls)]
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    assert len(tests) > 50 and all(r["status"] in ("pass", "fail") for r in tests)

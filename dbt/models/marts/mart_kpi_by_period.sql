@@ -117,7 +117,7 @@ account_periods as (
     from account_last_days as last_days
     inner join {{ ref('fct_account_daily') }} as facts
         on
-            -- platform has no not_null test (account_id and date_day do): a null matches like the window's partition
+            -- platform is not in its not-NULL test (account_id and date_day are): a null matches like the window's partition
             last_days.platform is not distinct from facts.platform
             and last_days.account_id = facts.account_id
             and last_days.last_day = facts.date_day

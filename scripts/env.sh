@@ -38,3 +38,9 @@ fi
 # "reliable retry" keeps only costs time (255 s -> 81 s on the demo quarter). No telemetry calls.
 export AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
+# Cosmos keeps dbt's partial-parse state (and a manifest) between runs in its cache dir, by
+# default <tmp>/cosmos, shared by every checkout on the machine, so a checkout whose dbt project
+# differs starts from the other's parse and relies on dbt to notice every difference. Seen once
+# (2026-12-05): an older checkout's build ran a newer one's data tests and failed on their missing
+# macro; two later tries did not repeat it. One cache per Airflow home, inside the clone.
+export AIRFLOW__COSMOS__CACHE_DIR="${AIRFLOW__COSMOS__CACHE_DIR:-$AIRFLOW_HOME/cosmos_cache}"

@@ -229,16 +229,30 @@ def test_scorecard_counts_an_account_once_for_its_dealer_on_the_quarters_last_da
     assert accounts["D002"] >= 2
 
 
-def test_unique_combination_test_reports_every_duplicate_and_only_those(duckdb_build, tmp_path):
-    """The project's uniqueness test (a hash pre-grouping on DuckDB, macros/test_unique_combination.sql)
-    finds a copied row and a copied row whose key holds NULLs (NULLs compare equal), and
-    returns exactly the duplicated combinations; every other uniqueness test still passes."""
+def _dbt_test_fails(warehouse, select: str, tmp_path):
+    """`dbt test --select <select>` on ``warehouse``, which must fail: (the process, run_results' results)."""
     import json
-    import shutil
     import subprocess
 
     from matrix_pulse.settings import get_settings
     from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    result = subprocess.run(
+        [str(DBT_EXECUTABLE), "test", "--select", select,
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        env={**os.environ, **get_settings().dbt_env(), "MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    return result, json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+
+
+def test_unique_combination_test_reports_every_duplicate_and_only_those(duckdb_build, tmp_path):
+    """The project's uniqueness test (a hash pre-grouping on DuckDB, macros/test_unique_combination.sql)
+    finds a copied row and a copied row whose key holds NULLs (NULLs compare equal), and
+    returns exactly the duplicated combinations; every other uniqueness test still passes."""
+    import shutil
 
     warehouse, _ = duckdb_build
     copy = shutil.copy(warehouse, tmp_path / "with_duplicates.duckdb")
@@ -249,15 +263,7 @@ def test_unique_combination_test_reports_every_duplicate_and_only_those(duckdb_b
         con.execute(
             f"insert into marts.mart_kpi_by_period select * from marts.mart_kpi_by_period where {nulls} limit 2"
         )
-    result = subprocess.run(
-        [str(DBT_EXECUTABLE), "test", "--select", "test_name:unique_combination_of_columns",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, **get_settings().dbt_env(), "MP_WAREHOUSE": str(copy), "MP_DBT_TARGET": "duckdb"},
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 1, result.stdout[-3000:]
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    result, results = _dbt_test_fails(copy, "test_name:unique_combination_of_columns", tmp_path)
     failed = {r["unique_id"].split(".")[2]: r["failures"] for r in results if r["status"] == "fail"}
     assert failed == {
         "unique_combination_of_columns_fct_account_daily_date_day__platform__account_id": 1,
@@ -271,12 +277,7 @@ def test_not_null_test_counts_the_nulls_of_each_column_it_checks(duckdb_build, t
     """The project's one not-NULL test per model (macros/test_not_null_columns.sql) fails with the
     NULL rows of all its columns together, as dbt's per-column not_null counted them, its failing
     rows name each column holding NULLs with its count, and it checks sources too."""
-    import json
     import shutil
-    import subprocess
-
-    from matrix_pulse.settings import get_settings
-    from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
     warehouse, _ = duckdb_build
     copy = shutil.copy(warehouse, tmp_path / "with_nulls.duckdb")
@@ -288,15 +289,7 @@ def test_not_null_test_counts_the_nulls_of_each_column_it_checks(duckdb_build, t
         con.execute("update raw.douyin_posts set loaded_at = null where source_row = 1")
         raw_nulls = con.execute("select count(*) from raw.douyin_posts where loaded_at is null").fetchone()[0]
     assert raw_nulls > 0
-    result = subprocess.run(
-        [str(DBT_EXECUTABLE), "test", "--select", "test_name:not_null_columns",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, **get_settings().dbt_env(), "MP_WAREHOUSE": str(copy), "MP_DBT_TARGET": "duckdb"},
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 1, result.stdout[-3000:]
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    result, results = _dbt_test_fails(copy, "test_name:not_null_columns", tmp_path)
     failed = {r["unique_id"].split(".")[2]: r for r in results if r["status"] == "fail"}
     leads = "not_null_columns_fct_leads_lead_key__clue_id__source_matrix_tier__created_date__is_duplicate__is_valid"
     raw = "source_not_null_columns_douyin_douyin_posts_data_date__source_file__loaded_at"

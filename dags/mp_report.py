@@ -22,7 +22,8 @@ rebuild re-issues nothing) unless `resend=true`, which creates a new issue numbe
    so retries and re-runs never send a recipient the same issue twice (at-most-once:
    see `matrix_pulse.report.ledger`). Retries with exponential back-off; after the last
    one the data team is told.
-5. **summary** logs what was sent, skipped or left unconfirmed.
+5. **summary** logs what was sent, skipped or left unconfirmed; when plan or quality_gate
+   failed (e.g. a `resend_to` typo) it fails at once, so the run is marked failed.
 """
 
 from __future__ import annotations
@@ -115,10 +116,10 @@ def mp_report() -> None:
         return send_job(built, context["run_id"])
 
     @task(trigger_rule="all_done")
-    def summary(results: list[dict], gate: dict) -> dict:
+    def summary(results: list[dict], gate: dict | None) -> dict:
         from matrix_pulse.report.flow import summarize
 
-        return summarize(results or [], gate["gates"])
+        return summarize(results or [], gate)
 
     gate = quality_gate(plan())
     built = build_pack.expand(job=jobs_of(gate))

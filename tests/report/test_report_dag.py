@@ -30,7 +30,7 @@ def test_mp_report_dag_end_to_end(tmp_path: Path, fixture_db: Path, monkeypatch:
         assert str(run.state) in ("success", "DagRunState.SUCCESS"), run.state
         again = dag.test(run_conf={"quarter": "2026Q3"})  # a re-run: nothing is sent twice
         assert str(again.state) in ("success", "DagRunState.SUCCESS")
-        mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sink.messages]
+        mails = sink_mails(sink)
     rcpts = sorted(m["X-Sink-Rcpt-To"] for m in mails)
     assert rcpts == ["cmo@example.com", "huadong-marketing@example.com", "marketing-hq@example.com"]
     assert {r.status for r in SendLedger().rows("2026Q3")} == {"sent"}
@@ -44,7 +44,13 @@ def test_mp_report_dag_end_to_end(tmp_path: Path, fixture_db: Path, monkeypatch:
         monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn_json(sink.port))
         typo = dag.test(run_conf={"quarter": "2026Q3", "resend_to": ["cmo@exampel.com"]})
         assert "failed" in str(typo.state).lower(), typo.state  # an unknown address fails the run
+        # ... at once: plan fails on its first try, and summary (it runs whatever its upstream
+        # did) fails on its first try too, saying why, instead of retrying a TypeError for minutes
+        tries = {ti.task_id: (str(ti.state), ti.try_number) for ti in typo.get_task_instances()}
+        assert tries["plan"] == ("failed", 1) and tries["summary"] == ("failed", 1), tries
         assert not packs(sink)  # (the data team's failure alert may be there)
+        alerts = [m for m in sink_mails(sink) if "mp_report.summary" in m["Subject"]]
+        assert len(alerts) == 1 and "nothing was planned" in alerts[0].get_body().get_content(), alerts
         target = dag.test(run_conf={"quarter": "2026Q3", "resend_to": ["cmo@example.com"]})
         assert str(target.state) in ("success", "DagRunState.SUCCESS"), target.state
         resent = packs(sink)
@@ -63,6 +69,9 @@ def test_mp_report_dag_end_to_end(tmp_path: Path, fixture_db: Path, monkeypatch:
     assert ledger.current_issue("2026Q3", "huadong") == 1  # an audience not targeted is left alone
 
 
+def sink_mails(sink) -> list:
+    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sink.messages]
+
+
 def packs(sink) -> list:
-    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sink.messages]
-    return [m for m in mails if m["X-Matrix-Pulse-Pack"]]
+    return [m for m in sink_mails(sink) if m["X-Matrix-Pulse-Pack"]]

@@ -192,7 +192,21 @@ def notify_send_failure(context: Mapping[str, Any]) -> None:
         log.exception("could not e-mail the data team about the failed send")
 
 
-def summarize(results: Iterable[Mapping[str, Any]], gates: Mapping[str, Any]) -> dict[str, Any]:
+def summarize(results: Iterable[Mapping[str, Any]], gate: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the run built and sent, per pack, after every send has ended (the summary task runs
+    whatever its upstream did). ``gate`` is the quality gate's result, None when planning or the
+    gate failed: then nothing was built or sent, and the run must fail. It fails at once, not
+    after the default retries (a re-try cannot bring back a plan that failed): before this, a
+    ``resend_to`` typo failed ``plan`` and then ``summary`` on a TypeError three times, ~3 min of
+    back-off."""
+    if gate is None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(
+            "nothing was planned: plan or quality_gate failed in this run, so no pack was built or sent "
+            "(that task's log and failure alert say why)"
+        )
+    gates = gate["gates"]
     rows = list(results)
     summary = {
         "gates": {q: g["passed"] for q, g in gates.items()},

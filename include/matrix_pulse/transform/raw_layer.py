@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from matrix_pulse.settings import REPO_ROOT
-from matrix_pulse.sources import MATRIX_GROUPS, PLATFORM_LIST, SOURCES, Source, raw_columns
+from matrix_pulse.sources import LINEAGE_COLUMNS, MATRIX_GROUPS, PLATFORM_LIST, SOURCES, Source, raw_columns
 
 # dbt source group (staging folder) of every source, as the contract declares it
 STAGING_GROUP: dict[str, str] = {name: src.staging_group for name, src in SOURCES.items()}
@@ -44,8 +44,9 @@ def sources_yml(group: str) -> str:
             f"`{src.fmt}` export `{src.file_glob}`, one row per data row of the final delivery. {src.notes}"
         )
         columns = [{"name": col.name, "description": col.description} for col in raw_columns(src)]
-        # what the ingest stamps on every row; one test for the three (macros/test_not_null_columns.sql)
-        stamped = [c["name"] for c in columns if c["name"] in ("data_date", "loaded_at", "source_file")]
+        # the lineage the ingest stamps on every row (LINEAGE_COLUMNS): one test for all five
+        # (macros/test_not_null_columns.sql), so a row that cannot be traced to its file fails the build
+        stamped = [col.name for col in LINEAGE_COLUMNS]
         tables.append({
             "name": src.raw_table,
             "description": desc.strip(),

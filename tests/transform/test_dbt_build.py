@@ -10,6 +10,7 @@ import re
 import duckdb
 import pytest
 from matrix_pulse.settings import REPO_ROOT
+from matrix_pulse.sources import LINEAGE_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -286,18 +287,24 @@ def test_not_null_test_counts_the_nulls_of_each_column_it_checks(duckdb_build, t
                     "(select lead_key from marts.fct_leads order by lead_key limit 3)")  # fmt: skip
         con.execute("update marts.fct_leads set is_valid = null where lead_key in "
                     "(select lead_key from marts.fct_leads order by lead_key desc limit 2)")  # fmt: skip
+        # the raw tables' test covers every lineage column the ingest stamps (LINEAGE_COLUMNS)
         con.execute("update raw.douyin_posts set loaded_at = null where source_row = 1")
-        raw_nulls = con.execute("select count(*) from raw.douyin_posts where loaded_at is null").fetchone()[0]
-    assert raw_nulls > 0
+        con.execute("update raw.douyin_posts set file_sha256 = null where source_row = 2")
+        raw_by_column = con.execute(
+            "select 'file_sha256', count(*) filter (file_sha256 is null) from raw.douyin_posts "
+            "union all select 'loaded_at', count(*) filter (loaded_at is null) from raw.douyin_posts"
+        ).fetchall()
+    raw_nulls = sum(n for _, n in raw_by_column)
+    assert all(n > 0 for _, n in raw_by_column), raw_by_column
     result, results = _dbt_test_fails(copy, "test_name:not_null_columns", tmp_path)
     failed = {r["unique_id"].split(".")[2]: r for r in results if r["status"] == "fail"}
     leads = "not_null_columns_fct_leads_lead_key__clue_id__source_matrix_tier__created_date__is_duplicate__is_valid"
-    raw = "source_not_null_columns_douyin_douyin_posts_data_date__source_file__loaded_at"
+    raw = "source_not_null_columns_douyin_douyin_posts_" + "__".join(c.name for c in LINEAGE_COLUMNS)
     failures = {name: r["failures"] for name, r in failed.items()}
     assert failures == {leads: 5, raw: raw_nulls}, result.stdout[-3000:]
     with duckdb.connect(str(copy), read_only=True) as con:
         by_column = sorted(con.execute(failed[leads]["compiled_code"]).fetchall())
         assert by_column == [("clue_id", 3), ("is_valid", 2)]
-        assert con.execute(failed[raw]["compiled_code"]).fetchall() == [("loaded_at", raw_nulls)]
+        assert sorted(con.execute(failed[raw]["compiled_code"]).fetchall()) == raw_by_column
     tests = [r for r in results if r["unique_id"].startswith("test.")]
     assert len(tests) > 50 and all(r["status"] in ("pass", "fail") for r in tests)

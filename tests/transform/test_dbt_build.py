@@ -4,7 +4,6 @@ on realistic rows."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import duckdb
@@ -233,18 +232,11 @@ def test_scorecard_counts_an_account_once_for_its_dealer_on_the_quarters_last_da
 def _dbt_test_fails(warehouse, select: str, tmp_path):
     """`dbt test --select <select>` on ``warehouse``, which must fail: (the process, run_results' results)."""
     import json
-    import subprocess
 
-    from matrix_pulse.settings import get_settings
-    from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE, DBT_PROJECT_DIR
+    from .conftest import dbt
 
-    result = subprocess.run(
-        [str(DBT_EXECUTABLE), "test", "--select", select,
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, **get_settings().dbt_env(), "MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"},
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = dbt("test", tmp_path, {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}, "--select", select,
+                 timeout=600)  # fmt: skip
     assert result.returncode == 1, result.stdout[-3000:]
     return result, json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
 

@@ -20,14 +20,13 @@ so the build leaves the planted row alone: only the test can find it. What must 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from .conftest import dbt
 from .fixture_warehouse import build_fixture_warehouse
 
 pytestmark = pytest.mark.slow
@@ -49,17 +48,8 @@ def _project_copy(tmp_path: Path) -> Path:
 def _dbt(project: Path, work_dir: Path, warehouse: Path, command: str, *args: str) -> dict[str, dict]:
     """`dbt <command>` of ``project``; the scoped test's run result ({} when it did not run),
     plus the whole run's return code under 'returncode'."""
-    from matrix_pulse.settings import get_settings
-    from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE
-
-    result = subprocess.run(
-        [
-            str(DBT_EXECUTABLE), command, *args, "--project-dir", str(project), "--profiles-dir", str(project),
-            "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
-        ],
-        env={**os.environ, **get_settings().dbt_env(), "MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"},
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
+    result = dbt(command, work_dir, env, *args, project=project)
     results = json.loads((work_dir / "target" / "run_results.json").read_text())["results"]
     scoped = next((r for r in results if r["unique_id"].startswith(f"test.matrix_pulse.{SCOPED_TEST}")), {})
     errors = [r["unique_id"] for r in results if r["status"] in ("error", "fail") and r is not scoped]

@@ -67,8 +67,11 @@ def dbt(
     runs in the warehouse's folder with ``MP_WAREHOUSE`` as the bare file name (the same
     database: DuckDB names it after the file). A fresh target starts from the first parse this
     worker saved for that name; dbt itself checks every file's checksum, the profile, the vars and
-    the env vars against it and re-parses what changed (a test that edits a model or a macro gets
-    it re-parsed), so a stale seed costs a full parse, never a wrong manifest."""
+    the env vars against it and re-parses what changed (the scope tests that edit a model or a
+    macro see the edit). The seed is a parse of this checkout's own project (in these modules the
+    first call for each name builds it unedited); a parse carried across DIFFERENT checkouts is
+    what scripts/env.sh keeps Cosmos' cache from doing, after one unexplained build of another
+    checkout's tests."""
     from matrix_pulse.settings import get_settings
     from matrix_pulse.transform.cosmos_config import DBT_EXECUTABLE, DBT_PROJECT_DIR
 

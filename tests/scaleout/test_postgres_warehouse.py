@@ -34,6 +34,7 @@ from marts_equal import assert_marts_equal
 from matrix_pulse.ingest.pg_warehouse import ingest_lock_key
 from matrix_pulse.ops.airflow_runs import TERMINAL, AirflowApi, run_dag
 from matrix_pulse.settings import Settings
+from matrix_pulse.transform.cosmos_config import PRODUCTION_BUILD_FLAGS
 from transform.conftest import run_dbt_build
 
 from .stack import celery_stack, metadata_dsn, simulate
@@ -147,9 +148,8 @@ def test_pipeline_on_postgres_uses_both_workers_and_equals_duckdb(pg_stack, tmp_
     # (b) the marts equal a DuckDB build of the same landing, cell by cell
     warehouse = tmp_path / "reference.duckdb"
     _duckdb_ingest(home, warehouse)
-    run_dbt_build(
-        tmp_path, {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb", "MP_DBT_SCHEMA_PREFIX": ""}
-    )
+    reference = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb", "MP_DBT_SCHEMA_PREFIX": ""}
+    run_dbt_build(tmp_path, reference, *PRODUCTION_BUILD_FLAGS)  # as the DAG built PostgreSQL's
     duck = duckdb.connect(str(warehouse), read_only=True)
     pg = psycopg2.connect(dsn)
     try:

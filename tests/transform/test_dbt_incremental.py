@@ -20,6 +20,7 @@ import shutil
 
 import duckdb
 import pytest
+from matrix_pulse.transform.cosmos_config import PRODUCTION_BUILD_FLAGS
 
 from .conftest import run_dbt_build
 from .fixture_warehouse import build_fixture_warehouse
@@ -31,6 +32,11 @@ HELD_BACK = (
     "data_date >= date '2026-07-04' or (source_file like '%roster%' and data_date = date '2026-07-03')"
 )
 COMPARED_SCHEMAS = ("marts", "intermediate")
+
+
+def _build(work_dir, env, *args):
+    """`dbt build` as the DAG runs it (no unit tests: test_dbt_build runs those)."""
+    return run_dbt_build(work_dir, env, *PRODUCTION_BUILD_FLAGS, *args)
 
 
 def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -155,10 +161,10 @@ def _table_differences(left, right) -> dict[str, tuple[int, int, int, int]]:
 def _assert_incremental_equals_full_refresh(tmp_path, warehouse, env, *incremental_args: str) -> None:
     """Build incrementally, then --full-refresh a copy: every intermediate and mart table must
     hold the same rows (counts, and EXCEPT ALL both ways)."""
-    run_dbt_build(tmp_path / "incremental", env, *incremental_args)
+    _build(tmp_path / "incremental", env, *incremental_args)
     full = tmp_path / "full_refresh.duckdb"
     shutil.copyfile(warehouse, full)
-    run_dbt_build(tmp_path / "full", {**env, "MP_WAREHOUSE": str(full)}, "--full-refresh")
+    _build(tmp_path / "full", {**env, "MP_WAREHOUSE": str(full)}, "--full-refresh")
     differences = _table_differences(warehouse, full)
     assert "marts.fct_content_daily" in differences and len(differences) >= 16
     unequal = {name: d for name, d in differences.items() if d[0] != d[1] or d[2] or d[3]}
@@ -171,7 +177,7 @@ def whole_quarter_built(tmp_path_factory: pytest.TempPathFactory):
     from it; each works on its own copy (``_copy_of``)."""
     root = tmp_path_factory.mktemp("incremental_first_build")
     warehouse = build_fixture_warehouse(root / "quarter.duckdb")
-    run_dbt_build(root / "first", {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"})
+    _build(root / "first", {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"})
     assert not warehouse.with_name(warehouse.name + ".wal").exists()  # dbt checkpointed on exit
     return warehouse
 
@@ -187,7 +193,7 @@ def test_incremental_build_equals_full_refresh(tmp_path):
     warehouse = build_fixture_warehouse(tmp_path / "incremental.duckdb")
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
     _hold_back_last_day(warehouse)
-    run_dbt_build(tmp_path / "first", env)
+    _build(tmp_path / "first", env)
 
     changed = _deliver_new_day_and_redeliver_an_old_one(warehouse)
     assert changed["douyin_posts"] > 0 and changed["matrix_roster"] > 0 and changed["dropped_post"]
@@ -298,7 +304,7 @@ def test_incremental_build_without_changes_keeps_the_marts(whole_quarter_built, 
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
     first = tmp_path / "first.duckdb"
     shutil.copyfile(warehouse, first)
-    run_dbt_build(tmp_path / "second", env)
+    _build(tmp_path / "second", env)
     differences = _table_differences(warehouse, first)
     assert {name: d for name, d in differences.items() if d[0] != d[1] or d[2] or d[3]} == {}
 
@@ -402,7 +408,7 @@ def test_incremental_build_sees_changes_only_the_ledger_shows(tmp_path):
     warehouse = build_fixture_warehouse(tmp_path / "ledger.duckdb")
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
     _seed_ledger(warehouse)
-    run_dbt_build(tmp_path / "first", env)
+    _build(tmp_path / "first", env)
     con = duckdb.connect(str(warehouse), read_only=True)
     state_before = dict(
         con.execute("select model_name, raw_loaded_at from intermediate.mp_increment_state").fetchall()

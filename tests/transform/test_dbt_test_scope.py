@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from matrix_pulse.transform.cosmos_config import PRODUCTION_BUILD_FLAGS
 
 from .conftest import dbt
 from .fixture_warehouse import build_fixture_warehouse
@@ -49,7 +50,8 @@ def _dbt(project: Path, work_dir: Path, warehouse: Path, command: str, *args: st
     """`dbt <command>` of ``project``; the scoped test's run result ({} when it did not run),
     plus the whole run's return code under 'returncode'."""
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
-    result = dbt(command, work_dir, env, *args, project=project)
+    flags = PRODUCTION_BUILD_FLAGS if command == "build" else ()  # a build as the DAG runs it
+    result = dbt(command, work_dir, env, *flags, *args, project=project)
     results = json.loads((work_dir / "target" / "run_results.json").read_text())["results"]
     scoped = next((r for r in results if r["unique_id"].startswith(f"test.matrix_pulse.{SCOPED_TEST}")), {})
     errors = [r["unique_id"] for r in results if r["status"] in ("error", "fail") and r is not scoped]

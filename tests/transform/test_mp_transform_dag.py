@@ -87,6 +87,12 @@ def test_dag_shape(fixture_home):
         assert kwargs["has_tests"] == t._node_has_tests
         assert t.start_trigger_args.next_method == "resume_on_worker"
     assert producer.retries == 0
+    # no unit tests in the build the DAG runs, nor in a consumer's retry (test_dbt_build runs them):
+    # the dbt command line Cosmos assembles for each
+    for t in (producer, *consumers):
+        cmd, _ = t.build_cmd(context={}, cmd_flags=t.add_cmd_flags())
+        flag = cmd.index("--exclude-resource-type")
+        assert cmd[flag + 1] == "unit_test", (t.task_id, cmd)
     # the relationships test declared on fct_leads counts for fct_leads, not for dim_dealer
     relationship = next(
         uid

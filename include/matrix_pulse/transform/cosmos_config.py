@@ -83,7 +83,7 @@ CONSUMER_POKE_S = 2.0
 # What the DAG's build (and a consumer's retry) adds to `dbt build`: no unit tests. Their inputs
 # are static, so a daily build would prove the same SQL logic again every day; dbt Labs advises
 # running them in development and CI only. `make test` builds with them
-# (tests/transform/test_dbt_build.py, on DuckDB and PostgreSQL), and so does `dbt build` by hand.
+# (tests/transform/test_dbt_build*.py, on DuckDB and PostgreSQL), and so does `dbt build` by hand.
 # Demo warehouse, no-op build, three alternating pairs (2026-12-06): dbt's CPU 18.7 -> 17.3 s,
 # its elapsed 12.5 -> 11.5 s (6 unit tests of 264 nodes).
 PRODUCTION_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")

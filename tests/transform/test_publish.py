@@ -105,6 +105,7 @@ def _producer_target(tmp_path: Path, statuses: list[str]) -> Path:
     (project / "target" / "manifest.json").write_text('{"nodes": {"compiled": 1}}', encoding="utf-8")
     results = [{"unique_id": f"model.x.m{i}", "status": st} for i, st in enumerate(statuses)]
     (project / "target" / "run_results.json").write_text(json.dumps({"results": results}), encoding="utf-8")
+    (project / "target" / "partial_parse.msgpack").write_bytes(f"parse of {statuses}".encode())
     return project
 
 
@@ -127,6 +128,19 @@ def test_the_build_manifest_is_kept_only_when_every_node_passed(tmp_path, monkey
     project = _producer_target(tmp_path, ["success"])
     (project / "target" / "run_results.json").write_text("{", encoding="utf-8")
     assert keep_build_manifest(project) is None and not kept.exists()
+
+
+def test_the_build_parse_is_kept_whatever_the_outcome(tmp_path, monkeypatch):
+    from matrix_pulse.settings import get_settings
+    from matrix_pulse.transform.publish import BUILD_PARSE_FILE, keep_build_manifest
+
+    monkeypatch.setenv("MP_HOME", str(tmp_path / "home"))
+    parse = get_settings().dbt_build_manifest.with_name(BUILD_PARSE_FILE)
+    for statuses in (["success"], ["success", "fail"], ["success", "pass"]):
+        keep_build_manifest(_producer_target(tmp_path, statuses))
+        # a failed test says nothing about the parse, which the docs step starts dbt from
+        assert parse.read_bytes() == f"parse of {statuses}".encode()
+    assert [p.name for p in parse.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_a_build_manifest_of_another_project_version_is_not_used(tmp_path, monkeypatch):

@@ -140,6 +140,7 @@ def _attach_start(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path) ->
 
 DOCS_FINGERPRINT_FILE = ".docs_fingerprint"
 PROJECT_FINGERPRINT_FILE = ".project_fingerprint"  # beside the kept build manifest
+BUILD_PARSE_FILE = "partial_parse.msgpack"  # dbt's saved parse; the build's is kept beside its manifest
 
 
 def _project_digest() -> hashlib._Hash:
@@ -162,6 +163,10 @@ def keep_build_manifest(project_dir: str | Path, **_: object) -> Path | None:
     are never drawn from a half-compiled manifest: the docs step then compiles as before.
     Cosmos calls this after every producer build, failed ones included, with its temporary
     project directory (whose ``target`` is dropped afterwards).
+
+    The build's parse (``partial_parse.msgpack``) is kept beside it too, whatever the build's
+    outcome: the docs step starts dbt from it instead of parsing the project from scratch
+    (``generate_dbt_docs``).
     """
     import json
 
@@ -170,6 +175,11 @@ def keep_build_manifest(project_dir: str | Path, **_: object) -> Path | None:
     kept = get_settings().dbt_build_manifest
     stamp = kept.with_name(PROJECT_FINGERPRINT_FILE)
     target = Path(project_dir) / "target"
+    if (target / BUILD_PARSE_FILE).is_file():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        staged = kept.with_name(f".{BUILD_PARSE_FILE}.{os.getpid()}.tmp")
+        shutil.copyfile(target / BUILD_PARSE_FILE, staged)
+        os.replace(staged, kept.with_name(BUILD_PARSE_FILE))
     try:
         results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
         passed = bool(results) and all(r["status"] in ("success", "pass") for r in results)
@@ -247,10 +257,17 @@ def generate_dbt_docs(
     node itself. National full build, fresh process: 7.29 / 7.20 s compiling, 2.24 / 1.80 s not
     (README, Measured).
 
+    dbt starts from the build's saved parse kept beside ``build_manifest`` (``keep_build_manifest``)
+    rather than parsing the project from scratch: dbt itself checks it against the project's files,
+    the profile, the vars and the env vars and re-parses whatever differs. The profile and target
+    are named as Cosmos names them to the producer's build, since they are part of what dbt checks.
+    Demo week, fresh process: 4.6-4.7 s from scratch, 1.9-2.0 s from the build's parse (README,
+    Measured).
+
     Invoked in-process with dbtRunner like the Cosmos tasks: in a process where dbt already
     holds the warehouse (``dag.test()``), a dbt subprocess could not open it.
     """
-    from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, dbt_env
+    from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, PROFILE_NAME, dbt_env
 
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -270,7 +287,11 @@ def generate_dbt_docs(
 
     stamp.unlink(missing_ok=True)
     compiled = _usable_build_manifest(build_manifest)
-    os.environ.update(dbt_env())
+    build_parse = build_manifest.with_name(BUILD_PARSE_FILE) if build_manifest is not None else None
+    if build_parse is not None and build_parse.is_file():
+        shutil.copyfile(build_parse, target_dir / BUILD_PARSE_FILE)
+    env = dbt_env()
+    os.environ.update(env)
     result = dbtRunner().invoke(
         [
             "docs",
@@ -279,6 +300,10 @@ def generate_dbt_docs(
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
+            "--profile",
+            PROFILE_NAME,
+            "--target",
+            env["MP_DBT_TARGET"],
             "--target-path",
             str(target_dir),
             "--log-path",

@@ -1,4 +1,4 @@
-"""GX checks: one batch per raw table per run, outcomes attributed to each file.
+"""GX checks: batches of whole files per raw table, outcomes attributed to each file.
 
 A file that breaks a critical expectation is quarantined on its own (its neighbours in the
 same batch pass); warnings are recorded without quarantine; ``mostly`` and uniqueness are
@@ -210,3 +210,61 @@ def test_a_failure_names_a_bounded_sample_of_rows(settings: Settings) -> None:
     report = run_quality(settings)
     [failure] = report.critical_failures
     assert failure.endswith("(30 unexpected: rows 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 … (30 in all))"), failure
+
+
+def test_a_backlog_checked_in_batches_gets_the_outcomes_of_one_batch(
+    settings: Settings, tmp_path, monkeypatch, caplog
+) -> None:
+    """A backlog is validated in batches of whole files (``GX_BATCH_ROWS``): every file's results,
+    verdict and quarantined rows are those a single batch gives."""
+    import logging
+    import shutil
+
+    from matrix_pulse.ingest import quality
+
+    landing = settings.landing_dir
+    write_all_good(landing, D, n=3)
+    dcc = good_rows("crm_dcc", D1, 4)
+    dcc[1]["LeadStatus"] = "999"  # critical: an unknown lead status
+    write_csv(landing, "crm_dcc", D1, dcc)
+    ks = good_rows("kuaishou_posts", D1, 4)
+    ks[2]["作品ID"] = ks[0]["作品ID"]  # critical: an ID twice in one file
+    write_csv(landing, "kuaishou_posts", D1, ks)
+    write_csv(landing, "weibo_posts", D1, good_rows("weibo_posts", D, 3))  # D's IDs again: fine
+    write_good(landing, "crm_legacy", D1, n=4)
+    write_good(landing, "douyin_posts", D1, n=3)
+    run_ingest(settings)
+    copy = tmp_path / "batched" / "warehouse" / settings.warehouse_path.name
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(settings.warehouse_path, copy)
+    batched = settings.model_copy(update={"home": tmp_path / "batched", "warehouse_path": copy})
+
+    whole = run_quality(settings, run_id="gx_whole")
+    monkeypatch.setattr(quality, "GX_BATCH_ROWS", 3)  # a file of 3-4 rows per batch
+    batch_rows: list[int] = []  # the rows of each pandas batch a result came from
+
+    def outcomes(r, files, row_counts, *args):
+        batch_rows.append(sum(row_counts.values()))
+        return real_outcomes(r, files, row_counts, *args)
+
+    real_outcomes = quality._file_outcomes
+    monkeypatch.setattr(quality, "_file_outcomes", outcomes)
+    with caplog.at_level(logging.INFO, logger="matrix_pulse.ingest.quality"):
+        parts = run_quality(batched, run_id="gx_parts")
+    assert "raw.crm_dcc: 2 files in 2 batches" in caplog.text
+    assert "raw.kuaishou_posts: 2 files in 2 batches" in caplog.text
+    assert batch_rows and max(batch_rows) == 4  # one file a batch: none holds two files' rows
+
+    assert len(whole.critical_failures) == 2 and whole.files_checked == parts.files_checked
+    assert (sorted(parts.critical_failures), sorted(parts.warnings)) == (
+        sorted(whole.critical_failures),
+        sorted(whole.warnings),
+    )
+    for sql in (
+        "SELECT source, raw_table, data_date, file_name, expectation, column_name, severity, success, "
+        "unexpected_count, details FROM meta.gx_results ORDER BY ALL",
+        "SELECT file_name, status, reason, gx_checked_at IS NULL FROM meta.load_ledger ORDER BY ALL",
+        "SELECT source_file, raw_table, reason, count(*) FROM raw.quarantine GROUP BY ALL ORDER BY ALL",
+    ):
+        assert query(batched, sql) == query(settings, sql), sql
+    assert query(settings, "SELECT count(*) FROM raw.quarantine WHERE reason = 'gx_critical'")[0][0] == 8

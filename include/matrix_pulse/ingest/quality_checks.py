@@ -5,10 +5,13 @@ with a severity each, and the SQL that reads the batch those checks run on (``ba
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matrix_pulse.ingest.schema import raw_columns
 from matrix_pulse.sources import DCC_STATUS, LEGACY_STATUS, MATRIX_TIERS, REVIEW_STATUS, Source
+
+if TYPE_CHECKING:
+    import duckdb
 
 CRITICAL, WARNING = "critical", "warning"
 # Times in a file may reach back this far before its data date (old posts, long-open leads).
@@ -150,10 +153,12 @@ def _check_columns(chk: Check) -> list[str]:
     return list(chk.kwargs.get("column_list", []))
 
 
-def batch_sql(source: Source) -> str:
-    """The batch of one raw table: the rows of every pending file, only the columns the suite reads.
+def batch_sql(source: Source, files_table: str = "_mp_gx_pending") -> str:
+    """The batch of one raw table: the rows of the files in ``files_table``, only the columns the
+    suite reads.
 
-    Expects the temp table ``_mp_gx_pending(file_id, source, file_name, sha256, data_date)``.
+    ``files_table`` is a temp table ``(file_id, source, file_name, sha256, data_date)``: the run's
+    pending files (``_mp_gx_pending``) or one batch of them (``file_batches``).
     """
     stored = {n for n, _ in raw_columns(source)}
     select = [f"r.{c}" for c in (*FILE_COLUMNS, ROW_COLUMN)]
@@ -170,6 +175,32 @@ def batch_sql(source: Source) -> str:
                 select.append(f'r."{col}"')
     return (
         f"SELECT {', '.join(select)} FROM raw.{source.raw_table} r "
-        "JOIN _mp_gx_pending p ON r.source_file = p.file_name AND r.file_sha256 = p.sha256 "
+        f"JOIN {files_table} p ON r.source_file = p.file_name AND r.file_sha256 = p.sha256 "
         "ORDER BY r.source_file, r.file_sha256, r.source_row"
     )
+
+
+def file_batches(
+    con: duckdb.DuckDBPyConnection, source: Source, files: list[tuple[str, str, str]], max_rows: int
+) -> list[list[tuple[str, str, str]]]:
+    """``files`` ((file_id, file_name, sha256), pending, of ``source``'s folder) in groups of whole
+    files holding at most ``max_rows`` rows of its raw table, in order; a larger file is a group
+    of its own. Each file's outcome comes from its own rows, so the grouping changes no outcome,
+    only how much of a backlog one pandas batch holds (``quality.GX_BATCH_ROWS``)."""
+    rows_of = {
+        (name, sha): n
+        for name, sha, n in con.execute(
+            f"SELECT r.source_file, r.file_sha256, count(*) FROM raw.{source.raw_table} r "
+            "JOIN _mp_gx_pending p ON r.source_file = p.file_name AND r.file_sha256 = p.sha256 GROUP BY ALL"
+        ).fetchall()
+    }
+    batches: list[list[tuple[str, str, str]]] = []
+    rows = 0
+    for file_id, name, sha in files:
+        n = rows_of.get((name, sha), 0)
+        if not batches or rows + n > max_rows:
+            batches.append([])
+            rows = 0
+        batches[-1].append((file_id, name, sha))
+        rows += n
+    return batches

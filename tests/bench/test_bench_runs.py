@@ -28,8 +28,22 @@ def test_bench_runs_at_demo_scale(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads((out / "bench_demo.json").read_text())
     steps = {s["step"] for s in result["steps"]}
-    assert {"ingest (all formats)", "transform: bare dbt build", "transform: mp_transform DAG",
-            "daily increment (ingest + DAG)", "report: build all packs"} <= steps  # fmt: skip
+    assert {"ingest (all formats)", "quality: GX checks", "transform: bare dbt build", "transform: mp_transform DAG",
+            "daily increment (ingest + GX + DAG)", "report: build all packs"} <= steps  # fmt: skip
+    # the GX checks are counted where mp_ingest runs them: the quarter's files, then the day's
+    by_step = {s["step"]: s for s in result["steps"]}
+    ingested = sum(v["files"] for v in by_step["ingest (all formats)"]["detail"]["by_format"].values())
+    assert 0 < by_step["quality: GX checks"]["detail"]["files"] <= ingested
+    daily = by_step["daily increment (ingest + GX + DAG)"]
+    assert daily["seconds"] == pytest.approx(sum(daily["detail"].values()))
+    assert result["summary"]["quarter_total_seconds"] == pytest.approx(
+        sum(
+            by_step[s]["seconds"]
+            for s in ("ingest (all formats)", "quality: GX checks", "report: build all packs")
+        )
+        + by_step["transform: mp_transform DAG"]["seconds"],
+        abs=0.06,
+    )
     assert set(result["summary"]["ingest"]) == {"csv", "json", "xlsx"}
     assert all(v["ratio"] and v["ratio"] > 0 for v in result["summary"]["ingest"].values())
     assert result["summary"]["peak_rss_mb"] > 0

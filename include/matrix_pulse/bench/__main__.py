@@ -5,11 +5,12 @@ sampled) and wall time are its own. Steps:
 
 1. floor    the fastest plain reader per format on the same files (DuckDB read_csv /
             read_json into a table, records unnested; fastexcel into Arrow for xlsx), no normalisation
-2. ingest   our ingest of the quarter (all but the last day), per format
+2. ingest   our ingest of the quarter (all but the last day), per format; then its GX checks
+            (mp_ingest's check_quality: part of what a day or a quarter costs before dbt)
 3. dbt      a bare `dbt build` of the project on that warehouse, with the DAG's flags (no unit tests)
 4. dag      the same full build through the mp_transform DAG (Cosmos), `airflow dags test`,
             after dropping what step 3 built (the models are incremental)
-5. daily    the last day landed on top: ingest + the mp_transform DAG (incremental)
+5. daily    the last day landed on top: ingest + GX checks + the mp_transform DAG (incremental)
 6. report   every audience's pack for the quarter, built but not sent
 
 The generated landing is cached under $MP_HOME/bench/<scale>/generated between runs.
@@ -37,7 +38,7 @@ from matrix_pulse.transform.cosmos_config import PRODUCTION_BUILD_FLAGS
 TARGETS = {
     "ingest_ratio": 1.3,  # per format: our load vs the plain reader of the same files
     "transform_ratio": 1.15,  # mp_transform DAG vs bare `dbt build` of the same work
-    "quarter_seconds": 300,  # ingest + transform DAG + all packs
+    "quarter_seconds": 300,  # ingest + GX checks + transform DAG + all packs
     "daily_seconds": 60,  # a new day's files -> published marts
     "rss_gb": 3.0,  # peak RSS of any step
     "pack_seconds": 3.0,  # one pack, the average over all the quarter's packs
@@ -203,6 +204,14 @@ for f in s.files:
 print(json.dumps(by))
 """
 
+QUALITY_CODE = r"""
+import json, sys
+from matrix_pulse.settings import get_settings
+from matrix_pulse.ingest.quality import run_quality
+r = run_quality(get_settings(), run_id=sys.argv[1])
+print(json.dumps({"files": r.files_checked, "critical": len(r.critical_failures), "warnings": len(r.warnings)}))
+"""
+
 REPORT_CODE = r"""
 import json, sys
 import duckdb
@@ -272,6 +281,10 @@ def main(argv: list[str] | None = None) -> None:
     ingest = json.loads(out.strip().splitlines()[-1])
     results.append(StepResult("ingest (all formats)", secs, rss, sum(v["rows"] for v in ingest.values()),
                               {"by_format": ingest}))  # fmt: skip
+    secs, rss, out = run_step("quality", _python(QUALITY_CODE) + ["bench_quarter"], env, logs)
+    results.append(
+        StepResult("quality: GX checks", secs, rss, detail=json.loads(out.strip().splitlines()[-1]))
+    )
 
     warehouse = (run_home / "warehouse" / "matrix_pulse.duckdb").resolve()
     dbt_env = {**env, **get_settings().dbt_env(), "MP_WAREHOUSE": str(warehouse)}
@@ -293,11 +306,13 @@ def main(argv: list[str] | None = None) -> None:
 
     land(generated, run_home / "landing", {last_day}, None)
     secs_i, rss_i, _ = run_step("daily_ingest", _python(INGEST_CODE), env, logs)
+    secs_q, rss_q, _ = run_step("daily_quality", _python(QUALITY_CODE) + ["bench_day"], env, logs)
     secs_t, rss_t, _ = run_step(
         "daily_transform", ["airflow", "dags", "test", "mp_transform", day_after], env, logs
     )
-    results.append(StepResult("daily increment (ingest + DAG)", secs_i + secs_t, max(rss_i, rss_t),
-                              detail={"ingest": secs_i, "transform": secs_t}))  # fmt: skip
+    results.append(StepResult("daily increment (ingest + GX + DAG)", secs_i + secs_q + secs_t,
+                              max(rss_i, rss_q, rss_t),
+                              detail={"ingest": secs_i, "quality": secs_q, "transform": secs_t}))  # fmt: skip
 
     secs, rss, out = run_step("report", _python(REPORT_CODE) + [quarter], env, logs)
     results.append(
@@ -328,13 +343,16 @@ def summarise(results: list[StepResult], floor: dict, ingest: dict, secs_dbt: fl
     by_step = {r.step: r for r in results}
     packs = by_step["report: build all packs"]
     quarter_total = (
-        by_step["ingest (all formats)"].seconds + secs_dag + by_step["report: build all packs"].seconds
+        by_step["ingest (all formats)"].seconds
+        + by_step["quality: GX checks"].seconds
+        + secs_dag
+        + by_step["report: build all packs"].seconds
     )
     return {
         "ingest": ratios,
         "transform_ratio": round(secs_dag / secs_dbt, 2) if secs_dbt else None,
         "quarter_total_seconds": round(quarter_total, 1),
-        "daily_increment_seconds": round(by_step["daily increment (ingest + DAG)"].seconds, 1),
+        "daily_increment_seconds": round(by_step["daily increment (ingest + GX + DAG)"].seconds, 1),
         "peak_rss_mb": round(max(r.peak_rss_mb for r in results)),
         "pack_seconds": round(packs.seconds / packs.detail["packs"], 2)
         if packs.detail.get("packs")
@@ -381,7 +399,7 @@ def print_table(results: list[StepResult], summary: dict) -> None:
     print(
         f"transform ratio DAG / bare dbt: {summary['transform_ratio']} (target <= {TARGETS['transform_ratio']})"
     )
-    print(f"quarter ingest + transform + packs: {summary['quarter_total_seconds']} s "
+    print(f"quarter ingest + GX + transform + packs: {summary['quarter_total_seconds']} s "
           f"(target <= {TARGETS['quarter_seconds']})")  # fmt: skip
     print(f"daily increment: {summary['daily_increment_seconds']} s (target <= {TARGETS['daily_seconds']})")
     print(f"peak RSS: {summary['peak_rss_mb']} MB (target <= {TARGETS['rss_gb'] * 1000:.0f})")

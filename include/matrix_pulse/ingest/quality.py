@@ -307,7 +307,8 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
             if name in new_suites or not (docs_dir / "expectations" / "raw" / f"{name[4:]}.html").exists()
         ]
         now = shanghai_now()
-        # GX file stores refuse '/' in keys; one run identifier for all of this run's batches.
+        # GX file stores refuse '/' in keys. One run identifier for the run; a raw table's later
+        # batches (a backlog) are stored under it with a numbered run name each.
         gx_run = RunIdentifier(run_name=run_id.replace("/", "_"), run_time=dt.datetime.now(dt.UTC))
         files_of: dict[str, list[tuple[str, str, str]]] = {}
         for file_id, folder, file_name, sha, _ in pending:

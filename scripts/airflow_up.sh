@@ -3,7 +3,8 @@
 # dag-processor and triggerer on the SQLite metadata DB with the LocalExecutor, login required.
 #
 #   scripts/airflow_up.sh [start]   start in the background, wait until healthy, print URL and login
-#   scripts/airflow_up.sh stop      stop every component (TERM, then KILL after 30 s)
+#   scripts/airflow_up.sh stop      stop every component (TERM, then KILL after 30 s); returns once
+#                                   no process of their groups is left
 #   scripts/airflow_up.sh status    which components run, and the URL
 #
 # Four processes rather than `airflow standalone`: standalone runs in the foreground only and
@@ -17,6 +18,7 @@
 #
 # Knobs: AIRFLOW_PORT (8080), AIRFLOW_HOST (127.0.0.1: the simple auth manager is for a
 # developer machine, not a shared network), AIRFLOW_UP_TIMEOUT (seconds to wait, 180),
+# AIRFLOW_STOP_TIMEOUT (seconds `stop` waits after TERM before it KILLs, 30),
 # MP_AIRFLOW_DAGS_FOLDER (serve another DAG folder; the ops test uses it).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -24,6 +26,7 @@ source "$(dirname "$0")/env.sh"
 PORT="${AIRFLOW_PORT:-8080}"
 HOST="${AIRFLOW_HOST:-127.0.0.1}"
 TIMEOUT="${AIRFLOW_UP_TIMEOUT:-180}"
+STOP_TIMEOUT="${AIRFLOW_STOP_TIMEOUT:-30}"
 RUN_DIR="$AIRFLOW_HOME/run"
 COMPONENTS=(api-server scheduler dag-processor triggerer)
 URL="http://localhost:$PORT"
@@ -61,31 +64,50 @@ print_login() {
   echo "Logs: $RUN_DIR/<component>.log   Stop: make airflow-stop  (scripts/airflow_up.sh stop)"
 }
 
+group_alive() {  # process group -> 0 while any process of it is left (its workers included)
+  pgrep -g "$1" >/dev/null 2>&1
+}
+
+groups_gone() {  # seconds group... -> 0 once none of the groups has a process left
+  local tries=$(($1 * 2)) g alive
+  shift
+  for _ in $(seq "$tries"); do
+    alive=0
+    for g in "$@"; do group_alive "$g" && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
 stop_all() {
-  local any=0 comp pid
+  local any=0 comp pid groups=()
   for comp in "${COMPONENTS[@]}"; do
     [ -f "$RUN_DIR/$comp.pid" ] || continue
     pid="$(cat "$RUN_DIR/$comp.pid")"
-    if kill -0 "$pid" 2>/dev/null; then
+    groups+=("$pid")
+    if group_alive "$pid"; then
       # Each component was started with setsid: its pid is its process group, so TERM reaches
       # the uvicorn worker, the executor's workers and the parsing processes too.
       kill -TERM -- "-$pid" 2>/dev/null || true
       any=1
     fi
   done
-  for _ in $(seq 60); do
-    local alive=0
-    for comp in "${COMPONENTS[@]}"; do is_running "$comp" && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.5
-  done
-  for comp in "${COMPONENTS[@]}"; do
-    if is_running "$comp"; then
-      echo "$comp did not stop within 30 s: KILL" >&2
-      kill -KILL -- "-$(cat "$RUN_DIR/$comp.pid")" 2>/dev/null || true
-    fi
-    rm -f "$RUN_DIR/$comp.pid"
-  done
+  # Stopped means every process of every group is gone, not only the leaders: a worker left
+  # behind keeps its port or its DuckDB file (the ops test checks each group).
+  if [ "${#groups[@]}" -gt 0 ] && ! groups_gone "$STOP_TIMEOUT" "${groups[@]}"; then
+    for comp in "${COMPONENTS[@]}"; do
+      [ -f "$RUN_DIR/$comp.pid" ] || continue
+      pid="$(cat "$RUN_DIR/$comp.pid")"
+      if group_alive "$pid"; then
+        echo "$comp did not stop within $STOP_TIMEOUT s: KILL" >&2
+        kill -KILL -- "-$pid" 2>/dev/null || true
+      fi
+    done
+    # a killed process is gone once the kernel has torn it down and it was reaped, not at once
+    groups_gone 10 "${groups[@]}" || echo "processes of Airflow's groups ${groups[*]} outlived KILL" >&2
+  fi
+  for comp in "${COMPONENTS[@]}"; do rm -f "$RUN_DIR/$comp.pid"; done
   [ "$any" = 1 ] && echo "Airflow stopped." || echo "Airflow was not running."
 }
 

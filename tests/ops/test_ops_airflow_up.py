@@ -126,3 +126,37 @@ def test_airflow_up_login_api_plugin_and_stop(tmp_path: Path, private_airflow_ho
     for group in groups:  # every component started its own process group: nothing of it is left
         leftovers = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True)
         assert leftovers.stdout.strip() == "", f"process group {group} still has {leftovers.stdout.split()}"
+
+
+def test_stop_returns_only_when_no_process_of_a_component_is_left(
+    tmp_path: Path, private_airflow_home: Path
+) -> None:
+    """A component whose leader exits on TERM while a worker of its group ignores TERM (as a
+    busy executor worker may): `stop` kills the rest of the group and returns only once none of
+    it is left, not as soon as the leader is gone."""
+    run_dir = private_airflow_home / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # started as airflow_up.sh starts a component: setsid in the background of a shell that exits
+    worker = "trap '' TERM; while :; do sleep 0.2; done"
+    leader = f"bash -c \"{worker}\" & trap 'exit 0' TERM; while :; do sleep 0.2; done"
+    started = subprocess.run(
+        ["bash", "-c", f"setsid bash -c {json.dumps(leader)} >/dev/null 2>&1 </dev/null & echo $!"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    group = int(started.stdout.strip())
+    (run_dir / "scheduler.pid").write_text(f"{group}\n")
+    try:
+        _wait_for(lambda: len(subprocess.run(["pgrep", "-g", str(group)], capture_output=True,
+                                             text=True).stdout.split()) >= 2, 10, "the worker to start")  # fmt: skip
+        env = clean_airflow_env(private_airflow_home, tmp_path / "mp_home", AIRFLOW_STOP_TIMEOUT="2")
+        stopped = subprocess.run(
+            ["bash", str(SCRIPT), "stop"], env=env, capture_output=True, text=True, timeout=60
+        )
+        left = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True).stdout.split()
+        assert stopped.returncode == 0, stopped.stderr
+        assert "Airflow stopped." in stopped.stdout
+        assert "scheduler did not stop within 2 s: KILL" in stopped.stderr
+        assert left == [], f"process group {group} still has {left}"
+        assert not (run_dir / "scheduler.pid").exists()
+    finally:
+        subprocess.run(["pkill", "-KILL", "-g", str(group)], capture_output=True)

@@ -318,6 +318,7 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
         for src in tables:
             files_pending = files_of[next(f for f, ss in folders.items() if src in ss)]
             batches = file_batches(con, src, files_pending, GX_BATCH_ROWS)
+            suite_id = ExpectationSuiteIdentifier(name=f"raw.{src.raw_table}")
             if len(batches) > 1:
                 log.info("raw.%s: %d files in %d batches", src.raw_table, len(files_pending), len(batches))
             for part, batch in enumerate(batches):
@@ -336,7 +337,6 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
                     batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT, run_id=run
                 )
                 del df, grouped
-                suite_id = ExpectationSuiteIdentifier(name=f"raw.{src.raw_table}")
                 docs_ids.append(
                     ValidationResultIdentifier(suite_id, run_id=run, batch_identifier=result.batch_id)
                 )

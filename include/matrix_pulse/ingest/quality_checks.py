@@ -153,6 +153,14 @@ def _check_columns(chk: Check) -> list[str]:
     return list(chk.kwargs.get("column_list", []))
 
 
+def _rows_of_files(source: Source, files_table: str) -> str:
+    """FROM clause: the rows of ``source``'s raw table that belong to the files in ``files_table``."""
+    return (
+        f"FROM raw.{source.raw_table} r "
+        f"JOIN {files_table} p ON r.source_file = p.file_name AND r.file_sha256 = p.sha256"
+    )
+
+
 def batch_sql(source: Source, files_table: str = "_mp_gx_pending") -> str:
     """The batch of one raw table: the rows of the files in ``files_table``, only the columns the
     suite reads.
@@ -174,8 +182,7 @@ def batch_sql(source: Source, files_table: str = "_mp_gx_pending") -> str:
             elif col in stored:
                 select.append(f'r."{col}"')
     return (
-        f"SELECT {', '.join(select)} FROM raw.{source.raw_table} r "
-        f"JOIN {files_table} p ON r.source_file = p.file_name AND r.file_sha256 = p.sha256 "
+        f"SELECT {', '.join(select)} {_rows_of_files(source, files_table)} "
         "ORDER BY r.source_file, r.file_sha256, r.source_row"
     )
 
@@ -190,8 +197,7 @@ def file_batches(
     rows_of = {
         (name, sha): n
         for name, sha, n in con.execute(
-            f"SELECT r.source_file, r.file_sha256, count(*) FROM raw.{source.raw_table} r "
-            "JOIN _mp_gx_pending p ON r.source_file = p.file_name AND r.file_sha256 = p.sha256 GROUP BY ALL"
+            f"SELECT r.source_file, r.file_sha256, count(*) {_rows_of_files(source, '_mp_gx_pending')} GROUP BY ALL"
         ).fetchall()
     }
     batches: list[list[tuple[str, str, str]]] = []

@@ -143,6 +143,15 @@ PROJECT_FINGERPRINT_FILE = ".project_fingerprint"  # beside the kept build manif
 BUILD_PARSE_FILE = "partial_parse.msgpack"  # dbt's saved parse; the build's is kept beside its manifest
 
 
+def _copy_whole(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` so that a reader of ``target`` sees the old file or the whole
+    new one, never half of it (a staged copy beside it, then a rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.copyfile(source, staged)
+    os.replace(staged, target)
+
+
 def _project_digest() -> hashlib._Hash:
     """sha256 over every file of the dbt project (path and content)."""
     from matrix_pulse.transform.cosmos_config import DBT_PROJECT_DIR, project_files
@@ -176,10 +185,7 @@ def keep_build_manifest(project_dir: str | Path, **_: object) -> Path | None:
     stamp = kept.with_name(PROJECT_FINGERPRINT_FILE)
     target = Path(project_dir) / "target"
     if (target / BUILD_PARSE_FILE).is_file():
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        staged = kept.with_name(f".{BUILD_PARSE_FILE}.{os.getpid()}.tmp")
-        shutil.copyfile(target / BUILD_PARSE_FILE, staged)
-        os.replace(staged, kept.with_name(BUILD_PARSE_FILE))
+        _copy_whole(target / BUILD_PARSE_FILE, kept.with_name(BUILD_PARSE_FILE))
     try:
         results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
         passed = bool(results) and all(r["status"] in ("success", "pass") for r in results)
@@ -189,10 +195,7 @@ def keep_build_manifest(project_dir: str | Path, **_: object) -> Path | None:
     if not passed or not (target / "manifest.json").is_file():
         kept.unlink(missing_ok=True)
         return None
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    staged = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
-    shutil.copyfile(target / "manifest.json", staged)
-    os.replace(staged, kept)
+    _copy_whole(target / "manifest.json", kept)
     stamp.write_text(_project_digest().hexdigest() + "\n", encoding="utf-8")
     return kept
 
@@ -319,9 +322,7 @@ def generate_dbt_docs(
     if not result.success:
         raise RuntimeError(f"dbt docs generate into {target_dir} failed: {result.exception}")
     if compiled is not None:  # --no-compile writes no manifest.json: the docs site reads the build's
-        staged = target_dir / f".manifest.{os.getpid()}.tmp"
-        shutil.copyfile(compiled, staged)
-        os.replace(staged, target_dir / "manifest.json")
+        _copy_whole(compiled, target_dir / "manifest.json")
     if fingerprint is not None:
         stamp.write_text(fingerprint + "\n", encoding="utf-8")
     return index

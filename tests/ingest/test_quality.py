@@ -268,3 +268,25 @@ def test_a_backlog_checked_in_batches_gets_the_outcomes_of_one_batch(
     ):
         assert query(batched, sql) == query(settings, sql), sql
     assert query(settings, "SELECT count(*) FROM raw.quarantine WHERE reason = 'gx_critical'")[0][0] == 8
+
+
+def test_an_empty_count_passes_and_a_negative_one_never_reaches_the_checks(settings: Settings) -> None:
+    """GX gets an integer column with a NULL as numpy floats (its vectorised between rule): the
+    empty cell is no unexpected value, and a negative count is set aside by the ingest already."""
+    landing = settings.landing_dir
+    ks = good_rows("kuaishou_posts", D, 4)
+    ks[1]["点赞数"] = -5  # unreadable as a count: the row is set aside at load
+    ks[2]["点赞数"] = ""  # a NULL among integers: the column cannot be numpy int64
+    write_csv(landing, "kuaishou_posts", D, ks)
+    write_good(landing, "kuaishou_posts", D1, n=3)
+    run_ingest(settings)
+    assert query(settings, "SELECT count(*), count(likes) FROM raw.kuaishou_posts")[0] == (6, 5)
+
+    report = run_quality(settings)
+
+    assert (report.files_checked, report.critical_failures, report.warnings) == (2, [], [])
+    ks_res = _gx(settings, "kuaishou_posts/kuaishou_posts_20260701.csv")
+    assert ks_res[("kuaishou_posts", "expect_column_values_to_be_between", "likes")] == (True, 0, "critical")
+    assert all(ok for ok, _, _ in ks_res.values()), ks_res
+    assert query(settings, "SELECT count(*) FROM raw.quarantine WHERE reason = 'gx_critical'")[0][0] == 0
+    assert_reconciles(settings)

@@ -224,6 +224,23 @@ class _Outcome:
         return ("row " if len(self.rows) == 1 else "rows ") + ", ".join(str(r) for r in self.rows) + more
 
 
+def _numpy_numbers(df: Any) -> None:
+    """Integer columns of a batch frame as numpy ``int64``, or ``float64`` where the batch holds a
+    NULL. DuckDB hands over integers as pandas' nullable ``Int64`` (or ``int32``), and GX's between
+    rule is vectorised only for numpy int64/float64 columns: on any other dtype it calls a Python
+    function per value (the national quarter, 2026-12-06: 69 M calls, 81.5 s of checks -> 53.2 s).
+    GX leaves null rows out of a column rule either way (NaN is null to pandas), so no outcome
+    changes. A sample value could show as 5.0, but no integer column can fail a rule: the ingest
+    sets aside a count it cannot read as a non-negative integer."""
+    import numpy as np
+    import pandas as pd
+
+    for col in df.columns:
+        dtype = df[col].dtype
+        if pd.api.types.is_integer_dtype(dtype) and dtype != np.int64:
+            df[col] = df[col].astype("float64" if df[col].hasnans else "int64")
+
+
 def _file_outcomes(
     r: Any, files: list[tuple[str, str]], row_counts: dict, nonnull: dict, domain: list[str]
 ) -> dict[tuple[str, str], _Outcome]:
@@ -328,6 +345,7 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
                     [[file_id for file_id, _, _ in batch]],
                 )
                 df = con.execute(batch_sql(src, "_mp_gx_batch")).df()
+                _numpy_numbers(df)
                 grouped = df.groupby(list(FILE_COLUMNS), sort=False)
                 row_counts = grouped.size().to_dict()
                 nonnull_all = grouped.count()

@@ -40,6 +40,7 @@ from matrix_pulse.ingest.discovery import sources_by_folder
 from matrix_pulse.ingest.quality_checks import (  # noqa: F401  callers read the rules as quality.<name>
     CRITICAL,
     FILE_COLUMNS,
+    FILE_INDEX,
     ROW_COLUMN,
     WARNING,
     Check,
@@ -224,6 +225,24 @@ class _Outcome:
         return ("row " if len(self.rows) == 1 else "rows ") + ", ".join(str(r) for r in self.rows) + more
 
 
+def _file_columns(df: Any, batch: list[tuple[str, str, str]]) -> None:
+    """Put FILE_COLUMNS (source_file, file_sha256) back in place of the batch query's
+    ``FILE_INDEX``, as categoricals: fetching the two strings for every row cost 4.9 of the
+    national quarter's 13.3 s of fetches (2026-12-06), and categoricals keep GX's many row
+    selections on the frame cheap. GX reports the same strings in its unexpected index list."""
+    import numpy as np
+    import pandas as pd
+
+    index = df.pop(FILE_INDEX).to_numpy()
+    for pos, (col, values) in enumerate(
+        (("source_file", [name for _, name, _ in batch]), ("file_sha256", [sha for _, _, sha in batch]))
+    ):
+        categories = sorted(set(values))  # a name can repeat in a batch (a re-delivery, new content)
+        code_of = {v: i for i, v in enumerate(categories)}
+        codes = np.array([code_of[v] for v in values], dtype=np.int32)
+        df.insert(pos, col, pd.Categorical.from_codes(codes[index], categories=categories))
+
+
 def _numpy_numbers(df: Any) -> None:
     """Integer columns of a batch frame as numpy ``int64``, or ``float64`` where the batch holds a
     NULL. DuckDB hands over integers as pandas' nullable ``Int64`` (or ``int32``), and GX's between
@@ -340,13 +359,15 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
                 log.info("raw.%s: %d files in %d batches", src.raw_table, len(files_pending), len(batches))
             for part, batch in enumerate(batches):
                 con.execute(
-                    "CREATE OR REPLACE TEMP TABLE _mp_gx_batch AS SELECT * FROM _mp_gx_pending "
-                    "WHERE file_id IN (SELECT unnest(?::VARCHAR[]))",
-                    [[file_id for file_id, _, _ in batch]],
+                    f"CREATE OR REPLACE TEMP TABLE _mp_gx_batch AS SELECT p.*, b.{FILE_INDEX} "
+                    "FROM _mp_gx_pending p JOIN (SELECT unnest(?::VARCHAR[]) AS file_id, "
+                    f"unnest(range(?)) AS {FILE_INDEX}) b USING (file_id)",
+                    [[file_id for file_id, _, _ in batch], len(batch)],
                 )
                 df = con.execute(batch_sql(src, "_mp_gx_batch")).df()
+                _file_columns(df, batch)
                 _numpy_numbers(df)
-                grouped = df.groupby(list(FILE_COLUMNS), sort=False)
+                grouped = df.groupby(list(FILE_COLUMNS), sort=False, observed=True)
                 row_counts = grouped.size().to_dict()
                 nonnull_all = grouped.count()
                 # one stored validation result per batch: a later batch under its own run name

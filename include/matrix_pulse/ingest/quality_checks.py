@@ -21,6 +21,9 @@ TIME_WINDOW_DAYS_AFTER = 2
 FILE_COLUMNS = ("source_file", "file_sha256")
 # The row within its file: GX reports it with each unexpected row, so a failure names rows.
 ROW_COLUMN = "source_row"
+# What the batch query returns in place of the file columns: the file's position in its batch
+# (``quality`` turns it back into FILE_COLUMNS, as categoricals, without fetching two strings a row).
+FILE_INDEX = "file_index"
 DAYS_SUFFIX = "__days_from_data_date"
 
 
@@ -161,15 +164,15 @@ def _rows_of_files(source: Source, files_table: str) -> str:
     )
 
 
-def batch_sql(source: Source, files_table: str = "_mp_gx_pending") -> str:
+def batch_sql(source: Source, files_table: str = "_mp_gx_batch") -> str:
     """The batch of one raw table: the rows of the files in ``files_table``, only the columns the
-    suite reads.
+    suite reads, with the file's ``FILE_INDEX`` in place of ``FILE_COLUMNS``.
 
-    ``files_table`` is a temp table ``(file_id, source, file_name, sha256, data_date)``: the run's
-    pending files (``_mp_gx_pending``) or one batch of them (``file_batches``).
+    ``files_table`` is a temp table ``(file_id, source, file_name, sha256, data_date, file_index)``:
+    one batch of the run's pending files (``file_batches``), ``file_index`` its position there.
     """
     stored = {n for n, _ in raw_columns(source)}
-    select = [f"r.{c}" for c in (*FILE_COLUMNS, ROW_COLUMN)]
+    select = [f"p.{FILE_INDEX}", f"r.{ROW_COLUMN}"]
     for chk in checks_for(source):
         for col in _check_columns(chk):
             if col in (*FILE_COLUMNS, ROW_COLUMN) or any(s.endswith(f'"{col}"') for s in select):
@@ -183,7 +186,7 @@ def batch_sql(source: Source, files_table: str = "_mp_gx_pending") -> str:
                 select.append(f'r."{col}"')
     return (
         f"SELECT {', '.join(select)} {_rows_of_files(source, files_table)} "
-        "ORDER BY r.source_file, r.file_sha256, r.source_row"
+        f"ORDER BY p.{FILE_INDEX}, r.{ROW_COLUMN}"
     )
 
 

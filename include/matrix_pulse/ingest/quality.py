@@ -239,7 +239,8 @@ def _file_columns(df: Any, batch: list[tuple[str, str, str]]) -> None:
     for pos, (col, values) in enumerate(
         (("source_file", [name for _, name, _ in batch]), ("file_sha256", [sha for _, _, sha in batch]))
     ):
-        categories = sorted(set(values))  # a name can repeat in a batch (a re-delivery, new content)
+        # a categorical's categories are unique; a file name alone need not be (its checksum tells)
+        categories = sorted(set(values))
         code_of = {v: i for i, v in enumerate(categories)}
         codes = np.array([code_of[v] for v in values], dtype=np.int32)
         df.insert(pos, col, pd.Categorical.from_codes(codes[index], categories=categories))

@@ -40,10 +40,10 @@ from matrix_pulse.ingest.discovery import sources_by_folder
 from matrix_pulse.ingest.quality_checks import (  # noqa: F401  callers read the rules as quality.<name>
     CRITICAL,
     FILE_COLUMNS,
-    FILE_INDEX,
     ROW_COLUMN,
     WARNING,
     Check,
+    batch_frame,
     batch_sql,
     checks_for,
     file_batches,
@@ -61,7 +61,7 @@ BATCH_DEFINITION = "pending_files"
 # backlog is checked in batches, a day's files still in one. The national quarter (958 files,
 # 16.7 M rows, 2026-12-06), one batch per raw table: 89.9 s and 7.9 GB peak RSS; batches of at
 # most 1 M / 400 k / 200 k rows: 93.1 s 3.6 GB / 96.5 s 2.1 GB / 98.7 s 1.6 GB. With the frame
-# made cheap for GX (``_file_columns``, ``_numpy_numbers``): 400 k 38.7 s 1.56 GB, 800 k / 1 M
+# made cheap for GX (``quality_checks.batch_frame``): 400 k 38.7 s 1.56 GB, 800 k / 1 M
 # 37.8 s 2.17 GB / 38.2 s 2.33 GB: larger batches no longer buy time.
 GX_BATCH_ROWS = 400_000
 # Validation results the Data Docs index lists (newest first): keeps each docs build cheap
@@ -227,42 +227,6 @@ class _Outcome:
         return ("row " if len(self.rows) == 1 else "rows ") + ", ".join(str(r) for r in self.rows) + more
 
 
-def _file_columns(df: Any, batch: list[tuple[str, str, str]]) -> None:
-    """Put FILE_COLUMNS (source_file, file_sha256) back in place of the batch query's
-    ``FILE_INDEX``, as categoricals: fetching the two strings for every row cost 4.9 of the
-    national quarter's 13.3 s of fetches (2026-12-06), and categoricals keep GX's many row
-    selections on the frame cheap. GX reports the same strings in its unexpected index list."""
-    import numpy as np
-    import pandas as pd
-
-    index = df.pop(FILE_INDEX).to_numpy()
-    for pos, (col, values) in enumerate(
-        (("source_file", [name for _, name, _ in batch]), ("file_sha256", [sha for _, _, sha in batch]))
-    ):
-        # a categorical's categories are unique; a file name alone need not be (its checksum tells)
-        categories = sorted(set(values))
-        code_of = {v: i for i, v in enumerate(categories)}
-        codes = np.array([code_of[v] for v in values], dtype=np.int32)
-        df.insert(pos, col, pd.Categorical.from_codes(codes[index], categories=categories))
-
-
-def _numpy_numbers(df: Any) -> None:
-    """Integer columns of a batch frame as numpy ``int64``, or ``float64`` where the batch holds a
-    NULL. DuckDB hands over integers as pandas' nullable ``Int64`` (or ``int32``), and GX's between
-    rule is vectorised only for numpy int64/float64 columns: on any other dtype it calls a Python
-    function per value (the national quarter, 2026-12-06: 69 M calls, 81.5 s of checks -> 53.2 s).
-    GX leaves null rows out of a column rule either way (NaN is null to pandas), so no outcome
-    changes. A sample value could show as 5.0, but no integer column can fail a rule: the ingest
-    sets aside a count it cannot read as a non-negative integer."""
-    import numpy as np
-    import pandas as pd
-
-    for col in df.columns:
-        dtype = df[col].dtype
-        if pd.api.types.is_integer_dtype(dtype) and dtype != np.int64:
-            df[col] = df[col].astype("float64" if df[col].hasnans else "int64")
-
-
 def _file_outcomes(
     r: Any, files: list[tuple[str, str]], row_counts: dict, nonnull: dict, domain: list[str]
 ) -> dict[tuple[str, str], _Outcome]:
@@ -361,15 +325,7 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
             if len(batches) > 1:
                 log.info("raw.%s: %d files in %d batches", src.raw_table, len(files_pending), len(batches))
             for part, batch in enumerate(batches):
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE _mp_gx_batch AS SELECT p.*, b.{FILE_INDEX} "
-                    "FROM _mp_gx_pending p JOIN (SELECT unnest(?::VARCHAR[]) AS file_id, "
-                    f"unnest(range(?)) AS {FILE_INDEX}) b USING (file_id)",
-                    [[file_id for file_id, _, _ in batch], len(batch)],
-                )
-                df = con.execute(batch_sql(src, "_mp_gx_batch")).df()
-                _file_columns(df, batch)
-                _numpy_numbers(df)
+                df = batch_frame(con, src, batch)
                 grouped = df.groupby(list(FILE_COLUMNS), sort=False, observed=True)
                 row_counts = grouped.size().to_dict()
                 nonnull_all = grouped.count()

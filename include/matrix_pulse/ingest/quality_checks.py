@@ -1,6 +1,7 @@
 """The data-quality rules as data: which GX expectations each raw table gets (``checks_for``),
-with a severity each, and the SQL that reads the batch those checks run on (``batch_sql``).
-``quality`` runs them; this module imports no GX, so the rules can be read and tested cheaply."""
+with a severity each, and the batch those checks run on (``batch_sql``, ``file_batches``,
+``batch_frame``). ``quality`` runs them; this module imports no GX, so the rules can be read and
+tested cheaply."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from matrix_pulse.sources import DCC_STATUS, LEGACY_STATUS, MATRIX_TIERS, REVIEW
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
 
 CRITICAL, WARNING = "critical", "warning"
 # Times in a file may reach back this far before its data date (old posts, long-open leads).
@@ -213,3 +215,57 @@ def file_batches(
         batches[-1].append((file_id, name, sha))
         rows += n
     return batches
+
+
+def batch_frame(
+    con: duckdb.DuckDBPyConnection, source: Source, batch: list[tuple[str, str, str]]
+) -> pd.DataFrame:
+    """The pandas frame GX validates for one batch of ``file_batches`` ((file_id, file_name,
+    sha256) of pending files): ``batch_sql``'s rows, FILE_COLUMNS rebuilt from the file index as
+    categoricals, integer columns as numpy dtypes. Both are for GX's speed; no value changes."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _mp_gx_batch AS SELECT p.*, b.{FILE_INDEX} "
+        "FROM _mp_gx_pending p JOIN (SELECT unnest(?::VARCHAR[]) AS file_id, "
+        f"unnest(range(?)) AS {FILE_INDEX}) b USING (file_id)",
+        [[file_id for file_id, _, _ in batch], len(batch)],
+    )
+    df = con.execute(batch_sql(source, "_mp_gx_batch")).df()
+    _file_columns(df, batch)
+    _numpy_numbers(df)
+    return df
+
+
+def _file_columns(df: Any, batch: list[tuple[str, str, str]]) -> None:
+    """Put FILE_COLUMNS (source_file, file_sha256) back in place of the batch query's
+    ``FILE_INDEX``, as categoricals: fetching the two strings for every row cost 4.9 of the
+    national quarter's 13.3 s of fetches (2026-12-06), and categoricals keep GX's many row
+    selections on the frame cheap. GX reports the same strings in its unexpected index list."""
+    import numpy as np
+    import pandas as pd
+
+    index = df.pop(FILE_INDEX).to_numpy()
+    for pos, (col, values) in enumerate(
+        (("source_file", [name for _, name, _ in batch]), ("file_sha256", [sha for _, _, sha in batch]))
+    ):
+        # a categorical's categories are unique; a file name alone need not be (its checksum tells)
+        categories = sorted(set(values))
+        code_of = {v: i for i, v in enumerate(categories)}
+        codes = np.array([code_of[v] for v in values], dtype=np.int32)
+        df.insert(pos, col, pd.Categorical.from_codes(codes[index], categories=categories))
+
+
+def _numpy_numbers(df: Any) -> None:
+    """Integer columns of a batch frame as numpy ``int64``, or ``float64`` where the batch holds a
+    NULL. DuckDB hands over integers as pandas' nullable ``Int64`` (or ``int32``), and GX's between
+    rule is vectorised only for numpy int64/float64 columns: on any other dtype it calls a Python
+    function per value (the national quarter, 2026-12-06: 69 M calls, 81.5 s of checks -> 53.2 s).
+    GX leaves null rows out of a column rule either way (NaN is null to pandas), so no outcome
+    changes. A sample value could show as 5.0, but no integer column can fail a rule: the ingest
+    sets aside a count it cannot read as a non-negative integer."""
+    import numpy as np
+    import pandas as pd
+
+    for col in df.columns:
+        dtype = df[col].dtype
+        if pd.api.types.is_integer_dtype(dtype) and dtype != np.int64:
+            df[col] = df[col].astype("float64" if df[col].hasnans else "int64")

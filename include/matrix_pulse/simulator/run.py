@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -27,6 +25,7 @@ from matrix_pulse.sources import LANDING_FOLDERS, MATRIX_TIERS, PLATFORMS, SOURC
 
 from .content import build_lives, build_posts
 from .crm import build_leads, crm_rows
+from .landing import landing_time, quarter_label, stamp_landing_time
 from .playbook_truth import playbook_truth
 from .render import (
     COUNT_KINDS,
@@ -58,7 +57,6 @@ DAILY_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "crm_dcc": ("csv", ("crm_dcc",)),
     "crm_legacy": ("csv", ("crm_legacy",)),
 }
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # every time in the input contract
 CONTENT_PLATFORM_OF = {
     "douyin_posts": "douyin",
     "kuaishou_posts": "kuaishou",
@@ -129,10 +127,6 @@ def plan_file_defects(seed: int, n_days: int, rate: float) -> dict[tuple[str, in
 
 def _file_rng(seed: int, folder: str, d: int, delivery: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(folder.encode()), d, delivery])
-
-
-def quarter_label(day: date) -> str:
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
 POST_METRICS = ("views", "impressions", "follower_gain", *ENGAGEMENT)
@@ -489,8 +483,8 @@ def _write_file(
                     reject_reason = f"wrong_encoding: written as {wrong}, declared {declared}"
                 else:  # nothing non-ASCII to trip over: the defect cannot be made to fail
                     kinds = kinds - {"wrong_encoding"}
-    landed_at = _landing_time(landed, day, _file_rng(seed, folder, d, 10 + delivery))
-    _stamp_landing_time(path, landed_at)
+    landed_at = landing_time(landed, day, _file_rng(seed, folder, d, 10 + delivery))
+    stamp_landing_time(path, landed_at)
     missing_col = next((r.missing_column for r in rendered.values() if r.missing_column), None)
     if missing_col and reject_reason is None:
         reject_reason = f"missing_required_column: {missing_col}"
@@ -533,26 +527,6 @@ def _write_file(
         "size_bytes": len(data),
     }
     return entry, rendered
-
-
-def _landing_time(landed: date, day: date, rng: np.random.Generator) -> datetime:
-    """When the file reached the landing folder (Asia/Shanghai), as the contract describes it.
-
-    A file landing on D+1 arrives in the night export window (00:30-05:59), before the
-    deadline; one landing later was sent by hand during office hours (08:00-21:59), so
-    it is late by any deadline up to D+2 08:00.
-    """
-    if landed == day + timedelta(days=1):
-        minute = int(rng.integers(30, 6 * 60))
-    else:
-        minute = int(rng.integers(8 * 60, 22 * 60))
-    return datetime.combine(landed, time(), tzinfo=SHANGHAI) + timedelta(minutes=minute)
-
-
-def _stamp_landing_time(path: Path, landed_at: datetime) -> None:
-    """Set the file's mtime to its simulated landing time: the ingest reads landing times from mtimes."""
-    stamp = landed_at.timestamp()
-    os.utime(path, (stamp, stamp))
 
 
 def _write_junk(out: Path, folder: str, fmt: str, day: date, d: int) -> str:

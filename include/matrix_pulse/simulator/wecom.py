@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .landing import landing_time, quarter_label, stamp_landing_time
 from .world import World
 
 FOLDER = "wecom_contacts"
@@ -269,7 +270,6 @@ def write_files(
     out: Path, world: World, leads, lives, posts, seed: int, rate: float
 ) -> tuple[list[dict], WecomTruth]:
     """Write one file a day; return the manifest entries and the truth of what loads."""
-    from .run import _landing_time, _stamp_landing_time, quarter_label
 
     people = consultants(world, seed)
     dealer_of = {c.userid: c.dealer for c in people}
@@ -295,8 +295,8 @@ def write_files(
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes(data)
         landed = day + timedelta(days=1)
-        landed_at = _landing_time(landed, day, _rng(seed, 5, d))
-        _stamp_landing_time(out / rel, landed_at)
+        landed_at = landing_time(landed, day, _rng(seed, 5, d))
+        stamp_landing_time(out / rel, landed_at)
         rejected = kind is not None
         reason = {
             "invalid_json": "invalid_json",
@@ -354,7 +354,6 @@ def wecom_truth(truth: WecomTruth, known: dict[str, set[str]], st: dict | None, 
     leads[quarter][dealer]: valid leads by creation quarter and their funnel, split by whether
     the lead's phone is among the remark_mobiles of a loaded contact.
     """
-    from .run import quarter_label
 
     out: dict = {"consultants": {}, "leads": {}}
     attributed = Counter((q, dl, u, attribution(s, known)) for q, dl, u, s in truth.contact_states)

@@ -24,7 +24,7 @@ FILE_COLUMNS = ("source_file", "file_sha256")
 # The row within its file: GX reports it with each unexpected row, so a failure names rows.
 ROW_COLUMN = "source_row"
 # What the batch query returns in place of the file columns: the file's position in its batch
-# (``quality`` turns it back into FILE_COLUMNS, as categoricals, without fetching two strings a row).
+# (``batch_frame`` turns it back into FILE_COLUMNS, as categoricals, without fetching two strings a row).
 FILE_INDEX = "file_index"
 DAYS_SUFFIX = "__days_from_data_date"
 
@@ -235,7 +235,7 @@ def batch_frame(
     return df
 
 
-def _file_columns(df: Any, batch: list[tuple[str, str, str]]) -> None:
+def _file_columns(df: pd.DataFrame, batch: list[tuple[str, str, str]]) -> None:
     """Put FILE_COLUMNS (source_file, file_sha256) back in place of the batch query's
     ``FILE_INDEX``, as categoricals: fetching the two strings for every row cost 4.9 of the
     national quarter's 13.3 s of fetches (2026-12-06), and categoricals keep GX's many row
@@ -254,7 +254,7 @@ def _file_columns(df: Any, batch: list[tuple[str, str, str]]) -> None:
         df.insert(pos, col, pd.Categorical.from_codes(codes[index], categories=categories))
 
 
-def _numpy_numbers(df: Any) -> None:
+def _numpy_numbers(df: pd.DataFrame) -> None:
     """Integer columns of a batch frame as numpy ``int64``, or ``float64`` where the batch holds a
     NULL. DuckDB hands over integers as pandas' nullable ``Int64`` (or ``int32``), and GX's between
     rule is vectorised only for numpy int64/float64 columns: on any other dtype it calls a Python

@@ -37,14 +37,12 @@ import duckdb
 
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
-from matrix_pulse.ingest.quality_checks import (  # noqa: F401  callers read the rules as quality.<name>
+from matrix_pulse.ingest.quality_checks import (
     CRITICAL,
     FILE_COLUMNS,
+    PENDING_FILES,
     ROW_COLUMN,
-    WARNING,
-    Check,
     batch_frame,
-    batch_sql,
     checks_for,
     file_batches,
 )
@@ -279,11 +277,11 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
     con = connect(settings)
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _mp_gx_pending AS SELECT file_id, source, file_name, sha256, "
+            f"CREATE OR REPLACE TEMP TABLE {PENDING_FILES} AS SELECT file_id, source, file_name, sha256, "
             "data_date, first_seen_at FROM meta.load_ledger WHERE status = 'loaded' AND gx_checked_at IS NULL"
         )
         pending = con.execute(
-            "SELECT file_id, source, file_name, sha256, data_date FROM _mp_gx_pending "
+            f"SELECT file_id, source, file_name, sha256, data_date FROM {PENDING_FILES} "
             "ORDER BY source, data_date, first_seen_at"
         ).fetchall()
         if not pending:

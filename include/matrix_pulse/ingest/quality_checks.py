@@ -26,6 +26,9 @@ ROW_COLUMN = "source_row"
 # What the batch query returns in place of the file columns: the file's position in its batch
 # (``batch_frame`` turns it back into FILE_COLUMNS, as categoricals, without fetching two strings a row).
 FILE_INDEX = "file_index"
+# Temp tables of a GX run's connection: the files waiting for checks (``quality.run_quality``
+# fills it: file_id, source, file_name, sha256, data_date, first_seen_at) and one batch of them.
+PENDING_FILES, BATCH_FILES = "_mp_gx_pending", "_mp_gx_batch"
 DAYS_SUFFIX = "__days_from_data_date"
 
 
@@ -166,7 +169,7 @@ def _rows_of_files(source: Source, files_table: str) -> str:
     )
 
 
-def batch_sql(source: Source, files_table: str = "_mp_gx_batch") -> str:
+def batch_sql(source: Source, files_table: str = BATCH_FILES) -> str:
     """The batch of one raw table: the rows of the files in ``files_table``, only the columns the
     suite reads, with the file's ``FILE_INDEX`` in place of ``FILE_COLUMNS``.
 
@@ -202,7 +205,7 @@ def file_batches(
     rows_of = {
         (name, sha): n
         for name, sha, n in con.execute(
-            f"SELECT r.source_file, r.file_sha256, count(*) {_rows_of_files(source, '_mp_gx_pending')} GROUP BY ALL"
+            f"SELECT r.source_file, r.file_sha256, count(*) {_rows_of_files(source, PENDING_FILES)} GROUP BY ALL"
         ).fetchall()
     }
     batches: list[list[tuple[str, str, str]]] = []
@@ -224,12 +227,12 @@ def batch_frame(
     sha256) of pending files): ``batch_sql``'s rows, FILE_COLUMNS rebuilt from the file index as
     categoricals, integer columns as numpy dtypes. Both are for GX's speed; no value changes."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _mp_gx_batch AS SELECT p.*, b.{FILE_INDEX} "
-        "FROM _mp_gx_pending p JOIN (SELECT unnest(?::VARCHAR[]) AS file_id, "
+        f"CREATE OR REPLACE TEMP TABLE {BATCH_FILES} AS SELECT p.*, b.{FILE_INDEX} "
+        f"FROM {PENDING_FILES} p JOIN (SELECT unnest(?::VARCHAR[]) AS file_id, "
         f"unnest(range(?)) AS {FILE_INDEX}) b USING (file_id)",
         [[file_id for file_id, _, _ in batch], len(batch)],
     )
-    df = con.execute(batch_sql(source, "_mp_gx_batch")).df()
+    df = con.execute(batch_sql(source, BATCH_FILES)).df()
     _file_columns(df, batch)
     _numpy_numbers(df)
     return df

@@ -112,7 +112,7 @@ def check_cells(staged: StagedTable, name: str, limits: InputLimits) -> None:
         cells = (staged.rows_read or 0) * len(staged.headers)
         longest = 0
         for a in arrays:
-            # c<i> arrays hold str or None only (readers._split_column): len() over the
+            # c<i> arrays hold str or None only (json_records._split_column): len() over the
             # non-empty ones, in C (a list comprehension per cell cost seconds per national day).
             longest = max(longest, max(map(len, filter(None, a)), default=0))
     if cells > limits.reader_max_cells:
@@ -131,7 +131,7 @@ def _parse_json_bounded(path: Path, name: str, limits: InputLimits) -> object:
     the C parser counts one level per nested array/object, so it stops there, cheaply."""
     import inspect
 
-    from matrix_pulse.ingest.readers import load_json_document
+    from matrix_pulse.ingest.json_records import load_json_document
 
     data = path.read_bytes()
     old = sys.getrecursionlimit()
@@ -150,14 +150,16 @@ def read_file(
     fmt: str, path: Path, name: str, sources: list[Source], limits: InputLimits
 ) -> list[StagedTable]:
     """Stage one xlsx/JSON file under the limits (what the worker runs; also callable in-process)."""
-    from matrix_pulse.ingest.readers import read_json_records, read_xlsx
+    from matrix_pulse.ingest.json_records import read_json_records
+    from matrix_pulse.ingest.readers import read_xlsx
 
     if fmt == "xlsx":
         check_xlsx_container(path, name, limits)
         staged = [read_xlsx(None, Path(name), sources[0], "_stg", read_from=path)]
     else:
         document = _parse_json_bounded(path, name, limits)
-        staged = [read_json_records(None, Path(name), document, s, "_stg") for s in sources]
+        seen: dict = {}  # each key's columns, built once for the sources that share it
+        staged = [read_json_records(None, Path(name), document, s, "_stg", seen) for s in sources]
     for st in staged:
         check_cells(st, name, limits)
     return staged

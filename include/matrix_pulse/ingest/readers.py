@@ -5,10 +5,9 @@ simulator's manifest and ``raw.*.source_row`` use) and one VARCHAR column per he
 (``StagedTable.column(i)`` names it); the header texts come back separately, because real
 headers contain spaces, quotes and duplicates that make poor SQL identifiers. An xlsx
 sheet is read into Arrow text columns; JSON cells become text column-wise (numpy arrays,
-numbers formatted in SQL); DuckDB scans either in place. A CSV is read by DuckDB itself
-into the staging table. Nothing is
-normalised here: that happens in SQL (normalise.py), over all of a run's files of a
-source at once (loader.py).
+numbers formatted in SQL; json_records.py); DuckDB scans either in place. A CSV is read by
+DuckDB itself into the staging table. Nothing is normalised here: that happens in SQL
+(normalise.py), over all of a run's files of a source at once (loader.py).
 
 A file that cannot be read at all raises ``FileRejected`` with a reason that names the
 file and what was expected and found; the loader sets it aside whole.
@@ -17,12 +16,10 @@ file and what was expected and found; the loader sets it aside whole.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,98 +73,6 @@ def fold_header(text: str) -> str:
     """Header text as compared with the contract: trimmed, full-width folded, BOM dropped."""
     out = text.replace("\ufeff", "").replace("\u3000", " ").strip()
     return out.translate(str.maketrans("０１２３４５６７８９（）", "0123456789()"))
-
-
-def _cell_text(value: object) -> str | None:
-    """One xlsx/JSON cell as the text the SQL normalisation expects."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        # Excel stores every number as a float; an integral one is written without '.0'.
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M:%S")
-    if isinstance(value, dt.timedelta):
-        return str(value.total_seconds())
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    text = str(value)
-    return text if text != "" else None
-
-
-_NONE = type(None)
-_INT_SAFE = 10**15  # integers below this survive a trip through float64 and print without exponent
-
-
-def _number_text_sql(col: str) -> str:
-    """SQL writing a DOUBLE cell as ``_cell_text`` writes a Python number ('12000', '0.235')."""
-    return (
-        f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "
-        f"ELSE CAST({col} AS VARCHAR) END"
-    )
-
-
-def _split_column(i: int, col: Sequence[object], data: dict[str, np.ndarray]) -> str:
-    """One column of Python cells -> numpy array(s) in ``data``; returns the SQL giving its text.
-
-    Vectorised for the shapes real exports have (text, numbers, numbers mixed with text
-    such as '1.2万' or '-'): text goes to ``c<i>`` (object array), numbers to ``d<i>``
-    (float64, formatted in SQL); only a column with other types goes cell by cell.
-    """
-    types = set(map(type, col))
-    if types <= {str, _NONE}:
-        arr = np.array(col, dtype=object)
-        if len(arr):
-            arr[arr == ""] = None
-        data[f"c{i}"] = arr
-        return f"c{i}"
-    numeric = {float, int} & types
-    if numeric and types <= {int, float, _NONE}:
-        # Numbers only (None for a missing key): numpy converts in C, None to NaN. An integer
-        # at or beyond _INT_SAFE (or too big for a float at all) goes cell by cell below.
-        try:
-            arr = np.array(col, dtype=np.float64)
-        except OverflowError:
-            arr = None
-        if arr is not None and (
-            int not in types
-            or (np.nanmax(np.abs(arr)) < _INT_SAFE if float not in types else not _has_big_int(col))
-        ):
-            data[f"d{i}"] = arr
-            return _number_text_sql(f"d{i}")
-    if types <= {str, float, int, _NONE} and not (int in types and _has_big_int(col)):
-        nan = float("nan")
-        data[f"d{i}"] = np.fromiter(
-            (v if type(v) in numeric else nan for v in col), dtype=np.float64, count=len(col)
-        )
-        number = _number_text_sql(f"d{i}")
-        if str not in types:
-            return number
-        data[f"c{i}"] = np.array([v if type(v) is str and v != "" else None for v in col], dtype=object)
-        return f"coalesce(c{i}, {number})"
-    data[f"c{i}"] = np.array([_cell_text(v) for v in col], dtype=object)
-    return f"c{i}"
-
-
-def _has_big_int(col: Sequence[object]) -> bool:
-    return any(abs(v) >= _INT_SAFE for v in col if type(v) is int)
-
-
-def columns_to_numpy(
-    columns: Sequence[Sequence[object]], n_rows: int
-) -> tuple[dict[str, np.ndarray], list[str]]:
-    """source_row + the cells of each column, ready for DuckDB to scan (no pandas, no pyarrow)."""
-    data: dict[str, np.ndarray] = {"source_row": np.arange(1, n_rows + 1, dtype=np.int64)}
-    sql = [_split_column(i, col, data) for i, col in enumerate(columns)]
-    return data, sql
 
 
 # --- xlsx -------------------------------------------------------------------------------
@@ -354,97 +259,3 @@ def read_csv(
         source, relation, [fold_header(h) for h in header], None, "csv", None, "NULL",
         params=[str(read_path)], scratch_file=scratch_file, where=where, explain_failure=explain,
     )  # fmt: skip
-
-
-# --- json -------------------------------------------------------------------------------
-
-
-def _flatten(obj: object, prefix: str = "") -> dict[str, object]:
-    if not isinstance(obj, dict):
-        return {}
-    out: dict[str, object] = {}
-    for k, v in obj.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def load_json_document(path: Path, data: bytes | None = None) -> object:
-    raw = path.read_bytes() if data is None else data
-    try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise FileRejected(
-            f"{path.name}: not valid UTF-8 JSON: undecodable bytes at byte offset {exc.start}"
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise FileRejected(
-            f"{path.name}: invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
-        ) from exc
-
-
-def read_json_records(
-    con: duckdb.DuckDBPyConnection, path: Path, document: object, source: Source, table: str
-) -> StagedTable:
-    if source.json_path:
-        if not isinstance(document, dict):
-            raise FileRejected(
-                f"{path.name}: expected a JSON object with key '{source.json_path}', found {type(document).__name__}"
-            )
-        if source.json_path not in document:
-            raise FileRejected(
-                f"{path.name}: missing key '{source.json_path}'; the object has keys {excerpt_list(sorted(document))}"
-            )
-        records = document[source.json_path]
-    else:
-        records = document
-    if not isinstance(records, list):
-        where = f"'{source.json_path}'" if source.json_path else "the top level"
-        raise FileRejected(f"{path.name}: expected a JSON array at {where}, found {type(records).__name__}")
-    # Most API records are flat already: only those holding an object pay for flattening.
-    # (set(map(type, ...)) iterates in C: a generator per record cost seconds per national file.)
-    flat = [r if type(r) is dict and dict not in set(map(type, r.values())) else _flatten(r) for r in records]
-    # API records nearly always carry the same keys in the same order: then the headers are
-    # the first record's keys and the columns a transposition (C speed); otherwise every
-    # key in order of first appearance, and a missing key is None.
-    orders = set(map(tuple, flat))
-    same_keys = len(orders) == 1
-    headers: list[str] = (
-        list(next(iter(orders))) if same_keys else list(dict.fromkeys(k for r in flat for k in r))
-    )
-    for c in source.columns:
-        # A key no record carries is treated as present-but-empty only when some record
-        # is empty ({} rows); otherwise the column check below decides.
-        if c.source_name not in headers and not flat:
-            headers.append(c.source_name)
-    explode = source.extra.get("explode")
-    if explode:
-        return _exploded(source, table, flat, headers, explode)
-    if same_keys and len(headers) == len(next(iter(orders))):
-        columns = list(zip(*map(dict.values, flat), strict=True)) if headers else []
-    else:
-        columns = [[r.get(h) for r in flat] for h in headers]
-    data, sql = columns_to_numpy(columns, len(flat))
-    return StagedTable(source, table, headers, len(flat), "arrays", sql, data=data)
-
-
-def _exploded(source: Source, table: str, flat: list[dict], headers: list[str], key: str) -> StagedTable:
-    """One row per element of the list ``key`` of each record (WeCom's remark_mobiles), so each
-    element is normalised and hashed like any single value. ``source_row`` stays the
-    record's own row, so a row of this table points at its record in the file; the headers
-    are the records' (a file whose records lack ``key`` is rejected like a missing column)."""
-    rows: list[dict] = []
-    record_rows: list[int] = []
-    for i, r in enumerate(flat, start=1):
-        items = r.get(key)
-        if items is None or items == "":
-            continue
-        for item in items if isinstance(items, list) else [items]:
-            rows.append({**r, key: item})
-            record_rows.append(i)
-    data, sql = columns_to_numpy([[r.get(h) for r in rows] for h in headers], len(rows))
-    data["source_row"] = np.array(record_rows, dtype=np.int64)
-    return StagedTable(source, table, headers, len(rows), "arrays", sql, data=data)

@@ -1,0 +1,74 @@
+"""A JSON document's records as staged text columns (json_records, what the reader worker runs).
+
+The worker takes a fast path when every record is a flat dict with the same keys in the same
+order; these documents are the shapes that must leave it: keys in another order, a key some
+records lack, a nested object, a record that is no object, and WeCom's contacts read by two
+sources (one of them exploding remark_mobiles) from one parse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from matrix_pulse.ingest.json_records import read_json_records
+from matrix_pulse.ingest.readers import StagedTable
+from matrix_pulse.sources import SOURCES
+
+
+def cells(st: StagedTable) -> list[tuple]:
+    """(source_row, each header's text) per staged row, as the loader's INSERT reads them."""
+    _stg = st.data  # noqa: F841  (DuckDB's replacement scan)
+    cols = ", ".join(st.column(i) for i in range(len(st.headers)))
+    return duckdb.sql(f"SELECT source_row, {cols} FROM _stg").fetchall()  # in file order: a scan keeps it
+
+
+def test_records_with_other_key_orders_missing_keys_and_nested_objects_keep_their_cells() -> None:
+    src = SOURCES["bilibili_videos"]
+    records = [
+        {"bvid": "BV1", "mid": 7, "title": "一", "stat": {"view": 10, "like": 2}},
+        {"mid": 8, "bvid": "BV2", "title": "二", "stat": {"like": 3, "view": 11}},  # keys in another order
+        {"bvid": "BV3", "mid": 9},  # no title, no stat
+        "not an object",  # counts as a record with no cells
+        {"bvid": "BV4", "mid": 10, "title": "四", "stat": {"view": 1.5, "like": "1.2万"}},
+    ]
+    st = read_json_records(None, Path("bilibili_videos_20260701.json"), records, src, "_stg")
+    assert st.headers == ["bvid", "mid", "title", "stat.view", "stat.like"]
+    assert st.rows_read == 5
+    assert cells(st) == [
+        (1, "BV1", "7", "一", "10", "2"),
+        (2, "BV2", "8", "二", "11", "3"),
+        (3, "BV3", "9", None, None, None),
+        (4, None, None, None, None, None),
+        (5, "BV4", "10", "四", "1.5", "1.2万"),
+    ]
+
+
+def test_one_parse_of_contacts_feeds_the_contacts_and_each_of_their_phones() -> None:
+    doc = {
+        "contacts": [
+            {"external_userid": "wmA", "userid": "gw1", "add_time": 1, "remark_mobiles": ["138", "139"]},
+            {"external_userid": "wmB", "userid": "gw1", "add_time": 2, "remark_mobiles": []},
+            {"userid": "gw2", "external_userid": "wmC", "add_time": 3},  # no phones, keys in another order
+            {"external_userid": "wmD", "userid": "gw2", "add_time": 4, "remark_mobiles": "137"},
+        ]
+    }
+    seen: dict = {}
+    path = Path("wecom_contacts_20260701.json")
+    contacts = read_json_records(None, path, doc, SOURCES["wecom_contacts"], "_stg", seen)
+    phones = read_json_records(None, path, doc, SOURCES["wecom_contact_mobiles"], "_stg", seen)
+    assert list(seen) == ["contacts"]  # parsed into columns once for both sources
+    assert contacts.headers == phones.headers == ["external_userid", "userid", "add_time", "remark_mobiles"]
+    assert cells(contacts) == [
+        (1, "wmA", "gw1", "1", '["138", "139"]'),
+        (2, "wmB", "gw1", "2", "[]"),
+        (3, "wmC", "gw2", "3", None),
+        (4, "wmD", "gw2", "4", "137"),
+    ]
+    # One row per phone, source_row pointing at its record; a contact without phones has none.
+    assert phones.rows_read == 3
+    assert cells(phones) == [
+        (1, "wmA", "gw1", "1", "138"),
+        (1, "wmA", "gw1", "1", "139"),
+        (4, "wmD", "gw2", "4", "137"),
+    ]

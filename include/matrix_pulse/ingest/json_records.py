@@ -9,7 +9,6 @@ tables, two of them from ``contacts``) is turned into columns once per key (``Js
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,24 +27,16 @@ _JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _cell_text(value: object) -> str | None:
-    """One JSON cell as the text the SQL normalisation expects."""
+    """One JSON cell (what ``json.loads`` gives) as the text the SQL normalisation expects."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        # Excel stores every number as a float; an integral one is written without '.0'.
+        # An integral float (12.0, as some exports write counts) is written without '.0'.
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M:%S")
-    if isinstance(value, dt.timedelta):
-        return str(value.total_seconds())
     if isinstance(value, dict | list):
         return _JSON_TEXT(value)
     text = str(value)

@@ -280,22 +280,29 @@ def test_the_worker_parses_the_next_file_while_the_loader_stages_one(
     assert_good_day_loaded(settings, set())
 
 
-def test_the_worker_reads_the_next_chunk_while_the_loader_settles_one(
+def test_the_worker_reads_the_next_chunks_while_the_loader_settles_one(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 17: the next chunk is admitted and its xlsx/JSON files queued before this chunk is
-    normalised and applied, and the worker reads them meanwhile, without the loader asking."""
+    """Issue 17: the chunks after this one are admitted (two ahead) and their xlsx/JSON files
+    queued before this chunk is normalised and applied, and the worker reads them meanwhile,
+    without the loader asking."""
     from matrix_pulse.ingest import loader
 
     write_all_good(settings.landing_dir, D)
     settings = settings.model_copy(update={"ingest_chunk_mb": 1e-6})  # a chunk per source-day
-    settle = loader._settle_chunk
+    settle, admit = loader._settle_chunk, loader._admit_chunk
     seen: list[tuple[str, bool]] = []
+    events: list[str] = []
+
+    def admit_and_note(ctx, chunk, summary, reads):
+        events.append("admit")
+        return admit(ctx, chunk, summary, reads)
 
     def settle_and_look(ctx, files, staged_sources):
+        events.append("settle")
         nxt = ctx.readers.pending
         if nxt is not None:
-            assert nxt not in {rf.f.path.name for rf in files}  # queued from the next chunk
+            assert nxt not in {rf.f.path.name for rf in files}  # queued from a later chunk
             settle(ctx, files, staged_sources)
             deadline = time.monotonic() + 60
             while nxt not in ctx.readers.read_ahead and time.monotonic() < deadline:
@@ -305,9 +312,14 @@ def test_the_worker_reads_the_next_chunk_while_the_loader_settles_one(
             settle(ctx, files, staged_sources)
 
     monkeypatch.setattr(loader, "_settle_chunk", settle_and_look)
+    monkeypatch.setattr(loader, "_admit_chunk", admit_and_note)
     run_ingest(settings)
     assert len(seen) >= 4 and all(read for _, read in seen), seen
-    assert len({name for name, _ in seen}) == len(seen)
+    # Before chunk k is settled, chunks 0..k+2 are admitted (all of them near the end).
+    chunks = events.count("admit")
+    settles = [i for i, e in enumerate(events) if e == "settle"]
+    assert chunks >= 6 and len(settles) == chunks
+    assert [events[:i].count("admit") for i in settles] == [min(k + 3, chunks) for k in range(chunks)]
     assert_good_day_loaded(settings, set())
 
 

@@ -4,10 +4,10 @@
 (late files, re-deliveries, a quarter of backlog in one run). The run works in chunks of
 whole source-days (all of a day's deliveries in one chunk):
 
-1. per file: copy it into the archive (by the kernel) and read the copy's bytes once (checksum
-   and parse use the archived bytes; a chunk's files are archived first and its xlsx/JSON
-   queued to the reader worker, which parses them while the loader appends, and the next
-   chunk's while this one is normalised and applied: ``_ReadAhead``), then, in arrival order,
+1. per file: copy it into the archive (by the kernel) and checksum the copy (everything after
+   reads the archived copy; a chunk's files are archived two chunks ahead and their xlsx/JSON
+   queued to the reader worker, which parses them while the loader stages, normalises and
+   applies the chunks before: ``_ReadAhead``), then, in arrival order,
    stage every cell as text and append it to the chunk's staging table for its source
    (``_fid`` + ``source_row`` + one column per contract column), or set the file aside
    whole (unreadable, missing required column) or record it as a duplicate delivery;
@@ -82,9 +82,9 @@ class _ReadAhead:
     """The run's xlsx/JSON files, queued to the reader worker as soon as they are admitted.
 
     H5: xlsx and JSON are read in one limited worker process (ingest/isolation.py). Each
-    chunk's files are queued when the chunk is admitted, and the next chunk is admitted before
-    this one is normalised and applied, so the worker parses ahead while the loader appends,
-    reads the CSVs, normalises and applies (bounded by the pool's READ_AHEAD_BYTES). Files are
+    chunk's files are queued when the chunk is admitted, two chunks ahead of the one being
+    staged, so the worker parses ahead while the loader appends, reads the CSVs, normalises and
+    applies (bounded by the pool's READ_AHEAD_BYTES). Files are
     taken in the order they were queued, each exactly once, whether staged or a duplicate.
     """
 
@@ -125,10 +125,11 @@ class _ReadAhead:
             self.ctx.readers.cancel()
 
 
-def _read_staged(ctx: IngestContext, rf: RunFile, data: bytes | None, reads: _ReadAhead) -> list[StagedTable]:
+def _read_staged(ctx: IngestContext, rf: RunFile, reads: _ReadAhead) -> list[StagedTable]:
     """Stage the file's rows; all or nothing (a FileRejected leaves nothing staged)."""
     if rf.fmt == "csv":
         limit = ctx.settings.reader_max_cell_chars  # the same cell limit as xlsx and JSON
+        data = rf.archive_path.read_bytes()  # the archived copy that was checksummed (DuckDB reads it too)
         return [read_csv(rf.f.path, ctx.by_folder[rf.f.folder][0], ctx.scratch, data, rf.archive_path, limit)]
     return reads.take(rf)
 
@@ -158,11 +159,12 @@ def _count_rows(ctx: IngestContext, st: StagedTable) -> int:
         return 0
 
 
-def _admit_file(ctx: IngestContext, f: LandedFile) -> tuple[RunFile, bytes | None] | None:
+def _admit_file(ctx: IngestContext, f: LandedFile) -> RunFile | None:
     """Copy one new file into the archive and checksum the copy; None when the ledger has it.
 
-    Returns the file and, for a CSV, its bytes (DuckDB reads the archived copy; the strict
-    decoding check uses these). An xlsx/JSON file is read by the worker from its archived copy.
+    Every file is read later from its archived copy: a CSV by the loader when it is staged
+    (its bytes are not held between admission and staging, two chunks later), an xlsx/JSON
+    file by the worker.
     """
     fmt = ctx.by_folder[f.folder][0].fmt
     try:
@@ -184,14 +186,12 @@ def _admit_file(ctx: IngestContext, f: LandedFile) -> tuple[RunFile, bytes | Non
             f"{f.rel_path}: changed while being read (size {f.size} -> {len(data)}); retried next run"
         )
         ctx.known_sha.discard((f.rel_path, sha))
-        return rf, None
+        return rf
     rf.archive_path = keep(ctx.settings, f, sha, tmp)
-    return rf, (data if fmt == "csv" else None)
+    return rf
 
 
-def _stage_file(
-    ctx: IngestContext, rf: RunFile, data: bytes | None, reads: _ReadAhead, staged_sources: set[str]
-) -> RunFile:
+def _stage_file(ctx: IngestContext, rf: RunFile, reads: _ReadAhead, staged_sources: set[str]) -> RunFile:
     """Stage one admitted file, in arrival order (a duplicate is judged against the files before it)."""
     if rf.outcome.status == "in_progress":
         return rf
@@ -208,7 +208,7 @@ def _stage_file(
     con = ctx.con
     staged: list[StagedTable] = []
     try:
-        staged = _read_staged(ctx, rf, data, reads)
+        staged = _read_staged(ctx, rf, reads)
         maps = [map_columns(f.rel_path, st) for st in staged]
     except FileRejected as exc:
         rf.outcome.status, rf.outcome.reason = "rejected", str(exc)
@@ -294,36 +294,41 @@ def _normalise(ctx: IngestContext, src: Source, phones: str | None, by_fid: dict
 
 def _admit_chunk(
     ctx: IngestContext, chunk: list[LandedFile], summary: IngestSummary, reads: _ReadAhead
-) -> list[tuple[RunFile, bytes | None]]:
+) -> list[RunFile]:
     """Archive and checksum a chunk's new files, and queue their xlsx/JSON to the worker."""
-    admitted: list[tuple[RunFile, bytes | None]] = []
+    admitted: list[RunFile] = []
     for f in chunk:
         t0 = time.perf_counter()
-        got = _admit_file(ctx, f)
-        if got is None:
+        rf = _admit_file(ctx, f)
+        if rf is None:
             summary.skipped_known += 1
             continue
-        got[0].outcome.seconds += time.perf_counter() - t0
-        admitted.append(got)
-    reads.add([rf for rf, _ in admitted])
+        rf.outcome.seconds += time.perf_counter() - t0
+        admitted.append(rf)
+    reads.add(admitted)
     return admitted
 
 
 def _run_chunks(ctx: IngestContext, chunks: list[list[LandedFile]], summary: IngestSummary) -> list[RunFile]:
-    """Each chunk staged, then the next one admitted (its xlsx/JSON queued to the worker, which
-    parses them meanwhile), then this one normalised and applied."""
+    """Each chunk staged, then the chunk after the next admitted (its xlsx/JSON queued to the
+    worker, which parses them meanwhile), then this one normalised and applied.
+
+    Two chunks ahead, not one: with one, the worker got a chunk's sheets only when the chunk
+    before was staged, and the loader waited 17-19 s of the national quarter on it (douyin's
+    and xiaohongshu's sheets parse slower than they normalise). The worker's replies stay
+    bounded by READ_AHEAD_BYTES either way."""
     reads, run_files = _ReadAhead(ctx), []
     try:
-        admitted = _admit_chunk(ctx, chunks[0], summary, reads) if chunks else []
+        ahead = deque(_admit_chunk(ctx, chunk, summary, reads) for chunk in chunks[:2])
         for i in range(len(chunks)):
             staged_sources: set[str] = set()
             files = []
-            for rf, data in admitted:
+            for rf in ahead.popleft():
                 t0 = time.perf_counter()
-                files.append(_stage_file(ctx, rf, data, reads, staged_sources))
+                files.append(_stage_file(ctx, rf, reads, staged_sources))
                 rf.outcome.seconds += time.perf_counter() - t0
-            admitted = []  # the CSVs' bytes: gone before the next chunk's are read
-            admitted = _admit_chunk(ctx, chunks[i + 1], summary, reads) if i + 1 < len(chunks) else []
+            if i + 2 < len(chunks):
+                ahead.append(_admit_chunk(ctx, chunks[i + 2], summary, reads))
             _settle_chunk(ctx, files, staged_sources)
             run_files += files
     finally:

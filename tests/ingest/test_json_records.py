@@ -32,7 +32,7 @@ def test_records_with_other_key_orders_missing_keys_and_nested_objects_keep_thei
         "not an object",  # counts as a record with no cells
         {"bvid": "BV4", "mid": 10, "title": "四", "stat": {"view": 1.5, "like": "1.2万"}},
     ]
-    st = read_json_records(None, Path("bilibili_videos_20260701.json"), records, src, "_stg")
+    st = read_json_records(Path("bilibili_videos_20260701.json"), records, src, "_stg")
     assert st.headers == ["bvid", "mid", "title", "stat.view", "stat.like"]
     assert st.rows_read == 5
     assert cells(st) == [
@@ -55,8 +55,8 @@ def test_one_parse_of_contacts_feeds_the_contacts_and_each_of_their_phones() -> 
     }
     seen: dict = {}
     path = Path("wecom_contacts_20260701.json")
-    contacts = read_json_records(None, path, doc, SOURCES["wecom_contacts"], "_stg", seen)
-    phones = read_json_records(None, path, doc, SOURCES["wecom_contact_mobiles"], "_stg", seen)
+    contacts = read_json_records(path, doc, SOURCES["wecom_contacts"], "_stg", seen)
+    phones = read_json_records(path, doc, SOURCES["wecom_contact_mobiles"], "_stg", seen)
     assert list(seen) == ["contacts"]  # parsed into columns once for both sources
     assert contacts.headers == phones.headers == ["external_userid", "userid", "add_time", "remark_mobiles"]
     assert cells(contacts) == [

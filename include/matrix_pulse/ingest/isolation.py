@@ -17,7 +17,7 @@ kept for the next run, replaced only when a file killed it or the limits changed
 per file; a file's staged columns come back pickled over a pipe. The worker parses one file
 at a time, but the loader queues files ahead (``submit`` returns at once, ``result`` takes the
 oldest): a pump thread feeds the worker and holds its replies up to ``READ_AHEAD_BYTES``, so the
-worker parses the next chunk's files while the loader normalises and applies this one (a
+worker parses the next two chunks' files while the loader normalises and applies this one (a
 national quarter's loader waited 62 s of its 228 s on the worker with one file of read-ahead
 within a chunk, and 81 s with none). CSVs are read by DuckDB in the loader's process,
 where DuckDB's own memory limit and its 2 MB line-size cap bound them.
@@ -159,7 +159,7 @@ def read_file(
     else:
         document = _parse_json_bounded(path, name, limits)
         seen: dict = {}  # each key's columns, built once for the sources that share it
-        staged = [read_json_records(None, Path(name), document, s, "_stg", seen) for s in sources]
+        staged = [read_json_records(Path(name), document, s, "_stg", seen) for s in sources]
     for st in staged:
         check_cells(st, name, limits)
     return staged

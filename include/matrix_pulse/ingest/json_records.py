@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
 from matrix_pulse.ingest.landing_guard import excerpt_list
@@ -180,7 +179,6 @@ class JsonColumns:
 
 
 def read_json_records(
-    con: duckdb.DuckDBPyConnection | None,
     path: Path,
     document: object,
     source: Source,

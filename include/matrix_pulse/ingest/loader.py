@@ -7,9 +7,9 @@ whole source-days (all of a day's deliveries in one chunk):
 1. per file: copy it into the archive (by the kernel) and checksum the copy (everything after
    reads the archived copy; a chunk's files are archived two chunks ahead and their xlsx/JSON
    queued to the reader worker, which parses them while the loader stages, normalises and
-   applies the chunks before: ``_ReadAhead``), then, in arrival order,
-   stage every cell as text and append it to the chunk's staging table for its source
-   (``_fid`` + ``source_row`` + one column per contract column), or set the file aside
+   applies the chunks before: ``_ReadAhead``), then, in arrival order, stage every cell as
+   text in the chunk's staging table for its source (``_fid`` + ``source_row`` + one column
+   per contract column; CSVs several files a statement: ``csv_batch``), or set the file aside
    whole (unreadable, missing required column) or record it as a duplicate delivery;
 2. per source: normalise all staged rows in three set-based statements (the macros are
    bound once per source per chunk, not once per file) and decide each row's fate;
@@ -47,6 +47,7 @@ from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.apply import apply_folder
 from matrix_pulse.ingest.archive import copy_in, keep, sweep_stale_copies
 from matrix_pulse.ingest.column_map import ColumnMap, map_columns
+from matrix_pulse.ingest.csv_batch import CsvBatch
 from matrix_pulse.ingest.discovery import LandedFile, scan_landing, sources_by_folder
 from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt
 from matrix_pulse.ingest.pii import hmac_pads
@@ -150,7 +151,7 @@ def _append(ctx: IngestContext, rf: RunFile, st: StagedTable, cmap: ColumnMap) -
     return rows
 
 
-def _count_rows(ctx: IngestContext, st: StagedTable) -> int:
+def _count_rows(ctx: IngestContext, st: StagedTable) -> int:  # a rejected file's rows
     if st.rows_read is not None:
         return st.rows_read
     try:
@@ -163,9 +164,7 @@ def _admit_file(ctx: IngestContext, f: LandedFile) -> RunFile | None:
     """Copy one new file into the archive and checksum the copy; None when the ledger has it.
 
     Every file is read later from its archived copy: a CSV by the loader when it is staged
-    (its bytes are not held between admission and staging, two chunks later), an xlsx/JSON
-    file by the worker.
-    """
+    (its bytes are not held until then, two chunks later), an xlsx/JSON file by the worker."""
     fmt = ctx.by_folder[f.folder][0].fmt
     try:
         tmp, data = copy_in(ctx.settings, f)  # H5: O_NOFOLLOW, regular files only (landing_guard.py)
@@ -191,8 +190,10 @@ def _admit_file(ctx: IngestContext, f: LandedFile) -> RunFile | None:
     return rf
 
 
-def _stage_file(ctx: IngestContext, rf: RunFile, reads: _ReadAhead, staged_sources: set[str]) -> RunFile:
-    """Stage one admitted file, in arrival order (a duplicate is judged against the files before it)."""
+def _stage_file(
+    ctx: IngestContext, rf: RunFile, reads: _ReadAhead, staged_sources: set[str], csvs: CsvBatch
+) -> RunFile:
+    """Stage one admitted file in arrival order; a CSV waits in ``csvs`` for its batch's append."""
     if rf.outcome.status == "in_progress":
         return rf
     f, sha = rf.f, rf.sha
@@ -219,24 +220,18 @@ def _stage_file(ctx: IngestContext, rf: RunFile, reads: _ReadAhead, staged_sourc
         log.warning("set aside %s: %s", f.rel_path, rf.outcome.reason)
         ctx.day(f).add(rf)
         return rf
-    try:
-        for st, cmap in zip(staged, maps, strict=True):
-            src = st.source
-            if src.raw_table not in staged_sources:
-                con.execute(union_ddl(src))
-                staged_sources.add(src.raw_table)
-            rows = _append(ctx, rf, st, cmap)
-            st.drop()  # the staged copy holds the file as read (PII included): gone at once
-            rf.extras += [f"{src.json_path}.{e}" if src.json_path else e for e in cmap.extras]
-            rf.tables[src.raw_table] = [rows, rows, 0]
-    except FileRejected as exc:  # only a CSV (one table) can fail here, before any row is appended
-        rf.outcome.status, rf.outcome.reason = "rejected", str(exc)
-        rf.tables, rf.extras = {}, []
-        for st in staged:
-            st.drop()
-        log.warning("set aside %s: %s", f.rel_path, rf.outcome.reason)
-        ctx.day(f).add(rf)
-        return rf
+    for st, cmap in zip(staged, maps, strict=True):
+        src = st.source
+        if src.raw_table not in staged_sources:
+            con.execute(union_ddl(src))
+            staged_sources.add(src.raw_table)
+        rf.extras += [f"{src.json_path}.{e}" if src.json_path else e for e in cmap.extras]
+        if st.kind == "csv":  # one table: appended, and its day told, when the batch is
+            csvs.add(rf, st, cmap)
+            return rf
+        rows = _append(ctx, rf, st, cmap)
+        st.drop()  # the staged copy holds the file as read (PII included): gone at once
+        rf.tables[src.raw_table] = [rows, rows, 0]
     rf.outcome.rows_read = sum(t[0] for t in rf.tables.values())
     ctx.day(f).add(rf)
     return rf
@@ -318,15 +313,19 @@ def _run_chunks(ctx: IngestContext, chunks: list[list[LandedFile]], summary: Ing
     and xiaohongshu's sheets parse slower than they normalise). The worker's replies stay
     bounded by READ_AHEAD_BYTES either way."""
     reads, run_files = _ReadAhead(ctx), []
+    csvs = CsvBatch(ctx, lambda *a: _append(*a))  # looked up per call: tests replace _append
     try:
         ahead = deque(_admit_chunk(ctx, chunk, summary, reads) for chunk in chunks[:2])
         for i in range(len(chunks)):
             staged_sources: set[str] = set()
             files = []
             for rf in ahead.popleft():
+                if csvs.holds_day_of(rf):  # an earlier delivery of its day is settled first
+                    csvs.flush()
                 t0 = time.perf_counter()
-                files.append(_stage_file(ctx, rf, reads, staged_sources))
+                files.append(_stage_file(ctx, rf, reads, staged_sources, csvs))
                 rf.outcome.seconds += time.perf_counter() - t0
+            csvs.flush()
             if i + 2 < len(chunks):
                 ahead.append(_admit_chunk(ctx, chunks[i + 2], summary, reads))
             _settle_chunk(ctx, files, staged_sources)

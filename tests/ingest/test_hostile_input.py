@@ -283,7 +283,7 @@ def test_the_worker_parses_the_next_file_while_the_loader_stages_one(
 def test_the_worker_reads_the_next_chunks_while_the_loader_settles_one(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 17: the chunks after this one are admitted (two ahead) and their xlsx/JSON files
+    """Issue 17: the chunks after this one are admitted (ADMIT_AHEAD of them) and their xlsx/JSON files
     queued before this chunk is normalised and applied, and the worker reads them meanwhile,
     without the loader asking."""
     from matrix_pulse.ingest import loader
@@ -315,11 +315,12 @@ def test_the_worker_reads_the_next_chunks_while_the_loader_settles_one(
     monkeypatch.setattr(loader, "_admit_chunk", admit_and_note)
     run_ingest(settings)
     assert len(seen) >= 4 and all(read for _, read in seen), seen
-    # Before chunk k is settled, chunks 0..k+2 are admitted (all of them near the end).
+    # Before chunk k is settled, chunks 0..k+3 are admitted (all of them near the end).
+    assert loader.ADMIT_AHEAD == 3
     chunks = events.count("admit")
     settles = [i for i, e in enumerate(events) if e == "settle"]
     assert chunks >= 6 and len(settles) == chunks
-    assert [events[:i].count("admit") for i in settles] == [min(k + 3, chunks) for k in range(chunks)]
+    assert [events[:i].count("admit") for i in settles] == [min(k + 4, chunks) for k in range(chunks)]
     assert_good_day_loaded(settings, set())
 
 

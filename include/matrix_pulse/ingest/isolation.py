@@ -17,7 +17,7 @@ kept for the next run, replaced only when a file killed it or the limits changed
 per file; a file's staged columns come back pickled over a pipe. The worker parses one file
 at a time, but the loader queues files ahead (``submit`` returns at once, ``result`` takes the
 oldest): a pump thread feeds the worker and holds its replies up to ``READ_AHEAD_BYTES``, so the
-worker parses the next two chunks' files while the loader normalises and applies this one (a
+worker parses the next chunks' files while the loader normalises and applies this one (a
 national quarter's loader waited 62 s of its 228 s on the worker with one file of read-ahead
 within a chunk, and 81 s with none). CSVs are read by DuckDB in the loader's process,
 where DuckDB's own memory limit and its 2 MB line-size cap bound them.
@@ -193,9 +193,11 @@ def _worker_main(requests: Connection, replies: Connection, memory_bytes: int) -
 _SHARED: FileReaderPool | None = None
 
 # How many bytes of replies (pickled staged columns, ~1/3 of the parsed file in memory) the
-# worker may read ahead of the loader. A national xlsx file's reply is ~20 MB: the worker can
-# parse the next chunk's first files while the loader normalises and applies this chunk.
-READ_AHEAD_BYTES = 256 * 1024 * 1024
+# worker may read ahead of the loader. A national xlsx file's reply is ~20 MB: at 256 MB the
+# worker stopped ~12 sheets ahead and the loader, reaching douyin's and xiaohongshu's chunks,
+# waited 11-13 s of the national quarter for it; at 512 MB (and three chunks admitted ahead)
+# ~2 s, the loader's peak RSS ~2.3 GB instead of ~2.1 GB (README Measured).
+READ_AHEAD_BYTES = 512 * 1024 * 1024
 
 
 @dataclass

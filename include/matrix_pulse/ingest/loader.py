@@ -5,11 +5,11 @@
 whole source-days (all of a day's deliveries in one chunk):
 
 1. per file: copy it into the archive (by the kernel) and checksum the copy (everything after
-   reads the archived copy; a chunk's files are archived two chunks ahead and their xlsx/JSON
+   reads the archived copy; a chunk's files are archived three chunks ahead and their xlsx/JSON
    queued to the reader worker, which parses them while the loader stages, normalises and
    applies the chunks before: ``_ReadAhead``), then, in arrival order, stage every cell as
    text in the chunk's staging table for its source (``_fid`` + ``source_row`` + one column
-   per contract column; CSVs several files a statement: ``csv_batch``), or set the file aside
+   per contract column; several files a statement: ``append_batch``), or set the file aside
    whole (unreadable, missing required column) or record it as a duplicate delivery;
 2. per source: normalise all staged rows in three set-based statements (the macros are
    bound once per source per chunk, not once per file) and decide each row's fate;
@@ -44,10 +44,10 @@ from pathlib import Path
 import duckdb
 
 from matrix_pulse.clock import shanghai_now
+from matrix_pulse.ingest.append_batch import AppendBatch
 from matrix_pulse.ingest.apply import apply_folder
 from matrix_pulse.ingest.archive import copy_in, keep, sweep_stale_copies
 from matrix_pulse.ingest.column_map import ColumnMap, map_columns
-from matrix_pulse.ingest.csv_batch import CsvBatch
 from matrix_pulse.ingest.discovery import LandedFile, scan_landing, sources_by_folder
 from matrix_pulse.ingest.landing_guard import LandingRefused, excerpt
 from matrix_pulse.ingest.pii import hmac_pads
@@ -77,14 +77,20 @@ PHONES = "_phones"  # the chunk's distinct phones / personal IDs and their keyed
 # chunk staged before it: crm_dcc's 88 national files took 15-17 s to append, 5 s without it
 # (issue 17's profile). The loader checkpoints itself once a chunk is applied (_settle_chunk).
 NO_AUTO_CHECKPOINT = "1TB"
+# Chunks admitted ahead of the one being staged: their xlsx/JSON go to the worker at once, so it
+# parses douyin's and xiaohongshu's sheets (slower to parse than to normalise) while the loader
+# works through the CSV and JSON chunks before them. National quarter, 256 MB chunks: one ahead,
+# the loader waited 17-19 s on the worker; two, 11-15 s; three (with READ_AHEAD_BYTES 512 MB),
+# 1.8-2.3 s (README Measured).
+ADMIT_AHEAD = 3
 
 
 class _ReadAhead:
     """The run's xlsx/JSON files, queued to the reader worker as soon as they are admitted.
 
     H5: xlsx and JSON are read in one limited worker process (ingest/isolation.py). Each
-    chunk's files are queued when the chunk is admitted, two chunks ahead of the one being
-    staged, so the worker parses ahead while the loader appends, reads the CSVs, normalises and
+    chunk's files are queued when the chunk is admitted, ``ADMIT_AHEAD`` chunks ahead of the one
+    being staged, so the worker parses ahead while the loader appends, reads the CSVs, normalises and
     applies (bounded by the pool's READ_AHEAD_BYTES). Files are
     taken in the order they were queued, each exactly once, whether staged or a duplicate.
     """
@@ -164,7 +170,7 @@ def _admit_file(ctx: IngestContext, f: LandedFile) -> RunFile | None:
     """Copy one new file into the archive and checksum the copy; None when the ledger has it.
 
     Every file is read later from its archived copy: a CSV by the loader when it is staged
-    (its bytes are not held until then, two chunks later), an xlsx/JSON file by the worker."""
+    (its bytes are not held until then, chunks later), an xlsx/JSON file by the worker."""
     fmt = ctx.by_folder[f.folder][0].fmt
     try:
         tmp, data = copy_in(ctx.settings, f)  # H5: O_NOFOLLOW, regular files only (landing_guard.py)
@@ -191,9 +197,9 @@ def _admit_file(ctx: IngestContext, f: LandedFile) -> RunFile | None:
 
 
 def _stage_file(
-    ctx: IngestContext, rf: RunFile, reads: _ReadAhead, staged_sources: set[str], csvs: CsvBatch
+    ctx: IngestContext, rf: RunFile, reads: _ReadAhead, staged_sources: set[str], batch: AppendBatch
 ) -> RunFile:
-    """Stage one admitted file in arrival order; a CSV waits in ``csvs`` for its batch's append."""
+    """Stage one admitted file in arrival order; its rows wait in ``batch`` to be appended."""
     if rf.outcome.status == "in_progress":
         return rf
     f, sha = rf.f, rf.sha
@@ -206,7 +212,6 @@ def _stage_file(
         rf.outcome.reason = f"identical (sha256) to {same[0]} ({same[1]})"
         return rf
     ctx.run_bytes[(f.folder, f.data_date, sha)] = rf
-    con = ctx.con
     staged: list[StagedTable] = []
     try:
         staged = _read_staged(ctx, rf, reads)
@@ -223,17 +228,10 @@ def _stage_file(
     for st, cmap in zip(staged, maps, strict=True):
         src = st.source
         if src.raw_table not in staged_sources:
-            con.execute(union_ddl(src))
+            ctx.con.execute(union_ddl(src))
             staged_sources.add(src.raw_table)
         rf.extras += [f"{src.json_path}.{e}" if src.json_path else e for e in cmap.extras]
-        if st.kind == "csv":  # one table: appended, and its day told, when the batch is
-            csvs.add(rf, st, cmap)
-            return rf
-        rows = _append(ctx, rf, st, cmap)
-        st.drop()  # the staged copy holds the file as read (PII included): gone at once
-        rf.tables[src.raw_table] = [rows, rows, 0]
-    rf.outcome.rows_read = sum(t[0] for t in rf.tables.values())
-    ctx.day(f).add(rf)
+    batch.add(rf, staged, maps)  # appended, and its day told, when the batch is
     return rf
 
 
@@ -305,29 +303,24 @@ def _admit_chunk(
 
 
 def _run_chunks(ctx: IngestContext, chunks: list[list[LandedFile]], summary: IngestSummary) -> list[RunFile]:
-    """Each chunk staged, then the chunk after the next admitted (its xlsx/JSON queued to the
-    worker, which parses them meanwhile), then this one normalised and applied.
-
-    Two chunks ahead, not one: with one, the worker got a chunk's sheets only when the chunk
-    before was staged, and the loader waited 17-19 s of the national quarter on it (douyin's
-    and xiaohongshu's sheets parse slower than they normalise). The worker's replies stay
-    bounded by READ_AHEAD_BYTES either way."""
+    """Each chunk staged, then the chunk ``ADMIT_AHEAD`` after it admitted (its xlsx/JSON queued
+    to the worker, which parses them meanwhile), then this one normalised and applied."""
     reads, run_files = _ReadAhead(ctx), []
-    csvs = CsvBatch(ctx, lambda *a: _append(*a))  # looked up per call: tests replace _append
+    batch = AppendBatch(ctx, lambda *a: _append(*a))  # looked up per call: tests replace _append
     try:
-        ahead = deque(_admit_chunk(ctx, chunk, summary, reads) for chunk in chunks[:2])
+        ahead = deque(_admit_chunk(ctx, chunk, summary, reads) for chunk in chunks[:ADMIT_AHEAD])
         for i in range(len(chunks)):
             staged_sources: set[str] = set()
             files = []
             for rf in ahead.popleft():
-                if csvs.holds_day_of(rf):  # an earlier delivery of its day is settled first
-                    csvs.flush()
+                if batch.due_before(rf):
+                    batch.flush()
                 t0 = time.perf_counter()
-                files.append(_stage_file(ctx, rf, reads, staged_sources, csvs))
+                files.append(_stage_file(ctx, rf, reads, staged_sources, batch))
                 rf.outcome.seconds += time.perf_counter() - t0
-            csvs.flush()
-            if i + 2 < len(chunks):
-                ahead.append(_admit_chunk(ctx, chunks[i + 2], summary, reads))
+            batch.flush()
+            if i + ADMIT_AHEAD < len(chunks):
+                ahead.append(_admit_chunk(ctx, chunks[i + ADMIT_AHEAD], summary, reads))
             _settle_chunk(ctx, files, staged_sources)
             run_files += files
     finally:

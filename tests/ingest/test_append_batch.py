@@ -1,4 +1,4 @@
-"""A chunk's CSVs are appended several files per statement (ingest/csv_batch.py), and nothing a
+"""A chunk's files are appended several per statement (ingest/append_batch.py), and nothing a
 file gets from the loader changes: its own rows and row numbers, its own rejection, and the
 replay of a day's deliveries in arrival order."""
 
@@ -20,17 +20,17 @@ DAYS = [dt.date(2026, 7, d) for d in (1, 2, 3)]
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], bool]]:
     """Each multi-file append the batch tried: (its files, whether the one statement took them)."""
-    from matrix_pulse.ingest.csv_batch import CsvBatch
+    from matrix_pulse.ingest.append_batch import AppendBatch
 
     tried: list[tuple[list[str], bool]] = []
-    together = CsvBatch._append_together
+    together = AppendBatch._append_together
 
     def spy(self, group):
         counts = together(self, group)
         tried.append(([p.rf.f.path.name for p in group], counts is not None))
         return counts
 
-    monkeypatch.setattr(CsvBatch, "_append_together", spy)
+    monkeypatch.setattr(AppendBatch, "_append_together", spy)
     return tried
 
 
@@ -146,4 +146,31 @@ def test_a_day_redelivered_as_it_was_before_replaces_this_runs_delivery(settings
     assert query(settings, "SELECT DISTINCT source_file FROM raw.kuaishou_posts") == [
         ("kuaishou_posts/kuaishou_posts_20260701_c.csv",)
     ]
+    assert_reconciles(settings)
+
+
+def test_sheets_and_json_files_of_one_source_share_a_statement(settings: Settings, statements: list) -> None:
+    """The worker's columns of several files go in together (Arrow tables for the sheets, numpy
+    columns for JSON), each row under its own file and number; a JSON file feeding two raw
+    tables (WeChat OA's articles and users) takes part in one statement per table."""
+    from .fixtures import write_good
+
+    for i, d in enumerate(DAYS):
+        write_good(settings.landing_dir, "douyin_posts", d, n=3 + i)
+        write_good(settings.landing_dir, "wechat_oa", d, n=3 + i)
+    run_ingest(settings)
+
+    douyin = [f"douyin_posts_{d:%Y%m%d}.xlsx" for d in DAYS]
+    oa = [f"wechat_oa_{d:%Y%m%d}.json" for d in DAYS]
+    assert sorted(statements) == sorted([(douyin, True), (oa, True), (oa, True)])
+    for table, folder, names in (
+        ("douyin_posts", "douyin_posts", douyin),
+        ("wechat_oa_articles", "wechat_oa", oa),
+        ("wechat_oa_users", "wechat_oa", oa),
+    ):
+        per_file = query(
+            settings,
+            f"SELECT source_file, count(*), min(source_row), max(source_row) FROM raw.{table} GROUP BY ALL ORDER BY 1",
+        )
+        assert per_file == [(f"{folder}/{n}", 3 + i, 1, 3 + i) for i, n in enumerate(names)], table
     assert_reconciles(settings)

@@ -18,20 +18,22 @@ from .conftest import assert_reconciles
 from .fixtures import write_all_good
 
 
-def test_ingest_connection_takes_memory_limit_and_threads_from_settings(
+def test_ingest_connection_takes_memory_limit_and_threads_from_settings_and_draws_no_progress_bar(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MP_DUCKDB_MEMORY_LIMIT", "300MB")
     monkeypatch.setenv("MP_DUCKDB_THREADS", "1")
     con = connect(get_settings())  # a Settings is a snapshot of the environment: take it after setenv
     try:
-        limit, threads = con.execute(
-            "SELECT current_setting('memory_limit'), current_setting('threads')"
+        limit, threads, progress_bar = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), "
+            "current_setting('enable_progress_bar')"
         ).fetchone()
     finally:
         con.close()
     assert limit in ("286.1 MiB", "300.0 MB")  # DuckDB reports the limit in its own unit
     assert threads == 1
+    assert progress_bar is False  # no bars redrawn into the ingest's task log
 
 
 def test_the_loader_checkpoints_once_per_chunk_and_never_while_staging(

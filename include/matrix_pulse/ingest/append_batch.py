@@ -1,8 +1,8 @@
 """A chunk's staged files appended to their staging tables several files per statement.
 
 One ``INSERT`` per staged file paid a statement's start per file and read each file on one
-thread: the national quarter's 450 CSVs (crm_dcc alone 89 files of ~5 MB) spent ~60 ms each, its
-sheets (douyin, xiaohongshu: Arrow tables of ~13 k rows) ~75 ms each, its JSON files ~40-60 ms.
+thread: in the national quarter crm_dcc's 89 CSVs of ~5 MB, douyin's and xiaohongshu's ~85 sheets
+each (Arrow tables of ~13 k rows) and wechat_channels' 87 JSON files took ~60-75 ms each.
 Files of one source with one header (the same column mapping: the same SQL but for the file's
 id) now share a statement:
 
@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 
 AppendOne = Callable[[IngestContext, RunFile, StagedTable, ColumnMap], int]
 # Landed bytes of xlsx/JSON files whose columns may wait in memory (~4 of national douyin's
-# sheets, ~20 MB of columns each). Three files a statement already save most of the start cost:
-# 26 national douyin sheets appended one by one 1.6-1.7 s, three or six at a time 0.8-0.9 s.
+# sheets, ~20 MB of columns each). A few files a statement save most of the start cost: 26
+# national douyin sheets appended one by one 1.6-2.3 s, six at a time 0.75-0.8 s, three 0.9 s.
 ARRAYS_BYTES = 24 * 1024 * 1024
 
 
@@ -65,10 +65,12 @@ class AppendBatch:
         self.ctx = ctx
         self.append_one = append_one  # the loader's one-file append (the fallback)
         self.pending: list[_Pending] = []
+        self.files: list[RunFile] = []  # the waiting files, in arrival order
         self.arrays_bytes = 0
 
     def add(self, rf: RunFile, staged: list[StagedTable], maps: list[ColumnMap]) -> None:
         self.pending += [_Pending(rf, st, cmap) for st, cmap in zip(staged, maps, strict=True)]
+        self.files.append(rf)
         if rf.fmt != "csv":
             self.arrays_bytes += rf.f.size
 
@@ -77,12 +79,13 @@ class AppendBatch:
         waits here (replay order), or ``ARRAYS_BYTES`` of the worker's files do (memory)."""
         day = (rf.f.folder, rf.f.data_date)
         return self.arrays_bytes >= ARRAYS_BYTES or any(
-            (p.rf.f.folder, p.rf.f.data_date) == day for p in self.pending
+            (w.f.folder, w.f.data_date) == day for w in self.files
         )
 
     def flush(self) -> None:
         """Append every waiting file, then settle each one's day in arrival order."""
-        pending, self.pending, self.arrays_bytes = self.pending, [], 0
+        pending, files = self.pending, self.files
+        self.pending, self.files, self.arrays_bytes = [], [], 0
         groups: dict[tuple[str, str], list[_Pending]] = {}
         for p in pending:
             groups.setdefault(p.shape, []).append(p)
@@ -103,7 +106,7 @@ class AppendBatch:
                 p.rf.outcome.seconds += time.perf_counter() - t1
         for p in pending:
             p.st.drop()  # the staged copy holds the file as read (PII included)
-        for rf in {p.rf.fid: p.rf for p in pending}.values():  # each file once, in arrival order
+        for rf in files:
             if rf.outcome.status != "rejected":
                 rf.outcome.rows_read = sum(t[0] for t in rf.tables.values())
             self.ctx.day(rf.f).add(rf)

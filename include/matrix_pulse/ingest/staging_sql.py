@@ -33,7 +33,7 @@ def union_ddl(src: Source) -> str:
 
 def union_insert_sql(fid: int | str, staged: StagedTable, cmap: ColumnMap) -> str:
     """Append one staged file to its source's staging table (mapping its columns by name);
-    ``fid`` is the file's id, or SQL giving it per row (several CSVs in one statement)."""
+    ``fid`` is the file's id, or SQL giving it per row (several files in one statement)."""
     src = staged.source
     cells = [
         staged.column(cmap.mapped[c.source_name]) if c.source_name in cmap.mapped else "NULL"

@@ -23,8 +23,8 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     # rows take their file order from the staging table's rowid, which needs it.
     con = duckdb.connect(str(settings.warehouse_path), config=settings.duckdb_config())
     # DuckDB draws a progress bar on stdout for any statement over 2 s, also when stdout is a file
-    # or a pipe: the ingest's task log (and the bench's) filled with redrawn bars. (A connection
-    # setting: duckdb.connect's config refuses it.)
+    # or a pipe (the bench's national ingest log held 16 of them). A connection setting:
+    # duckdb.connect's config refuses it.
     con.execute("SET enable_progress_bar = false")
     restrict_to_owner(settings.warehouse_path)  # H5: 0600/0700 whatever the caller's umask
     ensure_schema(con)

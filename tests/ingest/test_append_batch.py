@@ -174,3 +174,31 @@ def test_sheets_and_json_files_of_one_source_share_a_statement(settings: Setting
         )
         assert per_file == [(f"{folder}/{n}", 3 + i, 1, 3 + i) for i, n in enumerate(names)], table
     assert_reconciles(settings)
+
+
+def test_a_ragged_crm_file_among_others_leaves_no_phone_or_name_in_the_log(
+    settings: Settings, statements: list, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DuckDB's error for a ragged CSV row quotes the row (a customer's phone and name): the
+    shared statement's failure is logged by its first line only, and the file is set aside alone."""
+    import logging
+
+    rows = {d: good_rows("crm_dcc", d, 3) for d in DAYS}
+    paths = [write_csv(settings.landing_dir, "crm_dcc", d, rows[d]) for d in DAYS]
+    ragged = dict(rows[DAYS[1]][1], CustomerName="欧阳秀英", Phone="13987654321")
+    with paths[1].open("a", encoding="utf-8") as fh:
+        fh.write(",".join(str(v) for v in ragged.values()) + ",one cell too many\n")
+    with caplog.at_level(logging.INFO):
+        run_ingest(settings)
+
+    assert statements == [([p.name for p in paths], False)]
+    status = dict(query(settings, "SELECT file_name, status FROM meta.load_ledger"))
+    assert status == {
+        "crm_dcc/crm_dcc_20260701.csv": "loaded",
+        "crm_dcc/crm_dcc_20260702.csv": "rejected",
+        "crm_dcc/crm_dcc_20260703.csv": "loaded",
+    }
+    assert "appended one by one" in caplog.text
+    for secret in ("13987654321", "欧阳秀英"):
+        assert secret not in caplog.text
+    assert_reconciles(settings)

@@ -32,6 +32,7 @@ import duckdb
 import numpy as np
 
 from matrix_pulse.ingest.column_map import ColumnMap
+from matrix_pulse.ingest.landing_guard import excerpt
 from matrix_pulse.ingest.readers import FileRejected, StagedTable
 from matrix_pulse.ingest.replay import IngestContext, RunFile
 from matrix_pulse.ingest.staging_sql import union_insert_sql, union_table
@@ -127,8 +128,11 @@ class AppendBatch:
         try:
             self.ctx.con.execute(sql, *params)
         except duckdb.Error as exc:
+            # Only the first line: DuckDB's CSV errors quote the offending line next (a CRM row's
+            # phone and name), which must not reach a log (H5; _append keeps the same line).
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.info(
-                "%d files of %s appended one by one: %s", len(group), first.st.source.name, str(exc)[:200]
+                "%d files of %s appended one by one: %s", len(group), first.st.source.name, excerpt(why, 200)
             )
             return None
         return dict(

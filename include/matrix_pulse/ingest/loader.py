@@ -90,9 +90,9 @@ class _ReadAhead:
 
     H5: xlsx and JSON are read in one limited worker process (ingest/isolation.py). Each
     chunk's files are queued when the chunk is admitted, ``ADMIT_AHEAD`` chunks ahead of the one
-    being staged, so the worker parses ahead while the loader appends, reads the CSVs, normalises and
-    applies (bounded by the pool's READ_AHEAD_BYTES). Files are
-    taken in the order they were queued, each exactly once, whether staged or a duplicate.
+    being staged, so the worker parses ahead while the loader appends, reads the CSVs, normalises
+    and applies (bounded by the pool's READ_AHEAD_BYTES). Files are taken in the order they were
+    queued, each exactly once, whether staged or a duplicate.
     """
 
     def __init__(self, ctx: IngestContext) -> None:

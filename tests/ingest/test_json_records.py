@@ -72,3 +72,60 @@ def test_one_parse_of_contacts_feeds_the_contacts_and_each_of_their_phones() -> 
         (1, "wmA", "gw1", "1", "139"),
         (4, "wmD", "gw2", "4", "137"),
     ]
+
+
+def _parse_both_ways(tmp_path: Path, data: bytes, nesting: int, monkeypatch) -> tuple[str, str]:
+    """What the worker's parse gives (msgspec first) and what json.loads alone gives (the fast
+    parser made to refuse everything): the document's repr, or the rejection's message."""
+    import dataclasses
+
+    from matrix_pulse.ingest import isolation, json_records
+    from matrix_pulse.ingest.readers import FileRejected
+    from matrix_pulse.settings import get_settings
+
+    limits = dataclasses.replace(get_settings().input_limits(), reader_max_nesting=nesting)
+    path = tmp_path / "doc.json"
+    path.write_bytes(data)
+
+    def parse() -> str:
+        try:
+            return repr(isolation._parse_json_bounded(path, "doc.json", limits))
+        except FileRejected as exc:
+            return f"rejected: {exc}"
+
+    fast = parse()
+    with monkeypatch.context() as m:
+
+        def refuse(_data: bytes) -> object:
+            raise ValueError("refused")
+
+        m.setattr(json_records, "decode_json_fast", refuse)
+        standard = parse()
+    return fast, standard
+
+
+def test_the_fast_parse_accepts_and_refuses_what_json_loads_does(tmp_path: Path, monkeypatch) -> None:
+    """msgspec parses the exports first (half json.loads' time): every document, down to the
+    nesting limit's edge, comes out as json.loads gives it or is rejected with its message."""
+    documents = [
+        b'[{"id": 1, "v": 2.5, "n": null, "ok": true, "s": "\\u00e9\\ud83d\\ude00", "big": 123456789012345678901234}]',
+        b'\xef\xbb\xbf{"posts": [{"a": 1}], "lives": []}',  # a BOM
+        b'{"a": 1, "a": 2}',  # the last of a repeated key
+        b"[1e400, -0.0, 2e-400, 1.7976931348623157e308, 0.1]",  # 1e400: inf for json.loads only
+        b"[NaN, Infinity]",  # json.loads' extension: msgspec refuses, json.loads decides
+        b'["\\ud800"]',  # a lone surrogate
+        b'["\xff"]',  # not UTF-8: the message names the byte offset
+        b'[{"a": 1},]',  # invalid: the message names line and column
+        b'["a\nb"]',  # a raw control character in a string
+        b"",
+    ]
+    for data in documents:
+        fast, standard = _parse_both_ways(tmp_path, data, 64, monkeypatch)
+        assert fast == standard, data
+    outcomes = set()
+    for depth in range(40, 80):  # across the nesting limit of 64: the same depth is the last accepted
+        data = b"[" * depth + b"]" * depth
+        fast, standard = _parse_both_ways(tmp_path, data, 64, monkeypatch)
+        assert fast == standard, depth
+        outcomes.add(fast.startswith("rejected: doc.json: JSON nested deeper than 64 levels"))
+    assert outcomes == {True, False}

@@ -74,22 +74,15 @@ def test_one_parse_of_contacts_feeds_the_contacts_and_each_of_their_phones() -> 
     ]
 
 
-def _parse_both_ways(tmp_path: Path, data: bytes, nesting: int, monkeypatch) -> tuple[str, str]:
+def _parse_both_ways(data: bytes, nesting: int, monkeypatch) -> tuple[str, str]:
     """What the worker's parse gives (msgspec first) and what json.loads alone gives (the fast
     parser made to refuse everything): the document's repr, or the rejection's message."""
-    import dataclasses
-
-    from matrix_pulse.ingest import isolation, json_records
+    from matrix_pulse.ingest import json_records
     from matrix_pulse.ingest.readers import FileRejected
-    from matrix_pulse.settings import get_settings
-
-    limits = dataclasses.replace(get_settings().input_limits(), reader_max_nesting=nesting)
-    path = tmp_path / "doc.json"
-    path.write_bytes(data)
 
     def parse() -> str:
         try:
-            return repr(isolation._parse_json_bounded(path, "doc.json", limits))
+            return repr(json_records.parse_json_bounded(data, "doc.json", nesting))
         except FileRejected as exc:
             return f"rejected: {exc}"
 
@@ -104,7 +97,7 @@ def _parse_both_ways(tmp_path: Path, data: bytes, nesting: int, monkeypatch) -> 
     return fast, standard
 
 
-def test_the_fast_parse_accepts_and_refuses_what_json_loads_does(tmp_path: Path, monkeypatch) -> None:
+def test_the_fast_parse_accepts_and_refuses_what_json_loads_does(monkeypatch) -> None:
     """msgspec parses the exports first (half json.loads' time): every document, down to the
     nesting limit's edge, comes out as json.loads gives it or is rejected with its message."""
     documents = [
@@ -120,12 +113,43 @@ def test_the_fast_parse_accepts_and_refuses_what_json_loads_does(tmp_path: Path,
         b"",
     ]
     for data in documents:
-        fast, standard = _parse_both_ways(tmp_path, data, 64, monkeypatch)
+        fast, standard = _parse_both_ways(data, 64, monkeypatch)
         assert fast == standard, data
     outcomes = set()
     for depth in range(40, 80):  # across the nesting limit of 64: the same depth is the last accepted
         data = b"[" * depth + b"]" * depth
-        fast, standard = _parse_both_ways(tmp_path, data, 64, monkeypatch)
+        fast, standard = _parse_both_ways(data, 64, monkeypatch)
         assert fast == standard, depth
         outcomes.add(fast.startswith("rejected: doc.json: JSON nested deeper than 64 levels"))
     assert outcomes == {True, False}
+
+
+def test_the_nesting_limit_is_exact_for_arrays_and_objects(monkeypatch) -> None:
+    """MP_READER_MAX_NESTING=N accepts a document N levels deep and rejects N + 1, by either
+    parser (below 9 levels json.loads parses alone), whatever the caller's stack depth."""
+
+    def nested(depth: int, kind: str) -> bytes:
+        if kind == "arrays":
+            return b"[" * depth + b"1" + b"]" * depth
+        # objects inside arrays inside objects: every level is one array or one object
+        opening = b"".join(b'{"k": ' if i % 2 == 0 else b"[" for i in range(depth))
+        closing = b"".join(b"}" if i % 2 == 0 else b"]" for i in reversed(range(depth)))
+        return opening + b"1" + closing
+
+    def deeper(frames: int, data: bytes, limit: int) -> tuple[str, str]:
+        return deeper(frames - 1, data, limit) if frames else _parse_both_ways(data, limit, monkeypatch)
+
+    for limit in (1, 2, 8, 9, 10, 64, 200):
+        for kind in ("arrays", "objects"):
+            for frames in (0, 25):
+                at_limit = deeper(frames, nested(limit, kind), limit)
+                assert not at_limit[0].startswith("rejected") and at_limit[0] == at_limit[1], (
+                    limit,
+                    kind,
+                    frames,
+                )
+                beyond = deeper(frames, nested(limit + 1, kind), limit)
+                message = (
+                    f"rejected: doc.json: JSON nested deeper than {limit} levels (MP_READER_MAX_NESTING)"
+                )
+                assert beyond == (message, message), (limit, kind, frames)

@@ -126,54 +126,19 @@ def check_cells(staged: StagedTable, name: str, limits: InputLimits) -> None:
         )
 
 
-# msgspec runs its C parser straight from here, json.loads three Python frames further down: under
-# one recursion limit msgspec went 4 levels deeper (Python 3.11; a nesting limit of 64: 65 levels
-# against 61). With its limit 8 below it stops at 57, and json.loads decides at the edge as before.
-_FAST_MARGIN = 8
-
-
-def _parse_json_bounded(path: Path, name: str, limits: InputLimits) -> object:
-    """The document, with the interpreter's recursion limit set just above the nesting limit:
-    both parsers count one level per nested array/object, so they stop there, cheaply.
-    msgspec parses first (half json.loads' time on the exports, the same objects); a document it
-    refuses (invalid, NaN, a number beyond a double, near the nesting limit) goes to json.loads,
-    which accepts or rejects it, in the words of its errors, as before."""
-    import inspect
-
-    from matrix_pulse.ingest.json_records import decode_json_fast, load_json_document
-
-    data = path.read_bytes()
-    old = sys.getrecursionlimit()
-    bound = len(inspect.stack(0)) + limits.reader_max_nesting + 2
-    try:
-        if limits.reader_max_nesting > _FAST_MARGIN:
-            sys.setrecursionlimit(bound - _FAST_MARGIN)
-            try:
-                return decode_json_fast(data)
-            except (ValueError, RecursionError):
-                pass
-        sys.setrecursionlimit(bound)
-        return load_json_document(Path(name), data)  # messages name the landed file, not the archive copy
-    except RecursionError:
-        raise FileRejected(
-            f"{name}: JSON nested deeper than {limits.reader_max_nesting} levels (MP_READER_MAX_NESTING)"
-        ) from None
-    finally:
-        sys.setrecursionlimit(old)
-
-
 def read_file(
     fmt: str, path: Path, name: str, sources: list[Source], limits: InputLimits
 ) -> list[StagedTable]:
     """Stage one xlsx/JSON file under the limits (what the worker runs; also callable in-process)."""
-    from matrix_pulse.ingest.json_records import read_json_records
+    from matrix_pulse.ingest.json_records import parse_json_bounded, read_json_records
     from matrix_pulse.ingest.readers import read_xlsx
 
     if fmt == "xlsx":
         check_xlsx_container(path, name, limits)
         staged = [read_xlsx(None, Path(name), sources[0], "_stg", read_from=path)]
     else:
-        document = _parse_json_bounded(path, name, limits)
+        # messages name the landed file, not the archive copy it is read from
+        document = parse_json_bounded(path.read_bytes(), name, limits.reader_max_nesting)
         seen: dict = {}  # each key's columns, built once for the sources that share it
         staged = [read_json_records(Path(name), document, s, "_stg", seen) for s in sources]
     for st in staged:

@@ -213,7 +213,9 @@ def parse_json_bounded(data: bytes, name: str, max_nesting: int) -> object:
     interpreter's recursion limit, which is set exactly there, so they stop cheaply instead of
     walking the document. msgspec parses first (half json.loads' time on the exports, the same
     objects); a document it refuses (invalid, NaN, a number beyond a double, near the nesting
-    limit) goes to json.loads, which accepts or rejects it, in the words of its errors, as before."""
+    limit) goes to json.loads, which accepts or rejects it, in the words of its errors, as before.
+    The recursion limit is the whole process's (every thread's): this runs in the single-threaded
+    reader worker (isolation.read_file), not beside other threads."""
     spare = _json_loads_spare()
     old = sys.getrecursionlimit()
     bound = _recursion_depth() + max_nesting + spare

@@ -157,10 +157,10 @@ def load_json_document(path: Path, data: bytes | None = None) -> object:
         ) from exc
 
 
-# msgspec runs its C parser straight from parse_json_bounded's frame, json.loads three Python
-# frames further down: under one recursion limit msgspec goes 4 levels deeper (Python 3.11, a
-# nesting limit of 64: 68 levels against 64). With its limit 8 below json.loads' it stops at 60,
-# and json.loads decides at the edge.
+# msgspec runs its C parser straight from parse_json_bounded's frame, json.loads below Python
+# frames of its own: under one recursion limit msgspec goes 4 levels deeper (measured on Python
+# 3.11.7 with the exact bound, a nesting limit of 64: 68 levels against 64). With its limit 8
+# below json.loads' it stops at 60, and json.loads decides at the edge.
 _FAST_MARGIN = 8
 
 

@@ -10,11 +10,13 @@ Asset), at most one run at a time:
    failed test of it, fails that model's task (its retry, once the build has ended, runs
    `dbt build --select <model>`: the model and its tests). The producer runs in the one-slot
    `duckdb_writer` pool (DuckDB has a single writer); the sensors only read its results, so
-   they run beside it: the first ones start with the run, every other one when the sensors of
-   the models it is built from have passed. Under the scheduler each sensor starts in the
-   **triggerer** and, when its node and tests passed, ends there without a task process; any
-   other outcome hands it to a worker, which fails it (or, on a retry, rebuilds the node).
-2. **publish_marts** — copies the `marts` and `meta` schemas into a new DuckDB file and
+   they all start with the run, beside it, and each reports as soon as the build has decided
+   its node and tests (dbt skips the models built from a failed one: their sensors end
+   skipped). Under the scheduler each sensor starts in the **triggerer** and, when its node and
+   tests passed, ends there without a task process; any other outcome hands it to a worker,
+   which fails it (or, on a retry, rebuilds the node once the tasks of the models it is built
+   from have succeeded).
+2. **publish_marts** — waits for every model's and seed's task, then copies the `marts` and `meta` schemas into a new DuckDB file and
    swaps it in atomically at the published path; analysts holding the old file open are
    never blocked. The new file starts from the last published one: only the tables (or the
    days of a fact table) whose content changed are written again. On the PostgreSQL backend (`MP_WAREHOUSE_BACKEND=postgres`) the copy is
@@ -60,7 +62,7 @@ from matrix_pulse.transform.cosmos_config import dbt_task_group_kwargs, wire_con
 )
 def mp_transform():
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_kwargs())
-    wire_consumers_beside_producer(dbt)
+    consumers = wire_consumers_beside_producer(dbt)
 
     @task(**WRITER, outlets=[MARTS_ASSET, PUBLISHED_ASSET])
     def publish_marts() -> dict[str, int]:
@@ -76,7 +78,9 @@ def mp_transform():
 
         return str(generate_docs(get_settings(), force=bool((params or {}).get("regenerate_docs", False))))
 
-    dbt >> publish_marts() >> generate_dbt_docs()
+    published = publish_marts()
+    dbt >> published >> generate_dbt_docs()
+    consumers >> published  # every model's and seed's task: one failed fails the run
 
 
 mp_transform()

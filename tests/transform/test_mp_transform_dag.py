@@ -71,14 +71,18 @@ def test_dag_shape(fixture_home):
     assert {
         t.extra_context["dbt_node_config"]["name"] for t in consumers if t._node_has_tests
     } == tested & nodes
-    # the roots start with the run, beside the build (the producer is drawn upstream of them, but
-    # they do not wait for it), whatever its outcome; every other consumer waits for its parents'
+    # every consumer starts with the run, beside the build, whatever its outcome and its parents':
+    # the producer is drawn upstream of the roots, dbt's lineage between the consumers, and a
+    # consumer knows its parents' tasks (it rebuilds its node only once they have succeeded)
+    by_id = {t.task_id: t for t in consumers}
     for t in consumers:
         assert producer.task_id in t.get_flat_relative_ids(upstream=True), t.task_id
-        if not (t.upstream_task_ids - {producer.task_id}):
-            assert t.trigger_rule == "always", t.task_id
-        else:
-            assert producer.task_id not in t.upstream_task_ids and t.trigger_rule == "all_success"
+        assert t.trigger_rule == "always", t.task_id
+        parents = t.upstream_task_ids - {producer.task_id}
+        assert parents <= set(by_id), t.task_id
+        assert (producer.task_id in t.upstream_task_ids) == (not parents), t.task_id
+        assert t._parent_consumers == tuple(sorted(parents)), t.task_id
+        assert t.start_trigger_args.trigger_kwargs["parent_task_ids"] == sorted(parents), t.task_id
         # under a scheduler it starts in the triggerer, reading the producer's XComs by its full id
         assert t.start_from_trigger is True, t.task_id
         kwargs = t.start_trigger_args.trigger_kwargs
@@ -86,6 +90,10 @@ def test_dag_shape(fixture_home):
         assert kwargs["model_unique_id"] == t.model_unique_id
         assert kwargs["has_tests"] == t._node_has_tests
         assert t.start_trigger_args.next_method == "resume_on_worker"
+    # dbt's lineage: fct_leads is built from int_leads_duplicates_flagged and the dimensions
+    assert {"dbt.int_leads_duplicates_flagged_run", "dbt.dim_dealer_run"} <= by_id[
+        "dbt.fct_leads_run"
+    ].upstream_task_ids
     assert producer.retries == 0
     # no unit tests in the build the DAG runs, nor in a consumer's retry (test_dbt_build runs them):
     # the dbt command line Cosmos assembles for each
@@ -115,7 +123,10 @@ def test_dag_shape(fixture_home):
         assert t.pool != WRITER_POOL, t.task_id
     publish = dag.get_task("publish_marts")
     assert {MARTS_ASSET, PUBLISHED_ASSET} <= set(publish.outlets)
-    assert publish.upstream_task_ids >= {gate}
+    # publishing waits for every model's and seed's task, not only the group's last ones: a
+    # failed one anywhere keeps the copy as it was and fails the run
+    assert publish.upstream_task_ids >= {gate} | {t.task_id for t in consumers}
+    assert publish.trigger_rule == "all_success"
 
 
 class _ProducerXComs:
@@ -195,6 +206,61 @@ def _count_in_another_process(path, sql: str) -> int:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     return int(out.stdout.strip())
+
+
+def test_a_model_built_from_a_failed_one_is_skipped_and_rebuilt_only_on_successful_parents(monkeypatch):
+    """Every consumer starts with the run; what the wait for its parents' tasks gave is decided
+    from their states: a failure reported for a node whose parent's task did not succeed is dbt's
+    skip (the task ends skipped, naming the parent), and a rebuild (a retry, a clear) waits for
+    the parents' tasks to end and runs only on parents that succeeded."""
+    from airflow.exceptions import AirflowException, AirflowRescheduleException, AirflowSkipException
+    from matrix_pulse.transform import watcher
+
+    dag = _load_dag()
+    task = dag.get_task("dbt.int_account_versions_derived_run")
+    assert "dbt.stg_reference__roster_accounts_run" in task._parent_consumers
+    states = dict.fromkeys(task._parent_consumers, "success")
+    asked = []
+
+    def task_states(dag_id, run_id, task_ids):
+        asked.append((dag_id, run_id, tuple(task_ids)))
+        return {t: states[t] for t in task_ids}
+
+    monkeypatch.setattr(watcher, "_task_states", task_states)
+    monkeypatch.setattr(task, "_get_producer_task_status", lambda context: "failed")
+    uid = task.model_unique_id.replace(".", "__")
+    # Cosmos reports dbt's skip for a failed parent as "failed"
+    ti = _ProducerXComs({f"{uid}_status": {"status": "failed", "outlet_uris": []}})
+    ti.dag_id = "mp_transform"
+    context = {"ti": ti, "task_instance": ti, "run_id": "r"}
+
+    with pytest.raises(AirflowException, match="failed") as raised:  # parents fine: its own failure
+        task.poke(context)
+    assert not isinstance(raised.value, (AirflowSkipException, AirflowRescheduleException))
+    assert asked == [("mp_transform", "r", task._parent_consumers)]
+    states["dbt.stg_reference__roster_accounts_run"] = "up_for_retry"
+    with pytest.raises(AirflowRescheduleException):  # a parent still running: decide later
+        task.poke(context)
+    states["dbt.stg_reference__roster_accounts_run"] = "failed"
+    with pytest.raises(AirflowSkipException, match=r"stg_reference__roster_accounts_run \(failed\)"):
+        task.poke(context)
+
+    # a retry rebuilds the node (`dbt build --select`) only on parents that succeeded
+    built = []
+    monkeypatch.setattr(
+        watcher.DbtRunWatcherOperator,
+        "_fallback_to_non_watcher_run",
+        lambda self, n, c: built.append(n) or True,
+    )
+    with pytest.raises(AirflowSkipException, match="clear them with Downstream"):
+        task._fallback_to_non_watcher_run(2, context)
+    states["dbt.stg_reference__roster_accounts_run"] = "running"
+    with pytest.raises(AirflowRescheduleException):
+        task._fallback_to_non_watcher_run(2, context)
+    assert built == []
+    states["dbt.stg_reference__roster_accounts_run"] = "success"
+    assert task._fallback_to_non_watcher_run(2, context) is True and built == [2]
+    assert task.base_cmd == ["build"]
 
 
 @pytest.mark.slow
@@ -284,7 +350,13 @@ def test_a_failed_data_test_fails_its_task_and_nothing_is_published(fixture_home
         > 0
     )
     assert tis[roster].try_number == 2  # ... and again on its retry, a `dbt build` of it and its tests
-    assert states["dbt.int_account_versions_derived_run"] == "upstream_failed"  # dbt skipped it too
+    assert states["dbt.int_account_versions_derived_run"] == "skipped"  # dbt skipped it too
+    # ... and every model built from it, however far down: skipped, none failed, none upstream_failed
+    built_from_roster = dag.get_task(roster).get_flat_relative_ids(upstream=False) & set(states)
+    consumers = {t for t in built_from_roster if t.endswith(("_run", "_seed"))}
+    assert len(consumers) >= 10 and {states[t] for t in consumers} == {"skipped"}, {
+        t: states[t] for t in consumers
+    }
     assert states["dbt.stg_douyin__posts_run"] == "success"  # models whose tests passed still report
     assert states["dbt.platforms_seed"] == "success"
     assert not [t for t in states if t.endswith(".test")]  # no separate test tasks

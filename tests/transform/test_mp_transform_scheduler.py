@@ -10,6 +10,9 @@ One run on the fixture warehouse with one failing data test (the roster's accept
 - the roster model's consumer is handed to a worker, which fails it with its tests' verdict;
 - its retry (the producer has ended) runs on a worker too and rebuilds the model with its tests
   (`dbt build --select`), so the failed test fails it again;
+- every consumer of a model built from it (dbt skipped those) ends skipped in the triggerer once
+  the roster's task has failed for good (marked failed here instead of a third try): no worker
+  process, no failure of its own;
 - nothing is published.
 """
 
@@ -116,6 +119,24 @@ def test_consumers_end_in_the_triggerer_and_a_failed_test_still_fails_on_a_worke
                 return try_number >= 2 and state in ("up_for_retry", "failed")
 
             _wait_for(roster_retried_and_failed_again, 600, "the roster model's task to fail on its retry")
+            # its last retry would come after a longer back-off: mark it failed, as from the UI
+            marked = http.patch(
+                f"/api/v2/dags/mp_transform/dagRuns/{run_id}/taskInstances/{ROSTER}",
+                json={"new_state": "failed"},
+            )
+            assert marked.status_code == 200, marked.text
+            built_from_roster = {
+                t
+                for t in _load_dag().get_task(ROSTER).get_flat_relative_ids(upstream=False)
+                if t.endswith("_run")
+            }
+
+            def every_consumer_ended():
+                tis = _task_instances(db, run_id)
+                ended = ("success", "failed", "skipped", "upstream_failed")
+                return all(tis.get(t, (None,))[0] in ended for t in built_from_roster | {ROSTER})
+
+            _wait_for(every_consumer_ended, 300, "the consumers of the models built from the roster to end")
             tis = _task_instances(db, run_id)
     finally:
         subprocess.run(["bash", str(SCRIPT), "stop"], env=env, capture_output=True, text=True, timeout=90)
@@ -145,5 +166,10 @@ def test_consumers_end_in_the_triggerer_and_a_failed_test_still_fails_on_a_worke
     second = (logs / "attempt=2.log").read_text()
     assert "stg_reference__roster_accounts" in second and "accepted_values" in second
     assert "Retry attempt #1" in second
+    # dbt skipped every model built from the roster: their tasks end skipped, in the triggerer
+    assert len(built_from_roster) >= 10
+    assert {t: tuple(tis[t][:3:2]) for t in built_from_roster} == {
+        t: ("skipped", None) for t in built_from_roster
+    }
     assert tis.get("publish_marts", (None,))[0] in (None, "upstream_failed")
     assert settings.published_path.stat().st_mtime_ns == published_before

@@ -83,6 +83,7 @@ class _Polled(_Answered):
         )
 
     async def _get_producer_task_status(self):
+        self.polls_asked = [*getattr(self, "polls_asked", []), self._polls]
         return next(self.states)
 
 
@@ -104,11 +105,15 @@ def sleeps(monkeypatch) -> list[float]:
 
 def test_the_trigger_polls_slowly_until_the_build_starts(sleeps):
     """Queued (e.g. behind an ingest in the writer pool), the producer is asked every
-    WAITING_POKE_S; once it builds, every poke_interval; it ended without this node: the worker."""
+    WAITING_POKE_S; once it builds, the node every poke_interval and the producer at every
+    PRODUCER_ASKED_EVERY-th poke; it ended without this node: the worker."""
     trigger = _Polled(["queued", None, "running", "running", "failed"], try_number=1)
     events = asyncio.run(_events(trigger))
     assert [e.payload for e in events] == [{"resume": "verdict"}]
-    assert sleeps == [watcher.WAITING_POKE_S, watcher.WAITING_POKE_S, 2.0, 2.0]
+    assert watcher.PRODUCER_ASKED_EVERY == 5
+    # asked at pokes 1, 2 and 3 (not building yet), then at 6 and 11, which finds it ended
+    assert trigger.polls_asked == [1, 2, 3, 6, 11]
+    assert sleeps == [watcher.WAITING_POKE_S] * 2 + [2.0] * 8
 
 
 def test_a_retry_waits_for_the_build_to_end_before_the_worker_rebuilds(sleeps):
@@ -118,3 +123,73 @@ def test_a_retry_waits_for_the_build_to_end_before_the_worker_rebuilds(sleeps):
     events = asyncio.run(_events(trigger))
     assert [e.payload for e in events] == [{"resume": "retry"}]
     assert sleeps == [2.0, 2.0]  # resumed only when the producer had ended
+
+
+class _WithParents(_Answered):
+    """The trigger of a node built from two parents, whose tasks' states change between questions."""
+
+    def __init__(
+        self, node: str | None, producer: str | None, parent_states: list[dict], try_number: int = 1
+    ):
+        super().__init__(True, node, "pass" if node == "success" else None, producer)
+        self.parent_task_ids = ("dbt.dim_account_run", "dbt.stg_x_run")
+        self.poke_interval = 2.0
+        self.task_instance = SimpleNamespace(
+            dag_id="mp_transform",
+            task_id="dbt.fct_leads_run",
+            run_id="r",
+            map_index=-1,
+            try_number=try_number,
+        )
+        self.parent_states = iter(parent_states)
+        self.asked: list[tuple] = []
+
+
+@pytest.fixture
+def parents(monkeypatch):
+    """The parents' task states the trigger asks for (``watcher._task_states``), answered from the trigger."""
+    current: list[_WithParents] = []
+
+    def task_states(dag_id, run_id, task_ids):
+        trigger = current[0]
+        trigger.asked.append((dag_id, run_id, tuple(task_ids)))
+        return next(trigger.parent_states)
+
+    monkeypatch.setattr(watcher, "_task_states", task_states)
+    return current
+
+
+def _run(trigger: _WithParents, parents: list) -> list:
+    """The trigger's events: a payload, or the name of an event that ends the task in the triggerer."""
+    parents.insert(0, trigger)
+    return [
+        type(e).__name__ if type(e).__name__.startswith("Task") else e.payload
+        for e in asyncio.run(_events(trigger))
+    ]
+
+
+OK = {"dbt.dim_account_run": "success", "dbt.stg_x_run": "success"}
+
+
+def test_a_node_that_passed_ends_in_the_triggerer_without_asking_for_its_parents(sleeps, parents):
+    trigger = _WithParents("success", "running", [])
+    assert _run(trigger, parents) == ["TaskSuccessEvent"] and trigger.asked == []
+
+
+def test_a_failure_waits_for_the_parents_and_is_a_skip_when_one_of_them_failed(sleeps, parents):
+    """Cosmos reports dbt's skip for a failed parent as "failed": the parents' tasks decide."""
+    running = {"dbt.dim_account_run": "running", "dbt.stg_x_run": "success"}
+    failed = {"dbt.dim_account_run": "failed", "dbt.stg_x_run": "success"}
+    trigger = _WithParents("failed", "failed", [running, failed])
+    assert _run(trigger, parents) == ["TaskSkippedEvent"]
+    assert trigger.asked == [("mp_transform", "r", trigger.parent_task_ids)] * 2 and sleeps == [2.0]
+    # the parents succeeded: the failure is the node's own, and the worker fails the task with it
+    assert _run(_WithParents("failed", "failed", [running, OK]), parents) == [{"resume": "verdict"}]
+
+
+def test_a_retry_rebuilds_after_the_build_and_the_parents_have_ended(sleeps, parents):
+    waiting = {"dbt.dim_account_run": "up_for_retry", "dbt.stg_x_run": "success"}
+    assert _run(_WithParents(None, "success", [waiting, OK], try_number=2), parents) == [{"resume": "retry"}]
+    assert sleeps == [2.0]
+    failed = {"dbt.dim_account_run": "skipped", "dbt.stg_x_run": "success"}
+    assert _run(_WithParents(None, "success", [failed], try_number=2), parents) == ["TaskSkippedEvent"]

@@ -13,9 +13,9 @@ One place for the Cosmos configuration, so the DAG file stays thin:
   (below). ``TestBehavior`` stays ``AFTER_EACH`` because ``NONE`` and ``AFTER_ALL`` take the
   tests out of the producer's build; ``BUILD`` Cosmos refuses in watcher mode; a
   ``node_converter`` renders the one task per node. ``wire_consumers_beside_producer``
-  draws the producer upstream of the root consumers but lets them start with it
-  (``always``): each consumer reports while the build runs, as soon as its node, its tests and
-  its parents' consumers have, instead of level by level once the build has ended.
+  lets every consumer start with the build (``always``): each reports as soon as the build has
+  decided its node and its tests, not level by level after its parents' consumers; publishing
+  waits for all of them, and a rebuild waits for its parents' tasks (see there).
 - The producer runs dbt as a subprocess (``InvocationMode.SUBPROCESS``): Cosmos then reads
   dbt's JSON log lines, one XCom per finished node, while dbt keeps running. With dbtRunner
   Cosmos pushes an XCom for every node event from inside dbt's threads, which made the same
@@ -241,21 +241,36 @@ def _render_config() -> Any:
     return render_config
 
 
-def wire_consumers_beside_producer(task_group: Any) -> None:
-    """Draw the watcher producer upstream of the root consumer sensors of ``task_group`` without
-    making them wait for it (``always``), and let every consumer start in the triggerer
-    (``watcher.start_consumers_in_triggerer``).
+def wire_consumers_beside_producer(task_group: Any) -> list[Any]:
+    """Let every consumer sensor of ``task_group`` start with the run, beside the watcher
+    producer (``always``), and in the triggerer (``watcher.start_consumers_in_triggerer``);
+    return the consumers, which the DAG draws upstream of publishing.
 
-    Each consumer still waits for the consumers of the nodes it depends on (dbt's lineage), so
-    a failed node's downstream tasks never run; but the levels of that lineage are decided while
-    the build runs, not one after another once it has ended (about 3 s of triggerer and
-    scheduler loops each, ten levels here). ``always`` also keeps the per-model report when the
-    build fails: the consumers of the nodes that failed fail, those of the nodes that succeeded
-    succeed. The edge shows in the UI and lets "clear downstream" of the producer clear the group.
+    The edges of dbt's lineage stay (the UI shows it, "clear downstream" follows it), but no
+    consumer waits for its parents' tasks to succeed: each reports its node as soon as the build
+    has decided it and its tests. Waiting level by level cost ~3 s of triggerer and scheduler
+    loops per level, and the last levels of marts are built in a few seconds: at demo scale the
+    last consumer ended 14-16 s after the build (12 levels in all), and ~0-1 s without the wait
+    (2026-12-06, no-op builds under the scheduler). What the wait gave is kept otherwise:
+    - a failed node or test fails its task; dbt skips every node built from it, and their tasks
+      end skipped instead of upstream_failed;
+    - publishing waits for EVERY consumer (not only the group's last ones), so one failed task
+      anywhere fails the run and nothing is published;
+    - a node is rebuilt on a worker (a retry, a clear, a build that ended without it) only after
+      its parents' tasks ended, and only when they succeeded (else it ends skipped:
+      ``watcher._NodeAndTestsConsumer._skip_unless_parents_succeeded``), so rebuilds keep dbt's
+      order and DuckDB's one writer.
+    The producer is drawn upstream of the root consumers; ``always`` also keeps the per-model
+    report when the build fails: the consumers of the nodes that failed fail, those of the nodes
+    that succeeded succeed.
     """
     from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
 
-    from matrix_pulse.transform.watcher import count_tests_where_declared, start_consumers_in_triggerer
+    from matrix_pulse.transform.watcher import (
+        _NodeAndTestsConsumer,
+        count_tests_where_declared,
+        start_consumers_in_triggerer,
+    )
 
     # the manifest Cosmos has just rendered the group from (dbt_task_group_kwargs checked it)
     count_tests_where_declared(task_group, json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))["nodes"])
@@ -263,10 +278,12 @@ def wire_consumers_beside_producer(task_group: Any) -> None:
     producer = task_group.get_child_by_label(PRODUCER_WATCHER_TASK_ID)
     gate_id = task_group.child_id(PRODUCER_WATCHER_DONE_TASK_ID)
     for task in list(task_group.get_roots()):
-        if task.task_id in (producer.task_id, gate_id):
-            continue
-        producer >> task
+        if task.task_id not in (producer.task_id, gate_id):
+            producer >> task
+    consumers = [t for t in task_group.iter_tasks() if isinstance(t, _NodeAndTestsConsumer)]
+    for task in consumers:
         task.trigger_rule = "always"
+    return consumers
 
 
 if __name__ == "__main__":

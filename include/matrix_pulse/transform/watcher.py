@@ -20,12 +20,13 @@ node and its tests, so the task still fails when a test fails.
 
 Under a scheduler each consumer STARTS IN THE TRIGGERER (Airflow's ``start_from_trigger``): a task
 process per node (start a Python, import Airflow and Cosmos, parse the DAG, talk to the API) only
-to read two XComs was most of the DAG's time after the build. The root consumers start with the
-run, beside the build, and every other one as soon as its parents' consumers have ended, so each
-polls the producer's XComs while dbt builds. ``NodeVerdictTrigger`` ends the task as a success
-right there when the node and its tests passed; every other outcome (a failed node or test, a
-skipped node, no verdict, a retry or a clear) resumes the task on a worker, where the code above
-decides exactly as before. ``dag.test()`` (and ``airflow dags test``) never starts a task from a
+to read two XComs was most of the DAG's time after the build. Every consumer starts with the
+run, beside the build (``cosmos_config.wire_consumers_beside_producer``), and polls the producer's
+XComs while dbt builds. ``NodeVerdictTrigger`` ends the task as a success right there when the
+node and its tests passed, and as skipped when the node failed or was not built because a parent's
+task did not succeed (dbt skips a node built from a failed one, and Cosmos reports that skip as
+a failure); every other outcome (a failed node or test, no verdict, a retry or a clear) resumes
+the task on a worker once its parents' tasks have ended, where the code above decides. ``dag.test()`` (and ``airflow dags test``) never starts a task from a
 trigger: there the consumer runs in-process, and one picked before the producer has started is
 rescheduled (``execute``).
 """
@@ -36,10 +37,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.exceptions import AirflowException, AirflowRescheduleException
 from airflow.sdk import timezone
-from airflow.sdk.exceptions import TaskDeferred
-from airflow.triggers.base import StartTriggerArgs, TaskSuccessEvent, TriggerEvent
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowRescheduleException,
+    AirflowSkipException,
+    TaskDeferred,
+)
+from airflow.triggers.base import StartTriggerArgs, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
+from asgiref.sync import sync_to_async
 from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
@@ -55,6 +61,11 @@ from cosmos.operators.watcher import DbtRunWatcherOperator, DbtSeedWatcherOperat
 
 # how often a consumer's trigger asks while the producer has not started (Cosmos' sensor default)
 WAITING_POKE_S = 10.0
+# While the build runs, a trigger asks for its node's status at every poke but for the producer's
+# state (which decides only once the build has ended without the node) at every 5th: with every
+# consumer polling from the start of the build, each call is CPU the api-server and the triggerer
+# take from dbt on two cores.
+PRODUCER_ASKED_EVERY = 5
 
 
 class _NodeAndTestsConsumer:
@@ -70,6 +81,9 @@ class _NodeAndTestsConsumer:
     # Cosmos' own count: every test that reads the node)
     _counted_tests: bool | None = None
 
+    # the consumer tasks of the nodes this node is built from; set by `start_consumers_in_triggerer`
+    _parent_consumers: tuple[str, ...] = ()
+
     @property
     def _node_has_tests(self) -> bool:
         if self._counted_tests is not None:
@@ -77,11 +91,35 @@ class _NodeAndTestsConsumer:
         return bool(self.extra_context.get("dbt_node_config", {}).get("has_test"))  # type: ignore[attr-defined]
 
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
-        """``dbt build --select <node>`` instead of Cosmos' ``dbt run``/``dbt seed``: its tests too."""
+        """``dbt build --select <node>`` instead of Cosmos' ``dbt run``/``dbt seed``: its tests too,
+        and only on its parents' final tables (``_skip_unless_parents_succeeded``)."""
+        self._skip_unless_parents_succeeded(context)
         self.base_cmd = self._fallback_cmd
         result = super()._fallback_to_non_watcher_run(try_number, context)  # type: ignore[misc]
         self._tests_checked_by_dbt = True
         return result
+
+    def _skip_unless_parents_succeeded(self, context: Any) -> None:
+        """Go on only once the tasks of the nodes this node is built from have ended, all successful;
+        end skipped when one did not, as dbt skips a node built from a failed one.
+
+        Every consumer starts with the run (``always``, see ``cosmos_config``), so this is what the
+        wait for the parents' tasks gave: a node that did not build or failed only because a parent
+        failed ends skipped, not failed (Cosmos reports dbt's skip as a failure); and a node is
+        rebuilt on a worker (a retry, a clear, a build that ended without it) in dbt's order, never
+        beside its parents' rebuilds (DuckDB's one writer) or on their tables before those are
+        rebuilt. Under a scheduler ``NodeVerdictTrigger`` has already waited for the parents;
+        ``dag.test()`` may pick the task first, and then it runs again later.
+        """
+        if not self._parent_consumers:
+            return
+        failed = _parents_not_succeeded(
+            _task_states(context["ti"].dag_id, context["run_id"], self._parent_consumers)
+        )
+        if failed is None:
+            raise AirflowRescheduleException(timezone.utcnow())
+        if failed:
+            raise AirflowSkipException(_skipped_for(self.model_unique_id, failed))  # type: ignore[attr-defined]
 
     def _tests_passed(self, context: Any) -> bool:
         """True when the node's tests passed; False while they are still running; raises when one failed.
@@ -114,7 +152,13 @@ class _NodeAndTestsConsumer:
         return False  # the build is still running this node's tests
 
     def poke(self, context: Any) -> bool:
-        return super().poke(context) and self._tests_passed(context)  # type: ignore[misc]
+        try:
+            return super().poke(context) and self._tests_passed(context)  # type: ignore[misc]
+        except (AirflowSkipException, AirflowRescheduleException):
+            raise
+        except AirflowException:
+            self._skip_unless_parents_succeeded(context)  # dbt skipped it for a failed parent
+            raise
 
     def execute(self, context: Any, **kwargs: Any) -> None:
         """Cosmos' sensor, unless the producer has not started: then ask to run again later.
@@ -188,20 +232,28 @@ class NodeVerdictTrigger(WatcherTrigger):
     """
 
     def __init__(
-        self, model_unique_id: str, producer_task_id: str, has_tests: bool, poke_interval: float = 5.0
+        self,
+        model_unique_id: str,
+        producer_task_id: str,
+        has_tests: bool,
+        poke_interval: float = 5.0,
+        parent_task_ids: list[str] | tuple[str, ...] = (),
     ):
         super().__init__(
             model_unique_id=model_unique_id, producer_task_id=producer_task_id, dag_id="", run_id="",
             map_index=None, poke_interval=poke_interval,
         )  # fmt: skip
         self.has_tests = has_tests
+        self.parent_task_ids = tuple(parent_task_ids)
         self._producer_state: str | None = None
+        self._polls = 0
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{__name__}.{type(self).__name__}",
             {"model_unique_id": self.model_unique_id, "producer_task_id": self.producer_task_id,
-             "has_tests": self.has_tests, "poke_interval": self.poke_interval},
+             "has_tests": self.has_tests, "poke_interval": self.poke_interval,
+             "parent_task_ids": list(self.parent_task_ids)},
         )  # fmt: skip
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -211,7 +263,8 @@ class NodeVerdictTrigger(WatcherTrigger):
             # ... once the build has ended: a retry beside it would queue on DuckDB's one writer
             while not is_producer_task_terminated(await self._get_producer_task_status()):
                 await asyncio.sleep(self.poke_interval)
-            yield TriggerEvent({"resume": "retry"})
+            failed = await self._parents_not_succeeded()  # ... and on its parents' final tables
+            yield TaskSkippedEvent() if failed else TriggerEvent({"resume": "retry"})
             return
         while True:
             verdict = await self._verdict()
@@ -219,7 +272,12 @@ class NodeVerdictTrigger(WatcherTrigger):
                 yield TaskSuccessEvent()
                 return
             if verdict == "resume":
-                yield TriggerEvent({"resume": "verdict"})
+                # a failure, or no verdict: the worker fails the task or builds the node, unless
+                # a parent's task did not succeed (dbt skipped this node for it)
+                failed = await self._parents_not_succeeded()
+                if failed:
+                    self.log.info("%s", _skipped_for(self.model_unique_id, failed))
+                yield TaskSkippedEvent() if failed else TriggerEvent({"resume": "verdict"})
                 return
             # the producer is building this node, or (e.g. queued for the writer pool behind an
             # ingest) has not started: then ask less often, as Cosmos' own sensor does
@@ -228,7 +286,10 @@ class NodeVerdictTrigger(WatcherTrigger):
 
     async def _verdict(self) -> str | None:
         """ "success", "resume" (the worker decides) or None (not known yet)."""
-        producer = self._producer_state = await self._get_producer_task_status()
+        self._polls += 1
+        if self._polls % PRODUCER_ASKED_EVERY == 1 or not _producer_started(self._producer_state):
+            self._producer_state = await self._get_producer_task_status()
+        producer = self._producer_state
         node = await self.get_xcom_val(get_status_xcom_key(self.model_unique_id))
         status = node.get("status") if isinstance(node, dict) else None
         if not is_dbt_node_status_success(status):
@@ -236,10 +297,48 @@ class NodeVerdictTrigger(WatcherTrigger):
         if not self.has_tests:
             return "success"
         tests = await self.get_xcom_val(get_tests_status_xcom_key(self.model_unique_id))
+        if tests is None and not is_producer_task_terminated(producer):  # the outcome may be known by now
+            producer = self._producer_state = await self._get_producer_task_status()
         # the same rules as _NodeAndTestsConsumer._tests_passed, whose messages the worker gives
         if tests == DbtTestStatus.PASS or (tests is None and producer == ProducerTaskState.SUCCESS):
             return "success"
         return "resume" if tests is not None or is_producer_task_terminated(producer) else None
+
+    async def _parents_not_succeeded(self) -> list[str]:
+        """Once the tasks of this node's parents have ended: those that did not succeed
+        (``_NodeAndTestsConsumer._skip_unless_parents_succeeded``)."""
+        while True:
+            states = await sync_to_async(_task_states)(self.dag_id, self.run_id, self.parent_task_ids)
+            failed = _parents_not_succeeded(states)
+            if failed is not None:
+                return failed
+            await asyncio.sleep(self.poke_interval)
+
+
+def _task_states(dag_id: str, run_id: str, task_ids: tuple[str, ...]) -> dict[str, str | None]:
+    """The states of ``task_ids`` in the run, by one call to the execution API (as Cosmos asks
+    for its producer's)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    if not task_ids:
+        return {}
+    found = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=list(task_ids), run_ids=[run_id])
+    states = found.get(run_id, {})
+    return {task: None if states.get(task) is None else str(states[task]) for task in task_ids}
+
+
+def _parents_not_succeeded(states: dict[str, str | None]) -> list[str] | None:
+    """None while a parent's task has not ended; else "<task> (<state>)" of those that did not succeed."""
+    if not all(is_producer_task_terminated(state) for state in states.values()):
+        return None
+    return [f"{task} ({state})" for task, state in sorted(states.items()) if state != "success"]
+
+
+def _skipped_for(model_unique_id: str, failed: list[str]) -> str:
+    return (
+        f"'{model_unique_id}' is skipped: it is built from nodes whose tasks did not succeed "
+        f"({', '.join(failed)}); once they are fixed, clear them with Downstream to rebuild it"
+    )
 
 
 def _producer_started(state: str | None) -> bool:
@@ -332,6 +431,9 @@ def start_consumers_in_triggerer(task_group: Any) -> None:
     for task in task_group.iter_tasks():
         if not isinstance(task, _NodeAndTestsConsumer):
             continue
+        task._parent_consumers = tuple(
+            sorted(t.task_id for t in task.upstream_list if isinstance(t, _NodeAndTestsConsumer))  # type: ignore[attr-defined]
+        )
         task.start_from_trigger = True  # type: ignore[attr-defined]
         task.start_trigger_args = StartTriggerArgs(  # type: ignore[attr-defined]
             trigger_cls=f"{NodeVerdictTrigger.__module__}.{NodeVerdictTrigger.__name__}",
@@ -340,6 +442,7 @@ def start_consumers_in_triggerer(task_group: Any) -> None:
                 "producer_task_id": task.producer_task_id,  # type: ignore[attr-defined]
                 "has_tests": task._node_has_tests,
                 "poke_interval": task.poke_interval,  # type: ignore[attr-defined]
+                "parent_task_ids": list(task._parent_consumers),
             },
             next_method="resume_on_worker",
             next_kwargs=None,

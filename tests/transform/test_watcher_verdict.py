@@ -68,19 +68,20 @@ def test_verdict_follows_the_workers_rules(has_tests, node, tests, producer, ver
     assert asyncio.run(trigger._verdict()) == verdict
 
 
+def _task_instance(try_number: int) -> SimpleNamespace:
+    """What the triggerer attaches to a trigger: the consumer's task instance."""
+    return SimpleNamespace(
+        dag_id="mp_transform", task_id="dbt.fct_leads_run", run_id="r", map_index=-1, try_number=try_number
+    )
+
+
 class _Polled(_Answered):
     """The trigger over a producer whose state changes from one question to the next."""
 
     def __init__(self, producer_states: list[str | None], try_number: int):
         super().__init__(True, None, None, None)
         self.states, self.poke_interval = iter(producer_states), 2.0
-        self.task_instance = SimpleNamespace(
-            dag_id="mp_transform",
-            task_id="dbt.fct_leads_run",
-            run_id="r",
-            map_index=-1,
-            try_number=try_number,
-        )
+        self.task_instance = _task_instance(try_number)
 
     async def _get_producer_task_status(self):
         self.polls_asked = [*getattr(self, "polls_asked", []), self._polls]
@@ -134,13 +135,7 @@ class _WithParents(_Answered):
         super().__init__(True, node, "pass" if node == "success" else None, producer)
         self.parent_task_ids = ("dbt.dim_account_run", "dbt.stg_x_run")
         self.poke_interval = 2.0
-        self.task_instance = SimpleNamespace(
-            dag_id="mp_transform",
-            task_id="dbt.fct_leads_run",
-            run_id="r",
-            map_index=-1,
-            try_number=try_number,
-        )
+        self.task_instance = _task_instance(try_number)
         self.parent_states = iter(parent_states)
         self.asked: list[tuple] = []
 

@@ -22,7 +22,7 @@ One place for the Cosmos configuration, so the DAG file stays thin:
   build twice as slow, and the in-process dbt would keep the warehouse open in the worker.
 - A failed model, or a failed data test of it, fails the model's task and its downstream
   consumers never run, so the DAG run fails and nothing after the group (publish) runs. A
-  data test counts for the model it is declared on (``watcher.count_tests_where_declared``;
+  data test counts for the model it is declared on (``consumer_graph.count_tests_where_declared``;
   Cosmos counts a relationships test for both models it joins), and dbt skips it when the
   model it refers to failed, which fails the declaring model's task too. The
   producer never retries (Cosmos would skip the retry anyway); a consumer's retry, or a clear
@@ -220,7 +220,7 @@ def _render_config() -> Any:
     from cosmos import RenderConfig
     from cosmos.constants import DbtResourceType, LoadMode, TestBehavior
 
-    from matrix_pulse.transform.watcher import node_converter
+    from matrix_pulse.transform.consumer_graph import node_converter
 
     render_config = RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
@@ -243,7 +243,7 @@ def _render_config() -> Any:
 
 def wire_consumers_beside_producer(task_group: Any) -> list[Any]:
     """Let every consumer sensor of ``task_group`` start with the run, beside the watcher
-    producer (``always``), and in the triggerer (``watcher.start_consumers_in_triggerer``);
+    producer (``always``), and in the triggerer (``consumer_graph.start_consumers_in_triggerer``);
     return the consumers, which the DAG draws upstream of publishing.
 
     The edges of dbt's lineage stay (the UI shows it, "clear downstream" follows it), but no
@@ -266,11 +266,8 @@ def wire_consumers_beside_producer(task_group: Any) -> list[Any]:
     """
     from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
 
-    from matrix_pulse.transform.watcher import (
-        _NodeAndTestsConsumer,
-        count_tests_where_declared,
-        start_consumers_in_triggerer,
-    )
+    from matrix_pulse.transform.consumer_graph import count_tests_where_declared, start_consumers_in_triggerer
+    from matrix_pulse.transform.watcher import _NodeAndTestsConsumer
 
     # the manifest Cosmos has just rendered the group from (dbt_task_group_kwargs checked it)
     count_tests_where_declared(task_group, json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))["nodes"])

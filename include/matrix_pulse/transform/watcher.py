@@ -3,32 +3,31 @@
 Cosmos renders ``TestBehavior.AFTER_EACH`` in watcher mode as two consumer sensors per tested
 node (``<model>.run`` and ``<model>.test``), and refuses ``TestBehavior.BUILD``. Each sensor is a
 task process under the scheduler (it parses the DAG and talks to the API), so the ``.test`` half
-doubled the time the consumers take after the build. ``node_converter`` (registered for models
-and seeds in ``cosmos_config.RenderConfig.node_converters``) renders each node as ONE task instead:
-Cosmos' own task for the node, with its consumer class swapped for a subclass that, once the node
-itself succeeded, also reads the aggregate of its data tests.
+doubled the time the consumers take after the build. ``consumer_graph.node_converter`` renders
+each node as ONE task instead: Cosmos' own task for the node, with its consumer class swapped for a
+subclass (here) that, once the node itself succeeded, also reads the aggregate of its data tests.
 
 Why ``TestBehavior.AFTER_EACH`` stays: it is what keeps the tests in the producer's ``dbt build``
 (with ``NONE`` or ``AFTER_ALL`` Cosmos adds ``--resource-type model/seed/snapshot`` to it). The
 producer pushes ``<unique_id>_tests_status`` ("pass"/"fail") once every test counted for a node
 has finished, whatever the test behaviour (``DbtGraph.tests_per_model`` is always built); a test
-counts for the node it is declared on (``count_tests_where_declared``; Cosmos counts a
-relationships test for both nodes it joins).
+counts for the node it is declared on (``consumer_graph.count_tests_where_declared``; Cosmos
+counts a relationships test for both nodes it joins).
 
 A retry or a clear in the UI runs ``dbt build --select <node>`` once the producer has ended: the
 node and its tests, so the task still fails when a test fails.
 
 Under a scheduler each consumer STARTS IN THE TRIGGERER (Airflow's ``start_from_trigger``): a task
 process per node (start a Python, import Airflow and Cosmos, parse the DAG, talk to the API) only
-to read two XComs was most of the DAG's time after the build. Every consumer starts with the
-run, beside the build (``cosmos_config.wire_consumers_beside_producer``), and polls the producer's
-XComs while dbt builds. ``NodeVerdictTrigger`` ends the task as a success right there when the
-node and its tests passed, and as skipped when the node failed or was not built because a parent's
-task did not succeed (dbt skips a node built from a failed one, and Cosmos reports that skip as
-a failure); every other outcome (a failed node or test, no verdict, a retry or a clear) resumes
-the task on a worker once its parents' tasks have ended, where the code above decides. ``dag.test()`` (and ``airflow dags test``) never starts a task from a
-trigger: there the consumer runs in-process, and one picked before the producer has started is
-rescheduled (``execute``).
+to read two XComs was most of the DAG's time after the build. Every consumer starts with the run,
+beside the build (``cosmos_config.wire_consumers_beside_producer``), and polls the producer's
+XComs while dbt builds. ``NodeVerdictTrigger`` ends the task as a success right there when the node
+and its tests passed, and as skipped when the node failed or was not built because a parent's task
+did not succeed (dbt skips a node built from a failed one; Cosmos reports that skip as a failure);
+any other outcome (a failed node or test, no verdict, a retry or a clear) resumes the task on a
+worker once its parents' tasks have ended, where the code above decides. ``dag.test()`` (and
+``airflow dags test``) never starts a task from a trigger: there the consumer runs in-process, and
+one picked before the producer has started is rescheduled (``execute``).
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
     TaskDeferred,
 )
-from airflow.triggers.base import StartTriggerArgs, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
+from airflow.triggers.base import TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
 from asgiref.sync import sync_to_async
 from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
@@ -77,11 +76,11 @@ class _NodeAndTestsConsumer:
     # operator metaclass wraps only the operator classes' own __init__)
     _tests_checked_by_dbt = False
 
-    # whether any data test counts for this node; set by `count_tests_where_declared` (without it,
+    # whether any data test counts for this node; set by `consumer_graph.count_tests_where_declared` (without it,
     # Cosmos' own count: every test that reads the node)
     _counted_tests: bool | None = None
 
-    # the consumer tasks of the nodes this node is built from; set by `start_consumers_in_triggerer`
+    # the consumer tasks of the nodes this node is built from (`consumer_graph.start_consumers_in_triggerer`)
     _parent_consumers: tuple[str, ...] = ()
 
     @property
@@ -100,16 +99,15 @@ class _NodeAndTestsConsumer:
         return result
 
     def _skip_unless_parents_succeeded(self, context: Any) -> None:
-        """Go on only once the tasks of the nodes this node is built from have ended, all successful;
-        end skipped when one did not, as dbt skips a node built from a failed one.
+        """Go on once the tasks of the nodes this node is built from have ended, all successful; end
+        skipped when one did not, as dbt skips a node built from a failed one.
 
-        Every consumer starts with the run (``always``, see ``cosmos_config``), so this is what the
-        wait for the parents' tasks gave: a node that did not build or failed only because a parent
-        failed ends skipped, not failed (Cosmos reports dbt's skip as a failure); and a node is
-        rebuilt on a worker (a retry, a clear, a build that ended without it) in dbt's order, never
-        beside its parents' rebuilds (DuckDB's one writer) or on their tables before those are
-        rebuilt. Under a scheduler ``NodeVerdictTrigger`` has already waited for the parents;
-        ``dag.test()`` may pick the task first, and then it runs again later.
+        Every consumer starts with the run (``always``, see ``cosmos_config``); this keeps what
+        waiting for the parents' tasks gave: a node not built (or failed) only because a parent
+        failed ends skipped, not failed (Cosmos reports dbt's skip as a failure), and a rebuild on a
+        worker (a retry, a clear, a build that ended without it) keeps dbt's order, never beside
+        its parents' rebuilds (DuckDB's one writer) nor on their tables before those are rebuilt.
+        ``NodeVerdictTrigger`` has waited for the parents; ``dag.test()`` may pick the task first.
         """
         if not self._parent_consumers:
             return
@@ -344,107 +342,3 @@ def _skipped_for(model_unique_id: str, failed: list[str]) -> str:
 def _producer_started(state: str | None) -> bool:
     """Whether the producer is running or has ended (it never defers, and never retries)."""
     return state == "running" or is_producer_task_terminated(state)
-
-
-# the consumer class Cosmos picks for a node -> ours (other classes, e.g. the EmptyOperator of an
-# ephemeral model, stay as Cosmos renders them)
-_WITH_TESTS = {
-    f"{DbtRunWatcherOperator.__module__}.{DbtRunWatcherOperator.__name__}": DbtRunAndTestsWatcherOperator,
-    f"{DbtSeedWatcherOperator.__module__}.{DbtSeedWatcherOperator.__name__}": DbtSeedAndTestsWatcherOperator,
-}
-
-
-def node_converter(
-    *, dag: Any, task_group: Any, node: Any, task_args: dict[str, Any], render_config: Any, **kwargs: Any
-) -> Any:
-    """``RenderConfig.node_converters`` entry for models and seeds: Cosmos' own task for the node,
-    with our consumer class, and no ``.test`` task beside it (``cosmos_config`` binds
-    ``render_config``: Cosmos passes a converter only some of its fields).
-
-    Under ``TestBehavior.AFTER_EACH`` Cosmos would put a tested node's ``run`` and ``test`` tasks
-    in a task group named after the node; with ``node_conversion_by_task_group`` (the default) it
-    hands the whole node to this converter instead, so every node is one ``<name>_run`` /
-    ``<name>_seed`` task whether it has tests or not.
-    """
-    from cosmos.airflow.graph import _get_dbt_dag_task_group_identifier, create_task_metadata
-    from cosmos.core.airflow import get_airflow_task
-
-    meta = create_task_metadata(
-        node=node,
-        execution_mode=kwargs["execution_mode"],
-        args=task_args,
-        dbt_dag_task_group_identifier=_get_dbt_dag_task_group_identifier(dag, task_group),
-        render_config=render_config,
-        use_task_group=False,
-        test_indirect_selection=kwargs["test_indirect_selection"],
-        on_warning_callback=kwargs.get("on_warning_callback"),
-        detached_from_parent=kwargs.get("detached_from_parent"),
-    )
-    if meta is None:
-        return None
-    ours = _WITH_TESTS.get(meta.operator_class)
-    if ours is not None:
-        meta.operator_class = f"{ours.__module__}.{ours.__name__}"
-    return get_airflow_task(meta, dag, task_group)
-
-
-def count_tests_where_declared(task_group: Any, manifest_nodes: dict[str, Any]) -> None:
-    """Count each data test for the node it is declared on (dbt's ``attached_node``) only.
-
-    Cosmos counts a test for every node it reads, so a relationships test declared on a fact
-    (``fct_leads.dealer_id`` -> ``dim_dealer``) also decides the dimension's task, whose verdict
-    then waits for the facts built at the end, and so do the tasks of everything built on the
-    dimension, level by level after the build. A test declared on the fact fails the fact's task
-    (and so the run: nothing is published), not the dimension's. A test without a declaring node
-    among the nodes it reads (a singular test) still counts for each of them. A retry's
-    ``dbt build --select <node>`` (dbt's eager test selection) also runs the tests other nodes
-    declare on this one: a retry checks more than its first try, never less.
-    """
-    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
-
-    producer = task_group.get_child_by_label(PRODUCER_WATCHER_TASK_ID)
-    read_by: dict[str, set[str]] = {}
-    for node, tests in producer.tests_per_model.items():
-        for test in tests:
-            read_by.setdefault(test, set()).add(node)
-
-    def counts_for(test: str, node: str) -> bool:
-        declared_on = manifest_nodes.get(test, {}).get("attached_node")
-        return declared_on == node or declared_on not in read_by[test]
-
-    counted = {
-        node: [t for t in tests if counts_for(t, node)] for node, tests in producer.tests_per_model.items()
-    }
-    # a new dict: Cosmos' graph keeps its own
-    producer.tests_per_model = {node: tests for node, tests in counted.items() if tests}
-    for task in task_group.iter_tasks():
-        if isinstance(task, _NodeAndTestsConsumer):
-            task._counted_tests = bool(producer.tests_per_model.get(task.model_unique_id))  # type: ignore[attr-defined]
-
-
-def start_consumers_in_triggerer(task_group: Any) -> None:
-    """Let every consumer of ``task_group`` start in the triggerer (``NodeVerdictTrigger``).
-
-    Called once Cosmos has built the group: it sets each consumer's ``producer_task_id`` (the
-    producer's full id inside the group) only after the node converters ran.
-    """
-    for task in task_group.iter_tasks():
-        if not isinstance(task, _NodeAndTestsConsumer):
-            continue
-        task._parent_consumers = tuple(
-            sorted(t.task_id for t in task.upstream_list if isinstance(t, _NodeAndTestsConsumer))  # type: ignore[attr-defined]
-        )
-        task.start_from_trigger = True  # type: ignore[attr-defined]
-        task.start_trigger_args = StartTriggerArgs(  # type: ignore[attr-defined]
-            trigger_cls=f"{NodeVerdictTrigger.__module__}.{NodeVerdictTrigger.__name__}",
-            trigger_kwargs={
-                "model_unique_id": task.model_unique_id,  # type: ignore[attr-defined]
-                "producer_task_id": task.producer_task_id,  # type: ignore[attr-defined]
-                "has_tests": task._node_has_tests,
-                "poke_interval": task.poke_interval,  # type: ignore[attr-defined]
-                "parent_task_ids": list(task._parent_consumers),
-            },
-            next_method="resume_on_worker",
-            next_kwargs=None,
-            timeout=None,
-        )

@@ -213,7 +213,7 @@ def test_a_model_built_from_a_failed_one_is_skipped_and_rebuilt_only_on_successf
     from their states: a failure reported for a node whose parent's task did not succeed is dbt's
     skip (the task ends skipped, naming the parent), and a rebuild (a retry, a clear) waits for
     the parents' tasks to end and runs only on parents that succeeded."""
-    from airflow.exceptions import AirflowException, AirflowRescheduleException, AirflowSkipException
+    from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, AirflowSkipException
     from matrix_pulse.transform import watcher
 
     dag = _load_dag()

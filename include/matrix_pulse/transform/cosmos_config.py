@@ -20,8 +20,9 @@ One place for the Cosmos configuration, so the DAG file stays thin:
   dbt's JSON log lines, one XCom per finished node, while dbt keeps running. With dbtRunner
   Cosmos pushes an XCom for every node event from inside dbt's threads, which made the same
   build twice as slow, and the in-process dbt would keep the warehouse open in the worker.
-- A failed model, or a failed data test of it, fails the model's task and its downstream
-  consumers never run, so the DAG run fails and nothing after the group (publish) runs. A
+- A failed model, or a failed data test of it, fails the model's task; the tasks of the models
+  built from it end skipped (dbt skipped those), and publishing, which waits for every
+  consumer, does not run: the DAG run fails. A
   data test counts for the model it is declared on (``consumer_graph.count_tests_where_declared``;
   Cosmos counts a relationships test for both models it joins), and dbt skips it when the
   model it refers to failed, which fails the declaring model's task too. The
@@ -250,8 +251,9 @@ def wire_consumers_beside_producer(task_group: Any) -> list[Any]:
     consumer waits for its parents' tasks to succeed: each reports its node as soon as the build
     has decided it and its tests. Waiting level by level cost ~3 s of triggerer and scheduler
     loops per level, and the last levels of marts are built in a few seconds: at demo scale the
-    last consumer ended 14-16 s after the build (12 levels in all), and ~0-1 s without the wait
-    (2026-12-06, no-op builds under the scheduler). What the wait gave is kept otherwise:
+    last consumer ended 10.6-16.4 s after the build, and within ~1.5 s of its end without the
+    wait (no-op builds under the scheduler, 2026-12-06: README, Measured). What the wait gave is
+    kept otherwise:
     - a failed node or test fails its task; dbt skips every node built from it, and their tasks
       end skipped instead of upstream_failed;
     - publishing waits for EVERY consumer (not only the group's last ones), so one failed task

@@ -3,7 +3,7 @@ where each dbt consumer starts in the triggerer (``watcher.NodeVerdictTrigger``)
 process. `dag.test()` never starts a task from a trigger, so only a scheduler shows this path.
 
 One run on the fixture warehouse with one failing data test (the roster's accepted_values):
-- the root consumers start with the run, beside the build, not after it;
+- the root consumers start with the run, beside the build, not after it (every other one too);
 - the consumers whose node and tests passed end in the triggerer: success without a worker
   process (no pid); (a test counts for the node it is declared on: the dims the roster's
   relationships tests read do not fail with it);

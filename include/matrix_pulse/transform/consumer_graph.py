@@ -67,8 +67,8 @@ def count_tests_where_declared(task_group: Any, manifest_nodes: dict[str, Any]) 
 
     Cosmos counts a test for every node it reads, so a relationships test declared on a fact
     (``fct_leads.dealer_id`` -> ``dim_dealer``) also decides the dimension's task, whose verdict
-    then waits for the facts built at the end, and so do the tasks of everything built on the
-    dimension, level by level after the build. A test declared on the fact fails the fact's task
+    then waits for the facts built at the end, and a failed test of the fact would fail the
+    dimension's task too. A test declared on the fact fails the fact's task
     (and so the run: nothing is published), not the dimension's. A test without a declaring node
     among the nodes it reads (a singular test) still counts for each of them. A retry's
     ``dbt build --select <node>`` (dbt's eager test selection) also runs the tests other nodes

@@ -161,8 +161,8 @@ class _NodeAndTestsConsumer:
     def execute(self, context: Any, **kwargs: Any) -> None:
         """Cosmos' sensor, unless the producer has not started: then ask to run again later.
 
-        The root consumers start with the run, beside the producer. Under a scheduler they
-        start in the triggerer and poll there, so this path only runs with a verdict in hand.
+        Every consumer starts with the run, beside the producer. Under a scheduler it starts in
+        the triggerer and polls there, so this path only runs with a verdict in hand.
         ``dag.test()`` runs its ready tasks one at a time in no fixed order and runs a deferral's
         trigger in line: a consumer picked before the producer would wait for it forever, so
         it is rescheduled instead, and the loop runs it again after the producer. (The producer's

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_bench_runs_at_demo_scale(tmp_path: Path) -> None:
+    began = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")  # the metadata DB's format (UTC)
     env = {**os.environ, "MP_HOME": str(tmp_path / "home")}
     for var in ("MP_WAREHOUSE", "MP_PUBLISHED", "MP_LANDING_DIR"):
         env.pop(var, None)
@@ -34,8 +37,24 @@ def test_bench_runs_at_demo_scale(tmp_path: Path) -> None:
     by_step = {s["step"]: s for s in result["steps"]}
     ingested = sum(v["files"] for v in by_step["ingest (all formats)"]["detail"]["by_format"].values())
     assert 0 < by_step["quality: GX checks"]["detail"]["files"] <= ingested
+    # the DAG ran under the bench's own Airflow scheduler, as production runs it: a triggered run
+    # in a private Airflow home, timed from its trigger to its end
+    assert result["dag_runner"] == "scheduler"
+    dag = by_step["transform: mp_transform DAG"]
+    airflow_db = tmp_path / "home" / "bench" / "demo" / "run" / "airflow_home" / "airflow.db"
+    with sqlite3.connect(airflow_db) as con:
+        runs = con.execute(
+            "select run_id, state, julianday(end_date) - julianday(queued_at) from dag_run "
+            "where dag_id = 'mp_transform' and queued_at >= ? order by queued_at",
+            (began,),
+        ).fetchall()
+    assert [(run_id, state) for run_id, state, _ in runs][0] == (dag["detail"]["run_id"], "success")
+    assert [state for _, state, _ in runs] == ["success", "success"]  # the quarter's build, the day's
+    assert dag["seconds"] == pytest.approx(runs[0][2] * 86400, abs=0.01)
+    assert 0 < dag["detail"]["idle_rss_mb"] <= dag["peak_rss_mb"]
     daily = by_step["daily increment (ingest + GX + DAG)"]
     assert daily["seconds"] == pytest.approx(sum(daily["detail"].values()))
+    assert daily["detail"]["transform"] == pytest.approx(runs[1][2] * 86400, abs=0.01)
     assert result["summary"]["quarter_total_seconds"] == pytest.approx(
         sum(
             by_step[s]["seconds"]

@@ -8,8 +8,10 @@ sampled) and wall time are its own. Steps:
 2. ingest   our ingest of the quarter (all but the last day), per format; then its GX checks
             (mp_ingest's check_quality: part of what a day or a quarter costs before dbt)
 3. dbt      a bare `dbt build` of the project on that warehouse, with the DAG's flags (no unit tests)
-4. dag      the same full build through the mp_transform DAG (Cosmos), `airflow dags test`,
-            after dropping what step 3 built (the models are incremental)
+4. dag      the same full build through the mp_transform DAG (Cosmos), after dropping what
+            step 3 built (the models are incremental): a run triggered on the embedded Airflow's
+            scheduler, timed from the trigger to the run's end (bench/scheduled.py), or with
+            `--dag-runner dags-test` the whole `airflow dags test` process
 5. daily    the last day landed on top: ingest + GX checks + the mp_transform DAG (incremental)
 6. report   every audience's pack for the quarter, built but not sent
 
@@ -26,11 +28,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from matrix_pulse.bench.memory import PeakRss, tree_rss
+from matrix_pulse.bench.scheduled import ScheduledAirflow
 from matrix_pulse.settings import REPO_ROOT, get_settings, process_environment
 from matrix_pulse.transform.cosmos_config import PRODUCTION_BUILD_FLAGS
 
@@ -54,44 +57,18 @@ class StepResult:
     detail: dict = field(default_factory=dict)
 
 
-def _tree_rss(proc) -> int:
-    import psutil
-
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += p.memory_info().rss
-    return total
-
-
 def run_step(name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> tuple[float, float, str]:
     """Run one step as a child process; return (seconds, peak RSS MB of its tree, stdout)."""
     import psutil
 
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    peak = 0
     started = time.perf_counter()
     with open(log_path, "w") as log:
         child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
         ps = psutil.Process(child.pid)
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, _tree_rss(ps))
-                done.wait(0.1)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        out, _ = child.communicate()
-        done.set()
-        sampler.join()
+        with PeakRss(lambda: tree_rss(ps)) as peak:
+            out, _ = child.communicate()
     seconds = time.perf_counter() - started
     # stdout is piped (the caller parses its last line) and kept in the step's log as well,
     # after the stderr the child wrote there (append mode: past the child's own writes).
@@ -100,7 +77,7 @@ def run_step(name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> t
     if child.returncode != 0:
         tail = log_path.read_text(errors="replace")[-3000:]
         raise SystemExit(f"bench step {name} failed (exit {child.returncode}); log {log_path}:\n{tail}")
-    return seconds, peak / 1e6, out
+    return seconds, peak.bytes / 1e6, out
 
 
 def _python(module_code: str) -> list[str]:
@@ -248,6 +225,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--end", default="2026-09-30")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", default=str(REPO_ROOT / "bench" / "results"))
+    ap.add_argument(
+        "--dag-runner",
+        default="scheduler",
+        choices=["scheduler", "dags-test"],
+        help="run mp_transform under the embedded Airflow's scheduler (production's way, bench/scheduled.py) "
+        "or with `airflow dags test` (one process, tasks one at a time; the bench's way before stop 48)",
+    )
     args = ap.parse_args(argv)
     start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
     quarter = f"{start.year}Q{(start.month - 1) // 3 + 1}"
@@ -299,17 +283,27 @@ def main(argv: list[str] | None = None) -> None:
     # a no-op. Dropping what dbt built makes the DAG do the same full build as the bare run.
     reset_dbt_build(run_home / "warehouse" / "matrix_pulse.duckdb")
     day_after = (end + dt.timedelta(days=1)).isoformat()
-    secs_dag, rss, _ = run_step(
-        "dag_transform", ["airflow", "dags", "test", "mp_transform", day_after], env, logs
-    )
-    results.append(StepResult("transform: mp_transform DAG", secs_dag, rss))
+    with contextlib.ExitStack() as stack:
+        # Airflow starts after the bare build and the ingest, so its idle loops weigh on neither
+        airflow = (
+            stack.enter_context(ScheduledAirflow(run_home / "airflow_home", env, logs))
+            if args.dag_runner == "scheduler"
+            else None
+        )
 
-    land(generated, run_home / "landing", {last_day}, None)
-    secs_i, rss_i, _ = run_step("daily_ingest", _python(INGEST_CODE), env, logs)
-    secs_q, rss_q, _ = run_step("daily_quality", _python(QUALITY_CODE) + ["bench_day"], env, logs)
-    secs_t, rss_t, _ = run_step(
-        "daily_transform", ["airflow", "dags", "test", "mp_transform", day_after], env, logs
-    )
+        def transform(name: str) -> tuple[float, float, dict]:
+            if airflow is not None:
+                return airflow.run("mp_transform")
+            cmd = ["airflow", "dags", "test", "mp_transform", day_after]
+            return (*run_step(name, cmd, env, logs)[:2], {})
+
+        secs_dag, rss, detail = transform("dag_transform")
+        results.append(StepResult("transform: mp_transform DAG", secs_dag, rss, detail=detail))
+
+        land(generated, run_home / "landing", {last_day}, None)
+        secs_i, rss_i, _ = run_step("daily_ingest", _python(INGEST_CODE), env, logs)
+        secs_q, rss_q, _ = run_step("daily_quality", _python(QUALITY_CODE) + ["bench_day"], env, logs)
+        secs_t, rss_t, _ = transform("daily_transform")
     results.append(StepResult("daily increment (ingest + GX + DAG)", secs_i + secs_q + secs_t,
                               max(rss_i, rss_q, rss_t),
                               detail={"ingest": secs_i, "quality": secs_q, "transform": secs_t}))  # fmt: skip
@@ -326,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = {"scale": args.scale, "quarter": quarter, "machine": {"cpus": os.cpu_count()},
+               "dag_runner": args.dag_runner,
                "when": dt.datetime.now().isoformat(timespec="seconds"),
                "steps": [asdict(r) for r in results], "summary": summary, "targets": targets}  # fmt: skip
     path = out_dir / f"bench_{args.scale}.json"

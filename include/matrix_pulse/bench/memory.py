@@ -1,0 +1,47 @@
+"""Peak memory of a bench step: the RSS of process trees, sampled every 0.1 s while it runs."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+
+
+def tree_rss(proc) -> int:
+    """Bytes resident in ``proc`` (a psutil.Process) and all its descendants now."""
+    import psutil
+
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += p.memory_info().rss
+    return total
+
+
+class PeakRss:
+    """``with PeakRss(measure) as peak: ...``, then ``peak.bytes``: the largest value ``measure()``
+    returned, sampled on a thread from entry to exit."""
+
+    def __init__(self, measure: Callable[[], int], every: float = 0.1) -> None:
+        self.measure = measure
+        self.every = every
+        self.bytes = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.bytes = max(self.bytes, self.measure())
+            self._done.wait(self.every)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()

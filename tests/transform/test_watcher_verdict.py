@@ -188,3 +188,82 @@ def test_a_retry_rebuilds_after_the_build_and_the_parents_have_ended(sleeps, par
     assert sleeps == [2.0]
     failed = {"dbt.dim_account_run": "skipped", "dbt.stg_x_run": "success"}
     assert _run(_WithParents(None, "success", [failed], try_number=2), parents) == ["TaskSkippedEvent"]
+
+
+class _Node(_Answered):
+    """A consumer's trigger in a triggerer shared with others: its node's status changes between
+    questions, and each question is written to a log shared by the triggers."""
+
+    def __init__(self, task_id: str, statuses: list[str | None], log: list[str], parents=()):
+        super().__init__(False, None, None, "running")
+        self.statuses, self.asks, self.parent_task_ids = iter(statuses), log, tuple(parents)
+        self.task_instance = SimpleNamespace(**{**vars(_task_instance(1)), "task_id": task_id})
+
+    async def get_xcom_val(self, key: str):
+        self.asks.append(f"{self.task_instance.task_id} asked")
+        status = next(self.statuses)
+        return None if status is None else {"status": status}
+
+    async def run(self):
+        async for event in super().run():
+            self.asks.append(f"{self.task_instance.task_id} decided")
+            yield event
+
+
+@pytest.fixture
+def yielding_sleeps(monkeypatch) -> None:
+    """The triggers' sleeps pass control to the other triggers of the loop without waiting."""
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        await real_sleep(0)
+
+    monkeypatch.setattr(watcher.asyncio, "sleep", sleep)
+
+
+def test_a_trigger_asks_nothing_while_a_parents_trigger_in_the_same_triggerer_has_no_verdict(yielding_sleeps):
+    """dbt builds a node only after its parents: while the parent's trigger waits, the child's
+    asks the API nothing; it asks as soon as the parent's has its verdict. A parent whose task is
+    not in this triggerer (``dbt.stg_x_run``) does not hold it."""
+    log: list[str] = []
+    parent = _Node("dbt.dim_account_run", [None, None, None, "success"], log)
+    # built already (it cannot be, but if it were asked it would answer): it must not be asked
+    child = _Node("dbt.fct_leads_run", ["success"], log, parents=("dbt.dim_account_run", "dbt.stg_x_run"))
+
+    async def both():  # the parent's trigger started first (one started before its parent asks once)
+        return await asyncio.gather(_events(parent), _events(child))
+
+    parent_events, child_events = asyncio.run(both())
+    assert [type(e).__name__ for e in child_events + parent_events] == ["TaskSuccessEvent"] * 2
+    assert log == ["dbt.dim_account_run asked"] * 4 + [
+        "dbt.dim_account_run decided",
+        "dbt.fct_leads_run asked",
+        "dbt.fct_leads_run decided",
+    ]
+    assert watcher._UNDECIDED == {}
+    # alone (its parents' tasks elsewhere), the child asks at once
+    log.clear()
+    alone = _Node("dbt.fct_leads_run", ["success"], log, parents=("dbt.dim_account_run",))
+    assert [type(e).__name__ for e in asyncio.run(_events(alone))] == ["TaskSuccessEvent"]
+    assert log == ["dbt.fct_leads_run asked", "dbt.fct_leads_run decided"]
+
+
+def test_a_cancelled_parent_trigger_lets_its_children_ask(yielding_sleeps):
+    """A trigger cancelled by the triggerer (its task cleared or marked in the UI) no longer holds
+    the triggers built from it."""
+    log: list[str] = []
+    parent = _Node("dbt.dim_account_run", [None] * 1000, log)
+    child = _Node("dbt.fct_leads_run", [None, "success"], log, parents=("dbt.dim_account_run",))
+
+    async def cancel_the_parent():
+        parent_task = asyncio.ensure_future(_events(parent))
+        await asyncio.sleep(0)
+        child_task = asyncio.ensure_future(_events(child))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert "dbt.fct_leads_run asked" not in log
+        parent_task.cancel()
+        return await asyncio.wait_for(child_task, timeout=10)  # not woken: TimeoutError
+
+    assert [type(e).__name__ for e in asyncio.run(cancel_the_parent())] == ["TaskSuccessEvent"]
+    assert log.count("dbt.fct_leads_run asked") == 2 and watcher._UNDECIDED == {}

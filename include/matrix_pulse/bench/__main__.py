@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
     reset_dbt_build(run_home / "warehouse" / "matrix_pulse.duckdb")
     day_after = (end + dt.timedelta(days=1)).isoformat()
     with contextlib.ExitStack() as stack:
-        # Airflow starts after the bare build and the ingest, so its idle loops weigh on neither
+        # Airflow starts after the quarter's ingest and the bare build, so its idle loops weigh on
+        # neither; the day's ingest and GX checks run beside it, as a morning's do in production
         airflow = (
             stack.enter_context(ScheduledAirflow(run_home / "airflow_home", env, logs))
             if args.dag_runner == "scheduler"

@@ -14,9 +14,11 @@ Airflow's start (~10 s) and the DAG file's first parse are not in any figure: in
 happen once, not per run. Its own settings are airflow_up.sh's (the scheduler's loops at their
 default pace); only ``use_job_schedule`` is off, so that nothing but the bench's runs starts.
 
-Memory is the peak RSS of every process of the four components' process groups during the run
-(the task processes and dbt under the scheduler, the triggerer's consumers, the api-server), so a
-step's figure includes the ~1 GB that Airflow's components hold while idle (``idle_rss_mb``).
+Memory is the peak of the RSS summed over every process of the four components' process groups
+during the run (the task processes and dbt under the scheduler, the triggerer's consumers, the
+api-server), so a step's figure includes what the components hold while idle (``idle_rss_mb``:
+1,752 MB in the runs of 2026-12-07), which counts the pages the forked executor workers share with
+the scheduler once per process (their PSS summed was 859 MB, measured once): an upper bound.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import sqlite3
 import subprocess
 import time
@@ -34,16 +33,11 @@ from pathlib import Path
 
 from matrix_pulse.bench.memory import PeakRss, tree_rss
 from matrix_pulse.ops.airflow_runs import AirflowApi, run_dag
+from matrix_pulse.ops.smtp_sink import free_port
 from matrix_pulse.settings import REPO_ROOT, get_settings
 
 SCRIPT = REPO_ROOT / "scripts" / "airflow_up.sh"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare_airflow_home(home: Path, env: dict[str, str]) -> None:
@@ -78,7 +72,7 @@ class ScheduledAirflow:
     def __init__(self, airflow_home: Path, env: dict[str, str], log_dir: Path) -> None:
         self.home = airflow_home
         self.log_dir = log_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {
             **airflow_environment(env, airflow_home),
             "AIRFLOW_PORT": str(self.port),
@@ -120,12 +114,13 @@ class ScheduledAirflow:
                 pids.append(int((self.home / "run" / f"{comp}.pid").read_text()))
         return pids
 
-    def rss(self) -> int:
-        """Bytes held by every process of Airflow's components now (their whole trees)."""
+    @staticmethod
+    def rss(leaders: list[int]) -> int:
+        """Bytes held now by every process of Airflow's components (``leaders``' whole trees)."""
         import psutil
 
         total = 0
-        for pid in self._leaders():
+        for pid in leaders:
             with contextlib.suppress(psutil.NoSuchProcess):
                 total += tree_rss(psutil.Process(pid))
         return total
@@ -134,8 +129,9 @@ class ScheduledAirflow:
         """Trigger ``dag_id`` and wait for it; (seconds from trigger to end, peak RSS MB, detail)."""
         assert self.api is not None, "use ScheduledAirflow as a context manager"
         self.api.wait_parsed(dag_id, datetime.fromtimestamp(self.started_at, UTC), timeout=300)
-        idle = self.rss()
-        with PeakRss(self.rss) as peak:
+        leaders = self._leaders()  # read once: the components run through the whole run
+        idle = self.rss(leaders)
+        with PeakRss(lambda: self.rss(leaders)) as peak:
             finished = run_dag(self.api, dag_id, None, {}, timeout)
         queued = datetime.fromisoformat(finished["queued_at"])
         started = datetime.fromisoformat(finished["start_date"])

@@ -57,7 +57,8 @@ class MailboxHandler:
         return "250 OK: saved"
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
@@ -73,7 +74,7 @@ class SmtpSink:
             folder = get_settings().outputs_dir / "mailbox"
         self.folder = Path(folder)
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self.handler = MailboxHandler(self.folder)
         # Packs carry a PDF and an XLSX: allow 50 MB (the default 32 MiB limit is too tight for a big quarter).
         self._controller = Controller(self.handler, hostname=host, port=self.port, data_size_limit=50 * 2**20)

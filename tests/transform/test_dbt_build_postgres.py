@@ -114,9 +114,33 @@ def postgres_build(postgres, duckdb_build, tmp_path_factory) -> Iterator[dict[st
             dsn, work / "scratch.duckdb", schema=f"{prefix}raw", meta_schema=f"{prefix}meta"
         )
         run_dbt_build(work, env, "--target", "postgres")
+        _rebuild_a_kpi_week_incrementally(dsn, prefix, work, env)
         yield env
     finally:
         _drop_schemas(dsn, prefix, (env["MP_PG_ANALYST_ROLE"],))
+
+
+def _rebuild_a_kpi_week_incrementally(dsn: str, prefix: str, work: Path, env: dict[str, str]) -> None:
+    """The KPI mart's incremental path on PostgreSQL (macros/incremental_periods.sql): the rows of
+    the fixture's week, month and quarter spoiled and one day's stored fingerprint dropped, an
+    incremental build of the mart must rebuild exactly those periods from its inputs (the
+    comparison with DuckDB below sees a spoiled row that stayed)."""
+    import psycopg2
+
+    con = psycopg2.connect(dsn)
+    try:
+        with con, con.cursor() as cur:
+            cur.execute(
+                f'update "{prefix}marts".mart_kpi_by_period set exposure = -1 '
+                "where period_label in ('2026-W27', '2026-07', '2026Q3')"
+            )
+            assert cur.rowcount > 0
+            cur.execute(f'delete from "{prefix}intermediate".mp_period_state where date_day = %s', ["2026-07-02"])
+            assert cur.rowcount == 1
+    finally:
+        con.close()
+    selected = ("--select", "int_kpi_days_fingerprinted", "mart_kpi_by_period")
+    run_dbt_build(work / "incremental", env, "--target", "postgres", *selected)
 
 
 def _backend_settings(env: dict[str, str], **fields):

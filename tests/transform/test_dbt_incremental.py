@@ -144,7 +144,7 @@ def _table_differences(left, right) -> dict[str, tuple[int, int, int, int]]:
     con.execute(f"attach '{right}' as r (read_only)")
     tables = con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = 'r' and schema_name in "
-        f"({', '.join(repr(s) for s in COMPARED_SCHEMAS)}) and table_name not in ('mp_increment_state', 'mp_test_state') order by 1, 2"
+        f"({', '.join(repr(s) for s in COMPARED_SCHEMAS)}) and table_name not in ('mp_increment_state', 'mp_test_state', 'mp_period_state') order by 1, 2"
     ).fetchall()
     out = {}
     for schema, table in tables:

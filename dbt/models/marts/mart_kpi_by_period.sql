@@ -4,6 +4,20 @@
 -- (creation cohort), by source platform and source-account tier, and the LEAD'S dealer
 -- and its region; creator costs on the deal's publication day.
 -- Formulas are in _marts__models.yml.
+-- Incremental by period (macros/incremental_periods.sql): a run rebuilds, from all their days,
+-- only the weeks, months and quarters holding a day whose inputs changed since the last build
+-- (int_kpi_days_fingerprinted); the others keep their rows. A daily run rebuilds the new day's
+-- week, month and quarter instead of every period of every quarter loaded so far. A new version
+-- of the project rebuilds every period, so a new column (appended) reaches every row.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ mp_delete_touched_periods(ref('int_kpi_days_fingerprinted')) }}",
+    post_hook="{{ mp_record_period_state(ref('int_kpi_days_fingerprinted')) }}",
+) }}
+-- depends_on: {{ ref('int_kpi_days_fingerprinted') }}
+{%- set touched = mp_touched_periods(ref('int_kpi_days_fingerprinted')) %}
 {%- set grain = ['period_type', 'period_label', 'platform', 'matrix_tier', 'matrix_group', 'region',
                  'dealer_code'] %}
 {%- set fact_grain = ['periods.period_type', 'periods.period_label', 'facts.platform', 'facts.matrix_tier',
@@ -17,24 +31,28 @@ with dates as (
     select * from {{ ref('dim_date') }}
 ),
 
+-- every day of each period this run rebuilds (all of them on a full build)
 periods as (
-    select
-        date_day,
-        'week' as period_type,
-        iso_week_label as period_label
-    from dates
-    union all
-    select
-        date_day,
-        'month' as period_type,
-        month_label as period_label
-    from dates
-    union all
-    select
-        date_day,
-        'quarter' as period_type,
-        quarter_label as period_label
-    from dates
+    select * from (
+        select
+            date_day,
+            'week' as period_type,
+            iso_week_label as period_label
+        from dates
+        union all
+        select
+            date_day,
+            'month' as period_type,
+            month_label as period_label
+        from dates
+        union all
+        select
+            date_day,
+            'quarter' as period_type,
+            quarter_label as period_label
+        from dates
+    ) as all_periods
+    where {{ mp_in_periods('period_type', 'period_label', touched) }}
 ),
 
 -- content sums first to the day (the account-day sums of fct_content_daily -> one per day and

@@ -135,7 +135,9 @@ def _rebuild_a_kpi_week_incrementally(dsn: str, prefix: str, work: Path, env: di
                 "where period_label in ('2026-W27', '2026-07', '2026Q3')"
             )
             assert cur.rowcount > 0
-            cur.execute(f'delete from "{prefix}intermediate".mp_period_state where date_day = %s', ["2026-07-02"])
+            cur.execute(
+                f'delete from "{prefix}intermediate".mp_period_state where date_day = %s', ["2026-07-02"]
+            )
             assert cur.rowcount == 1
     finally:
         con.close()

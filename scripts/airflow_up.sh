@@ -172,9 +172,9 @@ start() {
     health="$(curl -sf "http://127.0.0.1:$PORT/api/v2/monitor/health" 2>/dev/null || true)"
     # Healthy once the api-server answers and the scheduler, dag-processor and triggerer heartbeat.
     if [ -n "$health" ] && [ "$(grep -o '"status":"healthy"' <<<"$health" | wc -l)" -ge 4 ]; then
-      # The task execution API (Cadwyn) builds its versioned routes on its first request, 4-6 s
-      # of CPU on a 2-core machine, and the first task after every start waited that long for
-      # its PATCH .../run (the producer's "Pre Execute" 4.0-4.5 s instead of 0.02 s). Pay it here.
+      # The task execution API (Cadwyn) builds its versioned routes on its first request, and the
+      # first task after every start waited for it in its PATCH .../run (2026-12-07, national:
+      # the producer's "Pre Execute" 3.5-6.0 s in five first runs, 0.02 s later). Pay it here.
       curl -sf -o /dev/null "http://127.0.0.1:$PORT/execution/health" || true
       echo "Airflow is up."
       print_login

@@ -123,8 +123,9 @@ def postgres_build(postgres, duckdb_build, tmp_path_factory) -> Iterator[dict[st
 def _rebuild_a_kpi_week_incrementally(dsn: str, prefix: str, work: Path, env: dict[str, str]) -> None:
     """The KPI mart's incremental path on PostgreSQL (macros/incremental_periods.sql): the rows of
     the fixture's week, month and quarter spoiled and one day's stored fingerprint dropped, an
-    incremental build of the mart must rebuild exactly those periods from its inputs (the
-    comparison with DuckDB below sees a spoiled row that stayed)."""
+    incremental build of the mart must rebuild those periods from its inputs (the comparison
+    with DuckDB below sees a spoiled row that stayed; which periods it leaves alone is
+    test_dbt_incremental_periods' check)."""
     import psycopg2
 
     con = psycopg2.connect(dsn)

@@ -25,9 +25,10 @@ XComs while dbt builds, once the triggers of its parents in the same triggerer h
 (``_UNDECIDED``: 57 triggers asking every 2 s through a national build took ~46-52 CPU-s of the
 triggerer's, ~21 with the wait; stop 48's note). ``NodeVerdictTrigger`` ends the task as a
 success right there when the node and its tests passed, and as skipped when the node failed or
-was not built because a parent's task did not succeed (dbt skips a node built from a failed one; Cosmos reports that skip as a failure);
-any other outcome (a failed node or test, no verdict, a retry or a clear) resumes the task on a
-worker once its parents' tasks have ended, where the code above decides. ``dag.test()`` (and
+was not built because a parent's task did not succeed (dbt skips a node built from a failed one;
+Cosmos reports that skip as a failure); any other outcome (a failed node or test, no verdict, a
+retry or a clear) resumes the task on a worker once its parents' tasks have ended, where the code
+above decides. ``dag.test()`` (and
 ``airflow dags test``) never starts a task from a trigger: there the consumer runs in-process, and
 one picked before the producer has started is rescheduled (``execute``).
 """

@@ -9,7 +9,13 @@ import duckdb
 import pytest
 from matrix_pulse.ingest import run_ingest
 from matrix_pulse.ingest.normalise import install_macros
-from matrix_pulse.ingest.staging_sql import build_normalise_sql, hash_collision_sql, union_ddl, union_table
+from matrix_pulse.ingest.staging_sql import (
+    build_normalise_sql,
+    hash_collision_sql,
+    norm_table,
+    union_ddl,
+    union_table,
+)
 from matrix_pulse.ingest.warehouse import connect
 from matrix_pulse.settings import Settings, get_settings
 from matrix_pulse.sources import SOURCES
@@ -94,9 +100,11 @@ def _staged(con: duckdb.DuckDBPyConnection) -> str:
 def test_exact_duplicates_are_marked_within_a_file_only(exact: bool) -> None:
     con = duckdb.connect()
     install_macros(con)
-    t = _staged(con)
-    con.execute(build_normalise_sql(SOURCES["kuaishou_posts"], None, exact_duplicates=exact)[0])
-    marks = con.execute(f"SELECT _fid, source_row, _dup_of FROM {t}_f ORDER BY 1, 2").fetchall()
+    _staged(con)
+    for sql in build_normalise_sql(SOURCES["kuaishou_posts"], None, exact_duplicates=exact):
+        con.execute(sql)
+    n = norm_table(SOURCES["kuaishou_posts"])
+    marks = con.execute(f"SELECT _fid, source_row, _dup_of FROM {n} ORDER BY 1, 2").fetchall()
     assert marks == [(0, 1, 1), (0, 2, 2), (0, 3, 1), (0, 4, 4), (0, 5, 4), (1, 1, 1)]
     assert con.execute(hash_collision_sql(SOURCES["kuaishou_posts"])).fetchone()[0] == 0
 
@@ -104,8 +112,23 @@ def test_exact_duplicates_are_marked_within_a_file_only(exact: bool) -> None:
 def test_collision_check_catches_a_duplicate_mark_on_different_cells() -> None:
     con = duckdb.connect()
     install_macros(con)
-    t = _staged(con)
-    con.execute(build_normalise_sql(SOURCES["kuaishou_posts"], None)[0])
+    _staged(con)
+    for sql in build_normalise_sql(SOURCES["kuaishou_posts"], None):
+        con.execute(sql)
+    n = norm_table(SOURCES["kuaishou_posts"])
     # What a 64-bit hash collision would do: row 2 grouped with row 1 although its cells differ.
-    con.execute(f"UPDATE {t}_f SET _dup_of = 1 WHERE _fid = 0 AND source_row = 2")
+    con.execute(f"UPDATE {n} SET _dup_of = 1 WHERE _fid = 0 AND source_row = 2")
+    assert con.execute(hash_collision_sql(SOURCES["kuaishou_posts"])).fetchone()[0] == 1
+
+
+def test_collision_check_counts_a_marked_row_it_cannot_find_in_the_staging_table() -> None:
+    """The proof looks the marked rows up in the staging table: one it does not find there is
+    unproven (a check that finds nothing must not pass)."""
+    con = duckdb.connect()
+    install_macros(con)
+    t = _staged(con)
+    for sql in build_normalise_sql(SOURCES["kuaishou_posts"], None):
+        con.execute(sql)
+    assert con.execute(hash_collision_sql(SOURCES["kuaishou_posts"])).fetchone()[0] == 0
+    con.execute(f"DELETE FROM {t} WHERE _fid = 0 AND source_row = 3")  # row 3 is marked a duplicate of 1
     assert con.execute(hash_collision_sql(SOURCES["kuaishou_posts"])).fetchone()[0] == 1

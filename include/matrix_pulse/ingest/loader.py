@@ -11,8 +11,9 @@ whole source-days (all of a day's deliveries in one chunk):
    text in the chunk's staging table for its source (``_fid`` + ``source_row`` + one column
    per contract column; several files a statement: ``append_batch``), or set the file aside
    whole (unreadable, missing required column) or record it as a duplicate delivery;
-2. per source: normalise all staged rows in three set-based statements (the macros are
-   bound once per source per chunk, not once per file) and decide each row's fate;
+2. per source: normalise all staged rows in one set-based statement (the macros are
+   bound once per source per chunk, not once per file) and decide each row's fate, then prove
+   its exact-duplicate marks exact (``hash_collision_sql``);
 3. per landing folder: one DuckDB transaction swaps the source-days: delete the earlier
    delivery's rows from raw and quarantine, insert each day's winning delivery, mark the
    earlier ledger rows ``replaced`` and write the new ledger rows; then one checkpoint writes
@@ -266,13 +267,12 @@ def _hash_phones(ctx: IngestContext, sources: list[Source]) -> str | None:
 
 def _normalise(ctx: IngestContext, src: Source, phones: str | None, by_fid: dict[int, RunFile]) -> None:
     con = ctx.con
-    stage1, *rest = build_normalise_sql(src, phones)
-    con.execute(stage1)
+    for sql in build_normalise_sql(src, phones):
+        con.execute(sql)
     if con.execute(hash_collision_sql(src)).fetchone()[0]:
         log.warning("hash collision among %s rows: exact duplicates found on the cells instead", src.name)
-        con.execute(build_normalise_sql(src, phones, exact_duplicates=True)[0])
-    for sql in rest:
-        con.execute(sql)
+        for sql in build_normalise_sql(src, phones, exact_duplicates=True):
+            con.execute(sql)
     con.execute(f"DROP TABLE {union_table(src)}")  # raw phones and names: gone once normalised
     for fid, aside in con.execute(
         f"SELECT _fid, count(*) FILTER (WHERE _reason IS NOT NULL) FROM {norm_table(src)} GROUP BY _fid"

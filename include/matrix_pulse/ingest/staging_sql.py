@@ -204,15 +204,18 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
         if c.kind == "count_lb":
             typed.append(f'mp_lower_bound_f({fcol}) AS "{c.name}_is_lower_bound"')
         if c.kind not in ("id", "text", "code"):
+            # NULL first: only an empty, unknown or unparseable cell is tested for the tokens
             problems.append(
-                f'CASE WHEN NOT mp_unknown_f({fcol}) AND "{c.name}" IS NULL THEN '
+                f'CASE WHEN "{c.name}" IS NULL AND NOT mp_unknown_f({fcol}) THEN '
                 f"{_q(c.source_name + ': expected ' + c.kind + ', found ')} || quote_text({col}) END"
             )
         if c.name in required:
             missing_checks.append(f'CASE WHEN "{c.name}" IS NULL THEN {_q(c.source_name)} END')
     markers = ", ".join(_q(m) for m in TOTAL_MARKERS)
     marker_cols = [f"f{j}" for j, c in enumerate(src.columns) if c.kind in ("id", "text", "code")]
-    total_check = " OR ".join(f"coalesce({c} IN ({markers}), FALSE)" for c in marker_cols) or "FALSE"
+    total_check = (
+        " OR ".join(f"coalesce(list_contains([{markers}], {c}), FALSE)" for c in marker_cols) or "FALSE"
+    )
     blank_check = (
         f"coalesce({', '.join(f'f{j}' for j in range(n))}) IS NULL "
         "AND coalesce(len(list_filter(_xvals, lambda x: mp_fold(x) IS NOT NULL)), 0) = 0"

@@ -61,10 +61,11 @@ def duplicate_columns(src: Source) -> list[str]:
     return ["_fid"] + [f"k{j}" for j in range(len(src.columns))] + ["_xvals"]
 
 
-def raw_text(j: int) -> str:
-    """Column j's cell as delivered (free text already scrubbed of phones and IDs), as the
-    normalising statement's ``folded`` step carries it beside its folded form ``f<j>``."""
-    return f"k{j}"
+def row_hash(src: Source, alias: str) -> str:
+    """The 64-bit hash of a staged row's cells as delivered (``alias`` a staging-table row):
+    what the normalising statement groups exact duplicates by and what the proof
+    (``hash_collision_sql``) finds a marked row by, so both must be this one expression."""
+    return f"hash({', '.join(f'{alias}.{c}' for c in duplicate_columns(src)[1:])})"
 
 
 def _numbered(src: Source) -> str:
@@ -101,7 +102,7 @@ def hash_collision_sql(src: Source) -> str:
         "(SELECT _fid, source_row FROM d UNION ALL SELECT _fid, _dup_of FROM d) k USING (_fid, source_row)), "
         # each marked row beside its own cells first: joined in one step, DuckDB paired all rows of a file
         f"a AS MATERIALIZED (SELECT d._dup_of, d._h, u.* FROM d JOIN u USING (_fid, source_row) "
-        f"WHERE hash({', '.join(f'u.{c}' for c in cells)}) = d._h), "
+        f"WHERE {row_hash(src, 'u')} = d._h), "
         "proved AS (SELECT a._fid, a.source_row, a._h FROM a "
         f"JOIN u b ON b._fid = a._fid AND b.source_row = a._dup_of WHERE {same}) "
         "SELECT count(*) FROM d ANTI JOIN proved USING (_fid, source_row, _h)"
@@ -145,7 +146,6 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
             f" LEFT JOIN {phone_table} ik{j} ON ik{j}.digits = 'id:' || mp_fold(s.k{j})" for j in ids
         )
     folded = ", ".join(f"s.k{j}, mp_fold(s.k{j}) AS f{j}" for j in range(n))
-    cells = ", ".join(f"u.{c}" for c in duplicate_columns(src)[1:])
     # Exact duplicates: rows of a file with the same cells share the smallest source_row.
     # Grouping a narrow (file, hash of the cells) key and joining it back costs a third of
     # a window partitioned by every text cell (which drags all columns through its sort);
@@ -162,7 +162,7 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
     stage1 = f"""
         s AS MATERIALIZED (
             SELECT u.* EXCLUDE (source_row) {scrub_replace_sql(src)}, u.source_row,
-                hash({cells}) AS _h{digits}
+                {row_hash(src, "u")} AS _h{digits}
             FROM ({_numbered(src)}) u),
         folded AS NOT MATERIALIZED (
             SELECT s._fid, s.source_row, {folded}, s._xvals, s._xjson, {dup_of} AS _dup_of, s._h,
@@ -177,7 +177,7 @@ def build_normalise_sql(src: Source, phone_table: str | None, exact_duplicates: 
     missing_checks: list[str] = []
     original_pairs: list[str] = []
     for j, c in enumerate(src.columns):
-        col, fcol = raw_text(j), f"f{j}"
+        col, fcol = f"k{j}", f"f{j}"  # the cell as delivered (free text scrubbed), and folded
         if c.kind == "pii_drop":
             continue  # names never leave the staging table, not even into quarantine
         if c.kind == "hashed_id":

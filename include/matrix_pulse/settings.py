@@ -154,11 +154,16 @@ class Settings(BaseSettings):
         ge=0,
         description="DuckDB worker threads, for the ingest and dbt (0: one per CPU this process may use).",
     )
+    # One model at a time: each DuckDB query already uses every core (duckdb_threads), and two
+    # concurrent models share one memory_limit and spill. The national quarter's full build
+    # (2026-12-07, bare, alternating twice): 2 threads 83.3 / 84.3 s (151-153 CPU-s), 1 thread
+    # 75.7 / 75.1 s (129-130 CPU-s); the daily build gives back ~3.5 s (29 -> 32.5 s: its many small
+    # nodes overlapped dbt's own Python with DuckDB's work).
     dbt_threads: int = Field(
-        2,
+        1,
         ge=1,
-        description="dbt models at a time: all share the one DuckDB instance, so more than the cores only "
-        "adds memory pressure.",
+        description="dbt models at a time: all share the one DuckDB instance and its memory_limit, and "
+        "each query already uses every DuckDB thread, so more than one mostly adds spilling.",
     )
     warehouse_backend: Literal["duckdb", "postgres"] = Field(
         "duckdb",

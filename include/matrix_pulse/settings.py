@@ -156,9 +156,10 @@ class Settings(BaseSettings):
     )
     # One model at a time: each DuckDB query already uses every core (duckdb_threads), and two
     # concurrent models share one memory_limit and spill. The national quarter's full build
-    # (2026-12-07, bare, alternating twice): 2 threads 83.3 / 84.3 s (151-153 CPU-s), 1 thread
-    # 75.7 / 75.1 s (129-130 CPU-s); the daily build gives back ~3.5 s (29 -> 32.5 s: its many small
-    # nodes overlapped dbt's own Python with DuckDB's work).
+    # (2026-12-07, bare, five alternating pairs): 2 threads 83.3 / 84.3 / 67.3 / 84.6 / 82.1 s, up
+    # to 1.0-1.6 GB spilled; 1 thread 75.7 / 75.1 / 69.4 / 74.9 / 74.3 s, up to 0.5 GB. The daily
+    # build gives back ~3.5 s (29 -> 32.5 s: its many small nodes overlapped dbt's own Python with
+    # DuckDB's work).
     dbt_threads: int = Field(
         1,
         ge=1,

@@ -156,8 +156,9 @@ class Settings(BaseSettings):
     )
     # One model at a time: each DuckDB query already uses every core (duckdb_threads), and two
     # concurrent models share one memory_limit and spill. The national quarter's full build
-    # (2026-12-07, bare, five alternating pairs): 2 threads 83.3 / 84.3 / 67.3 / 84.6 / 82.1 s, up
-    # to 1.0-1.6 GB spilled; 1 thread 75.7 / 75.1 / 69.4 / 74.9 / 74.3 s, up to 0.5 GB. The daily
+    # (2026-12-07, bare, five alternating pairs): 2 threads 83.3 / 84.3 / 67.3 / 84.6 / 82.1 s,
+    # 1 thread 75.7 / 75.1 / 69.4 / 74.9 / 74.3 s; in the last three pairs DuckDB spilled at most
+    # 1.0-1.6 GB with two threads and 0.5 GB with one (README, Measured). The daily
     # build gives back ~3.5 s (29 -> 32.5 s: its many small nodes overlapped dbt's own Python with
     # DuckDB's work).
     dbt_threads: int = Field(

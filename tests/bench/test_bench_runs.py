@@ -52,6 +52,11 @@ def test_bench_runs_at_demo_scale(tmp_path: Path) -> None:
     assert [state for _, state, _ in runs] == ["success", "success"]  # the quarter's build, the day's
     assert dag["seconds"] == pytest.approx(runs[0][2] * 86400, abs=0.01)
     assert 0 < dag["detail"]["idle_rss_mb"] <= dag["peak_rss_mb"]
+    # the CPU each component's processes used during the run: the build's task ran under the
+    # scheduler, the model tasks waited in the triggerer, and nothing is negative
+    cpu = dag["detail"]["cpu_s"]
+    assert set(cpu) == {"api-server", "scheduler", "dag-processor", "triggerer"}
+    assert cpu["scheduler"] > 0 and cpu["triggerer"] > 0 and min(cpu.values()) >= 0
     daily = by_step["daily increment (ingest + GX + DAG)"]
     assert daily["seconds"] == pytest.approx(sum(daily["detail"].values()))
     assert daily["detail"]["transform"] == pytest.approx(runs[1][2] * 86400, abs=0.01)

@@ -395,6 +395,12 @@ def print_table(results: list[StepResult], summary: dict) -> None:
     print(
         f"transform ratio DAG / bare dbt: {summary['transform_ratio']} (target <= {TARGETS['transform_ratio']})"
     )
+    dag = next((r for r in results if r.step == "transform: mp_transform DAG"), None)
+    if dag is not None and dag.detail and "cpu_s" in dag.detail:
+        cpu = ", ".join(f"{comp} {secs}" for comp, secs in dag.detail["cpu_s"].items())
+        print(
+            f"  CPU-s of Airflow's components during that run (the scheduler's with the tasks and dbt): {cpu}"
+        )
     print(f"quarter ingest + GX + transform + packs: {summary['quarter_total_seconds']} s "
           f"(target <= {TARGETS['quarter_seconds']})")  # fmt: skip
     print(f"daily increment: {summary['daily_increment_seconds']} s (target <= {TARGETS['daily_seconds']})")

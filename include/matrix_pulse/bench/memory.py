@@ -1,4 +1,5 @@
-"""Peak memory of a bench step: the RSS of process trees, sampled every 0.1 s while it runs."""
+"""Peak memory of a bench step (the RSS of process trees, sampled every 0.1 s while it runs) and the
+CPU time of a process tree."""
 
 from __future__ import annotations
 
@@ -19,6 +20,24 @@ def tree_rss(proc) -> int:
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
             total += p.memory_info().rss
+    return total
+
+
+def tree_cpu_seconds(proc) -> float:
+    """CPU seconds (user + system) that ``proc`` and its descendants have used so far: each live
+    process's own time plus what it has reaped of its children, so a short-lived child (a DAG file's
+    parse, a task) is counted once its parent has waited for it, and never twice."""
+    import psutil
+
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
     return total
 
 

@@ -19,6 +19,12 @@ during the run (the task processes and dbt under the scheduler, the triggerer's 
 api-server), so a step's figure includes what the components hold while idle (``idle_rss_mb``:
 1,752 MB in the runs of 2026-12-07), which counts the pages the forked executor workers share with
 the scheduler once per process (their PSS summed was 859 MB, measured once): an upper bound.
+
+CPU is each component's process tree from the trigger to the run's end (``cpu_s``: a process's own
+time plus what it reaped of its children, so a DAG file's parse is counted once it has ended). The
+scheduler's tree holds the task processes and the dbt build; the other three are Airflow's own work
+beside it: the triggerer answering the consumers' polls in process, the dag-processor's parses (one
+per batch of the success callbacks a trigger files when it ends a task), the api-server.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from matrix_pulse.bench.memory import PeakRss, tree_rss
+from matrix_pulse.bench.memory import PeakRss, tree_cpu_seconds, tree_rss
 from matrix_pulse.ops.airflow_runs import AirflowApi, run_dag
 from matrix_pulse.ops.smtp_sink import free_port
 from matrix_pulse.settings import REPO_ROOT, get_settings
@@ -107,23 +113,36 @@ class ScheduledAirflow:
         with open(self.log_dir / "airflow_stop.log", "w") as log:
             subprocess.run(["bash", str(SCRIPT), "stop"], env=self.env, stdout=log, stderr=log, timeout=120)
 
-    def _leaders(self) -> list[int]:
-        pids = []
+    def _leaders(self) -> dict[str, int]:
+        pids = {}
         for comp in COMPONENTS:
             with contextlib.suppress(OSError, ValueError):
-                pids.append(int((self.home / "run" / f"{comp}.pid").read_text()))
+                pids[comp] = int((self.home / "run" / f"{comp}.pid").read_text())
         return pids
 
     @staticmethod
-    def rss(leaders: list[int]) -> int:
+    def rss(leaders: dict[str, int]) -> int:
         """Bytes held now by every process of Airflow's components (``leaders``' whole trees)."""
         import psutil
 
         total = 0
-        for pid in leaders:
+        for pid in leaders.values():
             with contextlib.suppress(psutil.NoSuchProcess):
                 total += tree_rss(psutil.Process(pid))
         return total
+
+    @staticmethod
+    def cpu_seconds(leaders: dict[str, int]) -> dict[str, float]:
+        """CPU seconds used so far by each component's process tree."""
+        import psutil
+
+        out = {}
+        for comp, pid in leaders.items():
+            try:
+                out[comp] = tree_cpu_seconds(psutil.Process(pid))
+            except psutil.NoSuchProcess:
+                out[comp] = 0.0
+        return out
 
     def run(self, dag_id: str, timeout: float = 3600) -> tuple[float, float, dict]:
         """Trigger ``dag_id`` and wait for it; (seconds from trigger to end, peak RSS MB, detail)."""
@@ -131,8 +150,10 @@ class ScheduledAirflow:
         self.api.wait_parsed(dag_id, datetime.fromtimestamp(self.started_at, UTC), timeout=300)
         leaders = self._leaders()  # read once: the components run through the whole run
         idle = self.rss(leaders)
+        cpu_before = self.cpu_seconds(leaders)
         with PeakRss(lambda: self.rss(leaders)) as peak:
             finished = run_dag(self.api, dag_id, None, {}, timeout)
+        cpu_after = self.cpu_seconds(leaders)
         queued = datetime.fromisoformat(finished["queued_at"])
         started = datetime.fromisoformat(finished["start_date"])
         ended = datetime.fromisoformat(finished["end_date"])
@@ -140,5 +161,8 @@ class ScheduledAirflow:
             "run_id": finished["dag_run_id"],
             "queued_to_start_s": round((started - queued).total_seconds(), 2),
             "idle_rss_mb": round(idle / 1e6),
+            # from the trigger to at most 2 s past the run's end (run_dag polls for it every 2 s); the
+            # scheduler's tree holds the task processes, so its figure includes the dbt build
+            "cpu_s": {comp: round(cpu_after[comp] - cpu_before[comp], 1) for comp in leaders},
         }
         return (ended - queued).total_seconds(), max(idle, peak.bytes) / 1e6, detail

@@ -154,8 +154,12 @@ start() {
   [ -f "$AIRFLOW_HOME/airflow.cfg" ] || airflow config get-value api_auth jwt_secret >/dev/null
   mkdir -p "$RUN_DIR"
   ensure_password_file
+  local cmd
   for comp in "${COMPONENTS[@]}"; do
-    setsid airflow "$comp" >"$RUN_DIR/$comp.log" 2>&1 </dev/null &
+    # The dag-processor through our entry point: `airflow dag-processor` that skips re-parsing a
+    # DAG file for the task success callbacks it would only log (include/matrix_pulse/ops/dag_processor.py).
+    if [ "$comp" = dag-processor ]; then cmd=(python -m matrix_pulse.ops.dag_processor); else cmd=(airflow "$comp"); fi
+    setsid "${cmd[@]}" >"$RUN_DIR/$comp.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/$comp.pid"
   done
   echo "Starting Airflow on $URL (logs in $RUN_DIR) ..."

@@ -82,6 +82,10 @@ def test_airflow_up_login_api_plugin_and_stop(tmp_path: Path, private_airflow_ho
                 return [d for d in dags_json["dags"] if d["dag_id"] == "mp_ops_up_probe"]
 
             (probe,) = _wait_for(listed, 120, "the dag-processor to parse the probe DAG")
+            # ... our dag-processor, which skips the success callbacks' parses (ops/dag_processor.py)
+            pid = (private_airflow_home / "run" / "dag-processor.pid").read_text().strip()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            assert b"matrix_pulse.ops.dag_processor" in argv, argv
             assert probe["is_paused"] is True, "DAGs must be paused at creation"
 
             # The user unpauses; a manual run then goes through scheduler, LocalExecutor, execution API.

@@ -18,12 +18,12 @@ COMPOSE = REPO_ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile"
 AIRFLOW_SERVICES = {
-    "airflow-apiserver": "api-server",
-    "airflow-scheduler": "scheduler",
-    "airflow-dag-processor": "dag-processor",
-    "airflow-writer": "celery worker",
-    "airflow-worker": "celery worker",
-    "airflow-triggerer": "triggerer",
+    "airflow-apiserver": "airflow api-server",
+    "airflow-scheduler": "airflow scheduler",
+    "airflow-dag-processor": "python -m matrix_pulse.ops.dag_processor",
+    "airflow-writer": "airflow celery worker",
+    "airflow-worker": "airflow celery worker",
+    "airflow-triggerer": "airflow triggerer",
     "airflow-init": None,
 }
 OTHER_SERVICES = {"postgres", "redis", "mailpit", "warehouse-postgres"}
@@ -52,7 +52,10 @@ def test_every_needed_service_exists(compose: dict) -> None:
     assert not missing, f"docker-compose.yaml lacks {sorted(missing)}"
     for name, command in AIRFLOW_SERVICES.items():
         if command:
-            assert services[name]["command"].startswith(command), name
+            # The image's entrypoint is `tini -- airflow`; a service may replace it with ours.
+            argv = services[name].get("entrypoint", ["tini", "--", "airflow"])[2:]
+            runs = " ".join([*argv, services[name].get("command", "")])
+            assert runs.startswith(command), name
     assert services["warehouse-postgres"]["profiles"] == ["postgres-warehouse"]
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")

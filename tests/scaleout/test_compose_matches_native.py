@@ -72,6 +72,14 @@ def _env_example() -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
 
 
+def service_argv(service: dict) -> tuple[str, ...]:
+    """What a service runs: the image's entrypoint is `tini -- airflow` (docker/Dockerfile), a service's
+    own ``entrypoint`` replaces it and the image's command (Compose's rule), then ``command``."""
+    entrypoint = service.get("entrypoint", ["tini", "--", "airflow"])
+    assert entrypoint[:2] == ["tini", "--"], "a service without tini leaves zombies and ignores TERM"
+    return (*entrypoint[2:], *shlex.split(service.get("command", "")))
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load(interpolate(COMPOSE.read_text(), _env_example()))
@@ -109,8 +117,7 @@ def test_compose_runs_the_native_stack_processes(compose: dict, native: Settings
     assert airflow_services == set(SERVICE_OF.values()), "compose and celery_stack list different processes"
     for proc in processes(native):
         service = services[SERVICE_OF[proc.name]]
-        # The image's entrypoint is `airflow` (docker/Dockerfile), as the native stack runs `airflow <command>`.
-        assert tuple(shlex.split(service["command"])) == proc.command, proc.name
+        assert service_argv(service) == proc.argv, proc.name
         if "MP_WORKER_NAME" in proc.env:
             assert service["environment"]["MP_WORKER_NAME"] == proc.env["MP_WORKER_NAME"], proc.name
 

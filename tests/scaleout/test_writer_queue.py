@@ -47,10 +47,8 @@ def test_exactly_one_worker_serves_the_writer_queue_with_one_slot(tmp_path) -> N
     from matrix_pulse.settings import Settings
 
     settings = Settings(home=tmp_path)
-    serving = [p for p in processes(settings) if p.command[:2] == ("celery", "worker")]
+    serving = [p for p in processes(settings) if p.argv[:3] == ("airflow", "celery", "worker")]
     assert len(serving) == 2, "the stack has two workers"
-    writers = [
-        p for p in serving if settings.writer_queue in p.command[p.command.index("--queues") + 1].split(",")
-    ]
+    writers = [p for p in serving if settings.writer_queue in p.argv[p.argv.index("--queues") + 1].split(",")]
     assert [p.name for p in writers] == ["writer"]
-    assert writers[0].command[writers[0].command.index("--concurrency") + 1] == "1"
+    assert writers[0].argv[writers[0].argv.index("--concurrency") + 1] == "1"

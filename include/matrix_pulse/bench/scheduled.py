@@ -24,8 +24,8 @@ CPU is each component's process tree from the trigger to the run's end (``cpu_s`
 time plus what it reaped of its children, so a DAG file's parse is counted once it has ended). The
 scheduler's tree holds the task processes and the dbt build; the other three are Airflow's own work
 beside it: the triggerer answering the consumers' polls in process, the dag-processor's parses (its
-30 s refresh, and one per batch of the success callbacks a trigger files when it ends a task), the
-api-server.
+30 s refresh, and failure callbacks; ops/dag_processor.py skips the success callbacks a trigger
+files when it ends a task, each batch of which cost a parse of the DAG file), the api-server.
 """
 
 from __future__ import annotations

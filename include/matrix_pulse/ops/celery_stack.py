@@ -42,12 +42,18 @@ _WORKER_LOG_PORTS = {"writer": 8393, "worker": 8394}
 _TRIGGERER_LOG_PORT = 8395
 
 
+# `airflow dag-processor` through our entry point, which skips re-parsing a DAG file for the task
+# success callbacks Airflow's processor would only log (ops/dag_processor.py; scripts/airflow_up.sh
+# starts the embedded one the same way).
+DAG_PROCESSOR = ("python", "-m", "matrix_pulse.ops.dag_processor")
+
+
 @dataclass(frozen=True)
 class StackProcess:
-    """One long-running process of the stack: its name, the ``airflow`` sub-command and its own env."""
+    """One long-running process of the stack: its name, what it runs (``argv``) and its own env."""
 
     name: str
-    command: tuple[str, ...]
+    argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -58,18 +64,19 @@ def processes(settings: Settings) -> list[StackProcess]:
     on_postgres = settings.warehouse_backend == "postgres"
     writer_queue = "default" if on_postgres else settings.writer_queue
     return [
-        StackProcess("api-server", ("api-server",)),
-        StackProcess("scheduler", ("scheduler",)),
-        StackProcess("dag-processor", ("dag-processor",)),
+        StackProcess("api-server", ("airflow", "api-server")),
+        StackProcess("scheduler", ("airflow", "scheduler")),
+        StackProcess("dag-processor", DAG_PROCESSOR),
         StackProcess(
             "triggerer",
-            ("triggerer",),
+            ("airflow", "triggerer"),
             {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_TRIGGERER_LOG_PORT)},
         ),
         # Concurrency 1: one writer at a time on the file, whatever the pool says.
         StackProcess(
             "writer",
             (
+                "airflow",
                 "celery",
                 "worker",
                 "--queues",
@@ -87,6 +94,7 @@ def processes(settings: Settings) -> list[StackProcess]:
         StackProcess(
             "worker",
             (
+                "airflow",
                 "celery",
                 "worker",
                 "--queues",
@@ -253,7 +261,7 @@ class Stack:
         self.start_redis()
         self.migrate()
         for proc in processes(self.settings):
-            self._spawn(proc.name, ["airflow", *proc.command], self.env(proc.env))
+            self._spawn(proc.name, list(proc.argv), self.env(proc.env))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             dead = [n for n in self.names() if not self._pid(n)]

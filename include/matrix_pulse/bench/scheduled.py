@@ -122,28 +122,27 @@ class ScheduledAirflow:
         return pids
 
     @staticmethod
-    def rss(leaders: dict[str, int]) -> int:
-        """Bytes held now by every process of Airflow's components (``leaders``' whole trees)."""
-        import psutil
-
-        total = 0
-        for pid in leaders.values():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += tree_rss(psutil.Process(pid))
-        return total
-
-    @staticmethod
-    def cpu_seconds(leaders: dict[str, int]) -> dict[str, float]:
-        """CPU seconds used so far by each component's process tree."""
+    def _each_tree(leaders: dict[str, int], measure) -> dict[str, float]:
+        """``measure`` (bench.memory's) of each component's process tree now; 0 for one that is gone."""
         import psutil
 
         out = {}
         for comp, pid in leaders.items():
             try:
-                out[comp] = tree_cpu_seconds(psutil.Process(pid))
+                out[comp] = measure(psutil.Process(pid))
             except psutil.NoSuchProcess:
-                out[comp] = 0.0
+                out[comp] = 0
         return out
+
+    @classmethod
+    def rss(cls, leaders: dict[str, int]) -> int:
+        """Bytes held now by every process of Airflow's components (``leaders``' whole trees)."""
+        return sum(cls._each_tree(leaders, tree_rss).values())
+
+    @classmethod
+    def cpu_seconds(cls, leaders: dict[str, int]) -> dict[str, float]:
+        """CPU seconds used so far by each component's process tree."""
+        return cls._each_tree(leaders, tree_cpu_seconds)
 
     def run(self, dag_id: str, timeout: float = 3600) -> tuple[float, float, dict]:
         """Trigger ``dag_id`` and wait for it; (seconds from trigger to end, peak RSS MB, detail)."""

@@ -10,8 +10,9 @@ included (``airflow/models/trigger.py``), and the dag-processor parses that task
 for each batch of them, only for its processor to log "Task callback requested but is not a failure
 callback" and return (``dag_processing/processor.py``, ``_execute_task_callbacks``): a success
 callback runs in the task's own process, never here. Every consumer of ``mp_transform`` ends in the
-triggerer, so a national run paid ~31-34 CPU-s of re-parses of mp_transform.py (0.55-0.73 CPU-s
-each) and 21-35 s of its 145-200 s for nothing (2026-12-07, README Benchmark). The manager below
+triggerer, so a national run paid 20-34 CPU-s of re-parses of mp_transform.py (0.55-0.73 CPU-s
+each) for nothing; without them a full national build took 136.6 s instead of 145.5 s (means of
+three alternating runs each, 2026-12-07, README Measured). The manager below
 claims the requests from the metadata DB exactly as Airflow does (none is left behind) and queues
 only those the processor acts on: failure and retry callbacks (the data team's alert e-mail,
 ops.alerts) and every DAG and e-mail callback pass untouched.

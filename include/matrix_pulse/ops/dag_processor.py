@@ -30,7 +30,8 @@ from airflow.dag_processing.manager import DagFileProcessorManager
 
 
 def processor_acts_on(request: CallbackRequest) -> bool:
-    """False for what Airflow's DAG file processor only logs: a task callback that is no failure's.
+    """False for what Airflow's DAG file processor only logs: a task callback for anything but a
+    failure or a retry.
 
     The same test as the processor's own (``TaskCallbackRequest.is_failure_callback``), so a
     callback type Airflow adds to the failures passes here too.

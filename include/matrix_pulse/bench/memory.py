@@ -8,37 +8,37 @@ import threading
 from collections.abc import Callable
 
 
-def tree_rss(proc) -> int:
-    """Bytes resident in ``proc`` (a psutil.Process) and all its descendants now."""
+def _tree_sum(proc, per_process: Callable) -> float:
+    """``per_process(p)`` summed over ``proc`` (a psutil.Process) and its descendants now; a process
+    that ends meanwhile counts 0."""
     import psutil
 
-    total = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0
+    total = 0
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
-            total += p.memory_info().rss
+            total += per_process(p)
     return total
+
+
+def tree_rss(proc) -> int:
+    """Bytes resident in ``proc`` (a psutil.Process) and all its descendants now."""
+    return _tree_sum(proc, lambda p: p.memory_info().rss)
+
+
+def _own_and_reaped_cpu(p) -> float:
+    t = p.cpu_times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def tree_cpu_seconds(proc) -> float:
     """CPU seconds (user + system) that ``proc`` and its descendants have used so far: each live
     process's own time plus what it has reaped of its children, so a short-lived child (a DAG file's
     parse, a task) is counted once its parent has waited for it, and never twice."""
-    import psutil
-
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-    return total
+    return float(_tree_sum(proc, _own_and_reaped_cpu))
 
 
 class PeakRss:

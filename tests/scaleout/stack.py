@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT
 
+from tests.ops.conftest import free_port
+
 
 def unavailable(reason: str) -> None:
     if os.environ.get("MP_REQUIRE_POSTGRES"):
@@ -50,15 +52,19 @@ def celery_stack(
         unavailable("redis-server is not installed (scripts/redis_install.sh)")
     home = tmp_path_factory.mktemp("mp_home")
     airflow_home = tmp_path_factory.mktemp("airflow_home")
+    # Free ports, not the stack's defaults (8080, 6379, 8025): a `make airflow` or `make celery` the
+    # developer left running, or a Redis an interrupted test run left behind, holds those.
     env = {
         **os.environ,
         "MP_HOME": str(home),
         "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW_PORT": os.environ.get("AIRFLOW_PORT", "8080"),
+        "AIRFLOW_PORT": str(free_port()),
+        "MP_REDIS_PORT": str(free_port()),
+        "MP_SMTP_PORT": str(free_port()),
         **(extra_env or {}),
     }
     # Alerts, notices and packs go to this test's SMTP sink, whatever connection the calling shell had.
-    smtp_port = env.get("MP_SMTP_PORT", "8025")
+    smtp_port = env["MP_SMTP_PORT"]
     env["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps(
         {
             "conn_type": "smtp",

@@ -16,6 +16,11 @@
     A CRM staging model keeps every status row of a lead across days (key clue_id, updated_at,
     no day in it), so its tests take `leads: clue_id, crm_system: dcc` instead: every row of
     each lead with a raw row on a changed day of that CRM.
+    `by_construction: true` marks a test of what the model's SQL guarantees on ANY input (a key
+    its own dedup window partitions by, a CASE whose every branch is an accepted value): no
+    delivery can break it, only a change to the project can, so it checks every row when there
+    is no watermark for the current project (below) and no row otherwise. The national daily
+    spent ~3 s of its dbt build on three such tests (stop 55, README Measured).
 
     The tests' watermark is not the models': a model's moves on when it BUILT, so a day whose
     test failed would never be tested again. <intermediate>.mp_test_state holds one 'tested'
@@ -135,6 +140,7 @@
 {% macro mp_test_scope_condition(scope, relation) -%}
     {%- set since = mp_tested_watermark() -%}
     {%- if since is none -%}{{ return(none) }}{%- endif -%}
+    {%- if scope.get('by_construction') -%}{{ return('(1 = 0)') }}{%- endif -%}
     {%- if scope.get('leads') -%}{{ return(mp_changed_leads_condition(scope, since)) }}{%- endif -%}
     {%- set days = mp_changed_days(mp_scope_sources(scope['sources']), since) -%}
     {%- set on_changed_days = mp_in_days(scope['platform'], scope['date'], days) -%}

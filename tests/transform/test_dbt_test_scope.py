@@ -14,7 +14,9 @@ so the build leaves the planted row alone: only the test can find it. What must 
   although nothing new was loaded for it;
 - after a change to the project's files every day is tested;
 - a first build and `dbt build --full-refresh` test every row;
-- rows an ingest commits while a build runs (PostgreSQL lets it) are tested by the next build.
+- rows an ingest commits while a build runs (PostgreSQL lets it) are tested by the next build;
+- a test of what a model's SQL guarantees (`by_construction`) looks at no row while the project
+  is unchanged, and at every row, failing, once a change to the model breaks it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .fixture_warehouse import build_fixture_warehouse
 pytestmark = pytest.mark.slow
 
 SCOPED_TEST = "unique_combination_of_columns_int_content_snapshots_unioned_platform__post_id__data_date"
+CONSTRUCTED_TEST = "stg_crm__dcc_leads_one_row_per_status_update"  # mp_scope: {by_construction: true}
 LOADED_DAY = "2026-07-04"  # douyin's day the replayed ingest re-delivers
 OLD_DAY = "2026-07-01"  # a day nothing reloads
 
@@ -46,14 +49,16 @@ def _project_copy(tmp_path: Path) -> Path:
     return project
 
 
-def _dbt(project: Path, work_dir: Path, warehouse: Path, command: str, *args: str) -> dict[str, dict]:
-    """`dbt <command>` of ``project``; the scoped test's run result ({} when it did not run),
-    plus the whole run's return code under 'returncode'."""
+def _dbt(
+    project: Path, work_dir: Path, warehouse: Path, command: str, *args: str, scoped_test: str = SCOPED_TEST
+) -> dict[str, dict]:
+    """`dbt <command>` of ``project``; the run result of ``scoped_test`` ({} when it did not
+    run), plus the whole run's return code under 'returncode'."""
     env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
     flags = PRODUCTION_BUILD_FLAGS if command == "build" else ()  # a build as the DAG runs it
     result = dbt(command, work_dir, env, *flags, *args, project=project)
     results = json.loads((work_dir / "target" / "run_results.json").read_text())["results"]
-    scoped = next((r for r in results if r["unique_id"].startswith(f"test.matrix_pulse.{SCOPED_TEST}")), {})
+    scoped = next((r for r in results if r["unique_id"].startswith(f"test.matrix_pulse.{scoped_test}.")), {})
     errors = [r["unique_id"] for r in results if r["status"] in ("error", "fail") and r is not scoped]
     assert errors == [], result.stdout[-4000:]  # only the planted duplicate may fail
     return {"returncode": result.returncode, "scoped": scoped, "stdout": result.stdout}
@@ -206,3 +211,22 @@ def test_rows_loaded_while_a_build_runs_are_tested_by_the_next_build(built, tmp_
     next_build = _dbt(project, tmp_path / "next", warehouse, "build")
     assert next_build["returncode"] == 0
     assert f"data_date in (cast('{LOADED_DAY}' as date))" in next_build["scoped"]["compiled_code"]
+
+
+def test_a_key_the_sql_guarantees_is_tested_only_when_the_project_changes(built, tmp_path):
+    """stg_crm__dcc_leads keeps one row per (clue_id, updated_at) whatever the CRM delivers: its
+    key test reads no row on a build of the same project, and every row after a change to it."""
+    project, warehouse = built
+    crm = ("--select", "stg_crm__dcc_leads")
+    same = _dbt(project, tmp_path / "same", warehouse, "build", *crm, scoped_test=CONSTRUCTED_TEST)
+    assert same["returncode"] == 0 and same["scoped"]["status"] == "pass"
+    assert "where (1 = 0)) dbt_subquery" in same["scoped"]["compiled_code"]
+
+    model = project / "models" / "staging" / "crm" / "stg_crm__dcc_leads.sql"
+    assert model.read_text().endswith("select * from marked\n")
+    model.write_text(  # a change that breaks the key: one status row twice
+        model.read_text() + "union all (select * from marked order by clue_id, updated_at limit 1)\n"
+    )
+    broken = _dbt(project, tmp_path / "broken", warehouse, "build", *crm, scoped_test=CONSTRUCTED_TEST)
+    assert broken["scoped"]["status"] == "fail" and broken["scoped"]["failures"] == 1
+    assert "dbt_subquery" not in broken["scoped"]["compiled_code"]

@@ -420,3 +420,30 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The time the model being built last built successfully (mp_record_watermark's built_at), as
+    text, or none: no build recorded. A model that recomputes the rows an upstream model rewrote
+    since then compares it with that model's mp_built_at (int_leads_duplicates_flagged ->
+    fct_leads); both are read from one database clock. -#}
+{% macro mp_last_built_at() -%}
+    {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+    {%- set result = run_query(
+        "select cast(max(built_at) as varchar) from " ~ mp_state_relation()
+        ~ " where model_name = '" ~ this.identifier ~ "'"
+    ) -%}
+    {{ return(result.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- post-hook of a model incremental by `key`: delete its rows whose key `upstream` no longer
+    holds (a lead a re-delivery dropped); the rows still there were replaced by delete+insert. -#}
+{% macro mp_delete_vanished_keys(key, upstream) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as target_rows
+        where not exists (
+            select 1 from {{ upstream }} as upstream_rows where upstream_rows.{{ key }} = target_rows.{{ key }}
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -149,10 +149,19 @@ def _table_differences(left, right) -> dict[str, tuple[int, int, int, int]]:
     out = {}
     for schema, table in tables:
         name = f"{schema}.{table}"
+        # every column but the time a row was written (int_leads_duplicates_flagged.mp_built_at)
+        columns = ", ".join(
+            f'"{c}"'
+            for (c,) in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'r' and schema_name = ? "
+                "and table_name = ? and column_name <> 'mp_built_at' order by column_index",
+                [schema, table],
+            ).fetchall()
+        )
         out[name] = con.execute(
             f"select (select count(*) from l.{name}), (select count(*) from r.{name}), "
-            f"(select count(*) from (select * from l.{name} except all select * from r.{name})), "
-            f"(select count(*) from (select * from r.{name} except all select * from l.{name}))"
+            f"(select count(*) from (select {columns} from l.{name} except all select {columns} from r.{name})), "
+            f"(select count(*) from (select {columns} from r.{name} except all select {columns} from l.{name}))"
         ).fetchone()
     con.close()
     return out
@@ -263,6 +272,15 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(whole_quarte
         "update raw.matrix_roster set dealer_code = case when account_id = 'ks_dealer_2' then 'D001' "
         f"else dealer_code end, loaded_at = timestamp '{REDELIVERED_CRM_AT}' where data_date = date '2026-07-03'"
     )
+    # and a corrected 07-01 version makes it a KOC until then: lead C002 (created 07-01, no CRM row
+    # of it changes) gets that source tier
+    con.execute(
+        "update raw.matrix_roster set matrix_tier = case when account_id = 'ks_dealer_2' then 'KOC' else "
+        f"matrix_tier end, loaded_at = timestamp '{REDELIVERED_CRM_AT}' where data_date = date '2026-07-01'"
+    )
+    # a new dealer list moves D001 to another region: lead C003's (no CRM row of it changes)
+    con.execute(f"update raw.dealers set region = case when dealer_code = 'D001' then '华北' else region end, "
+                f"loaded_at = timestamp '{REDELIVERED_CRM_AT}'")  # fmt: skip
     con.close()
     _redeliver_old_crm_days(warehouse)
 
@@ -290,12 +308,40 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(whole_quarte
         "content using (platform, post_id) where platform = 'douyin' and post_id = 'dy_p4'"
     ).fetchone()
     con.close()
+    leads = {
+        row[0]: row[1:]
+        for row in duckdb.connect(str(warehouse), read_only=True)
+        .execute("select clue_id, region, is_from_live, source_matrix_tier from marts.fct_leads")
+        .fetchall()
+    }
+    # each reached fct_leads through the dimensions alone (see fct_leads' recomputed_keys)
+    assert leads["C003"][0] == "华北" and leads["C002"][2] == "KOC"
     assert latest["dy_p1"].isoformat() == "2026-07-03" and latest["dy_p2"].isoformat() == "2026-07-04"
     assert titles["dy_p2"].endswith("(修订)")
     assert dealers["2026-07-02"] == "D002" and dealers["2026-07-03"] == dealers["2026-07-04"] == "D001"
     # the incremental build rewrites the retyped post's earlier days too (the content facts are
     # otherwise replaced from the first changed day on)
     assert retyped[0] >= 2 and retyped[1:] == (1, True, "视频")
+
+
+def test_a_live_taken_back_reaches_the_leads_from_it(whole_quarter_built, tmp_path):
+    """Only a dimension changes: the WeChat Channels live wxc_live_1 is taken back (its 07-03 file
+    re-delivered empty), and no CRM row changes. Lead L001, from that live, must lose the flag
+    (fct_leads compares its stored leads with the current lives), as a full rebuild gives."""
+    warehouse = _copy_of(whole_quarter_built, tmp_path)
+    env = {"MP_WAREHOUSE": str(warehouse), "MP_DBT_TARGET": "duckdb"}
+    con = duckdb.connect(str(warehouse))
+    assert con.execute("select is_from_live from marts.fct_leads where clue_id = 'L001'").fetchone() == (
+        True,
+    )
+    con.execute("delete from raw.wechat_channels_lives where live_id = 'wxc_live_1'")
+    con.close()
+    _assert_incremental_equals_full_refresh(tmp_path, warehouse, env)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("select is_from_live from marts.fct_leads where clue_id = 'L001'").fetchone() == (
+        False,
+    )
+    con.close()
 
 
 def test_incremental_build_without_changes_keeps_the_marts(whole_quarter_built, tmp_path):

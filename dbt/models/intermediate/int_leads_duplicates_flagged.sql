@@ -7,11 +7,13 @@
 -- (phone_hash, series_code) partition, so a run recomputes every partition a changed lead (see
 -- mp_changed_leads in macros/incremental.sql) is in now or was in at the last build, whole;
 -- that equals a full rebuild whatever the dates (a late lead can make a later one a duplicate
--- or stop being one itself).
+-- or stop being one itself). Each row carries when it was written (mp_built_at; NULL in the rows of
+-- a table an earlier version built, hence append_new_columns), for fct_leads.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='lead_key',
+    on_schema_change='append_new_columns',
     post_hook=[
         "{{ mp_delete_vanished_leads(ref('int_leads_unioned')) }}",
         "{{ mp_record_watermark(mp_lead_sources()) }}",
@@ -82,7 +84,9 @@ final as (
     select
         leads.*,
         flags.previous_created_at as previous_same_interest_at,
-        coalesce(flags.is_duplicate, false) as is_duplicate
+        coalesce(flags.is_duplicate, false) as is_duplicate,
+        -- when this row was (re)written: fct_leads recomputes the rows written since its own build
+        cast(current_timestamp as timestamp) as mp_built_at
     from leads
     left join flags on leads.lead_key = flags.lead_key
 )

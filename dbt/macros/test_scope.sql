@@ -11,11 +11,7 @@
     (int_content_deltas_computed replaces an affected post's days from the first changed one on);
     `attribution: true` adds the days from the first one a roster version or dealer list changed
     since then can re-attribute (mp_attribution_change_start), for fct_content_daily. sources:
-    content (the post sources of mp_content_sources, platform codes) or crm (mp_lead_sources,
-    crm_system codes).
-    A CRM staging model keeps every status row of a lead across days (key clue_id, updated_at,
-    no day in it), so its tests take `leads: clue_id, crm_system: dcc` instead: every row of
-    each lead with a raw row on a changed day of that CRM.
+    content (the post sources of mp_content_sources, platform codes).
     `by_construction: true` marks a test of what the model's SQL guarantees on ANY input (a key
     its own dedup window partitions by, a CASE whose every branch is an accepted value): no
     delivery can break it, only a change to the project can, so it checks every row when there
@@ -118,8 +114,7 @@
 {#- The sources a scope names, in the shape of mp_content_sources. -#}
 {% macro mp_scope_sources(name) -%}
     {%- if name == 'content' -%}{{ return(mp_content_sources(include_wechat_oa=true)) }}{%- endif -%}
-    {%- if name == 'crm' -%}{{ return(mp_lead_sources()) }}{%- endif -%}
-    {{ exceptions.raise_compiler_error("mp_scope: unknown sources '" ~ name ~ "' (content or crm)") }}
+    {{ exceptions.raise_compiler_error("mp_scope: unknown sources '" ~ name ~ "' (content)") }}
 {%- endmacro %}
 
 {#- The watermarks ({'raw', 'ledger'}, as mp_watermark) of the last build whose data tests all
@@ -141,7 +136,6 @@
     {%- set since = mp_tested_watermark() -%}
     {%- if since is none -%}{{ return(none) }}{%- endif -%}
     {%- if scope.get('by_construction') -%}{{ return('(1 = 0)') }}{%- endif -%}
-    {%- if scope.get('leads') -%}{{ return(mp_changed_leads_condition(scope, since)) }}{%- endif -%}
     {%- set days = mp_changed_days(mp_scope_sources(scope['sources']), since) -%}
     {%- set on_changed_days = mp_in_days(scope['platform'], scope['date'], days) -%}
     {%- if scope.get('attribution') -%}
@@ -157,31 +151,6 @@
     {{ return(
         "(" ~ key ~ ") in (select " ~ key ~ " from " ~ relation ~ " where " ~ on_changed_days ~ ")"
     ) }}
-{%- endmacro %}
-
-{#- `leads: <clue id column>` of one CRM (`crm_system`): the leads with a raw status row on a
-    changed day of that CRM, whose staging rows (windows per lead) are the only ones a new
-    delivery can change. As literals, which DuckDB pushes below the staging windows (see
-    mp_changed_clue_ids); above mp_inline_leads_limit leads, the subquery (slower, same rows). -#}
-{% macro mp_changed_leads_condition(scope, since) -%}
-    {%- set sources = [] -%}
-    {%- for crm_system, raw_relation, folder in mp_lead_sources() if crm_system == scope['crm_system'] -%}
-        {%- do sources.append((crm_system, raw_relation, folder)) -%}
-    {%- endfor -%}
-    {%- if sources | length != 1 -%}
-        {{ exceptions.raise_compiler_error("mp_scope: unknown crm_system '" ~ scope['crm_system'] ~ "'") }}
-    {%- endif -%}
-    {%- set changed = "select distinct clue_id from " ~ sources[0][1] ~ " where clue_id is not null and "
-        ~ mp_in_days("'" ~ scope['crm_system'] ~ "'", 'data_date', mp_changed_days(sources, since)) -%}
-    {%- set max_literals = var('mp_inline_leads_limit') | int -%}
-    {%- set rows = run_query(changed ~ " order by 1 limit " ~ (max_literals + 1)).rows -%}
-    {%- if rows | length == 0 -%}{{ return('(1 = 0)') }}{%- endif -%}
-    {%- if rows | length > max_literals -%}{{ return(scope['leads'] ~ " in (" ~ changed ~ ")") }}{%- endif -%}
-    {%- set ids = [] -%}
-    {%- for row in rows -%}
-        {%- do ids.append("'" ~ (row[0] | replace("'", "''")) ~ "'") -%}
-    {%- endfor -%}
-    {{ return(scope['leads'] ~ " in (" ~ ids | join(", ") ~ ")") }}
 {%- endmacro %}
 
 {#- dbt wraps the relation of every generic test in this macro at EXECUTION time (the global

@@ -93,20 +93,24 @@
     ]) }}
 {%- endmacro %}
 
-{#- The watermarks of the model being built, {'raw': timestamp text, 'ledger': timestamp text},
-    or none when there are none (first build, or a table an earlier version of the project
-    built, which recorded no ledger watermark): then EVERY day counts as changed, including
-    days no longer in raw, so the run equals a full rebuild. -#}
+{#- The watermarks of the model being built, {'raw': timestamp text, 'ledger': timestamp text,
+    'built': timestamp text}, or none when there are none (first build, or a table an earlier
+    version of the project built, which recorded no ledger watermark): then EVERY day counts as
+    changed, including days no longer in raw, so the run equals a full rebuild. 'built' is when
+    that build ran (the post-hook's clock): a model that recomputes the rows an upstream model
+    rewrote since then compares it with their mp_built_at (int_leads_duplicates_flagged ->
+    fct_leads), both from one database clock. -#}
 {% macro mp_watermark() -%}
     {%- set since = none -%}
     {%- if execute and is_incremental() -%}
         {%- set result = run_query(
-            "select cast(max(raw_loaded_at) as varchar), cast(max(ledger_changed_at) as varchar) from "
+            "select cast(max(raw_loaded_at) as varchar), cast(max(ledger_changed_at) as varchar), "
+            ~ "cast(max(built_at) as varchar) from "
             ~ mp_state_relation() ~ " where model_name = '" ~ this.identifier ~ "'"
         ) -%}
         {%- set raw, ledger = result.columns[0].values()[0], result.columns[1].values()[0] -%}
         {%- if raw is not none and ledger is not none -%}
-            {%- set since = {'raw': raw, 'ledger': ledger} -%}
+            {%- set since = {'raw': raw, 'ledger': ledger, 'built': result.columns[2].values()[0]} -%}
         {%- endif -%}
     {%- endif -%}
     {{ return(since) }}
@@ -421,19 +425,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-
-{#- The time the model being built last built successfully (mp_record_watermark's built_at), as
-    text, or none: no build recorded. A model that recomputes the rows an upstream model rewrote
-    since then compares it with that model's mp_built_at (int_leads_duplicates_flagged ->
-    fct_leads); both are read from one database clock. -#}
-{% macro mp_last_built_at() -%}
-    {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
-    {%- set result = run_query(
-        "select cast(max(built_at) as varchar) from " ~ mp_state_relation()
-        ~ " where model_name = '" ~ this.identifier ~ "'"
-    ) -%}
-    {{ return(result.columns[0].values()[0]) }}
-{%- endmacro %}
 
 {#- post-hook of a model incremental by `key`: delete its rows whose key `upstream` no longer
     holds (a lead a re-delivery dropped); the rows still there were replaced by delete+insert. -#}

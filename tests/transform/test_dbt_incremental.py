@@ -307,13 +307,13 @@ def test_incremental_build_equals_full_refresh_when_old_days_change(whole_quarte
         "any_value(content.content_type) from marts.fct_content_daily as facts inner join marts.dim_content as "
         "content using (platform, post_id) where platform = 'douyin' and post_id = 'dy_p4'"
     ).fetchone()
-    con.close()
     leads = {
         row[0]: row[1:]
-        for row in duckdb.connect(str(warehouse), read_only=True)
-        .execute("select clue_id, region, is_from_live, source_matrix_tier from marts.fct_leads")
-        .fetchall()
+        for row in con.execute(
+            "select clue_id, region, is_from_live, source_matrix_tier from marts.fct_leads"
+        ).fetchall()
     }
+    con.close()
     # each reached fct_leads through the dimensions alone (see fct_leads' recomputed_keys)
     assert leads["C003"][0] == "华北" and leads["C002"][2] == "KOC"
     assert latest["dy_p1"].isoformat() == "2026-07-03" and latest["dy_p2"].isoformat() == "2026-07-04"

@@ -22,7 +22,7 @@
     ],
 ) }}
 {%- if is_incremental() %}
-{%- set since_built = mp_last_built_at() %}
+{%- set since = mp_watermark() %}
 {%- endif %}
 with dealers as (
     select * from {{ ref('dim_dealer') }}
@@ -39,8 +39,8 @@ live_rooms as (
 
 recomputed_keys as (
     select lead_key from {{ ref('int_leads_duplicates_flagged') }}
-    {%- if since_built is not none %}
-    where mp_built_at > cast('{{ since_built }}' as timestamp)
+    {%- if since is not none %}
+    where mp_built_at > cast('{{ since.built }}' as timestamp)
     {%- endif %}
     union
     select stored.lead_key

@@ -21,7 +21,8 @@ recorded. meta.gx_results gets one row per file x raw table x expectation; Data 
 validation results (the index lists the latest ``DOCS_INDEX_LIMIT`` of them).
 
 GX costs seconds to import (2.3-2.8 s on this project's machine, 2026-12-06): it is imported
-inside ``run_quality`` only, and not at all when no file is waiting for checks.
+inside ``run_quality`` only, and not at all when no file is waiting for checks, through
+``gx_import.import_gx`` (without the scipy.stats no suite here calls).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import duckdb
 
 from matrix_pulse.clock import shanghai_now
 from matrix_pulse.ingest.discovery import sources_by_folder
+from matrix_pulse.ingest.gx_import import import_gx
 from matrix_pulse.ingest.quality_checks import (
     CRITICAL,
     FILE_COLUMNS,
@@ -286,7 +288,7 @@ def run_quality(settings: Settings, run_id: str | None = None) -> QualityReport:
         ).fetchall()
         if not pending:
             return report
-        import great_expectations as gx  # noqa: F401  (lazy: ~10 s, never at DAG parse time)
+        gx = import_gx()  # first (before any great_expectations.* import) and only here: seconds
         import pandas as pd
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (

@@ -1,5 +1,5 @@
-"""GX checks import Great Expectations without scipy.stats (matrix_pulse.ingest.gx_import), and
-scipy.stats still works for whoever reads it later.
+"""GX checks import Great Expectations without scipy.stats and altair (matrix_pulse.ingest.gx_import),
+and scipy.stats still works for whoever reads it later.
 
 Run in a fresh interpreter: the test session may already have imported GX or scipy."""
 
@@ -26,7 +26,7 @@ write_all_good(settings.landing_dir, dt.date(2026, 7, 1), n=3)
 run_ingest(settings)
 report = run_quality(settings)
 out = {"checked": report.files_checked, "deferred": type(sys.modules["scipy.stats"]).__name__,
-       "stats_py": "scipy.stats._stats_py" in sys.modules}
+       "stats_py": "scipy.stats._stats_py" in sys.modules, "altair": type(sys.modules["altair"]).__name__}
 from scipy import stats  # as GX's KL-divergence expectation holds it
 from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
 out["entropy"] = kl.stats.entropy([0.5, 0.5], [0.25, 0.75])
@@ -38,7 +38,7 @@ print(json.dumps(out))
 """
 
 
-def test_checks_run_without_scipy_stats_and_it_loads_on_first_use(tmp_path: Path) -> None:
+def test_checks_run_without_scipy_stats_or_altair_and_stats_loads_on_first_use(tmp_path: Path) -> None:
     env = {**os.environ, "MP_HOME": str(tmp_path / "home"), "MP_STABLE_SECONDS": "0",
            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "include"), str(REPO_ROOT)])}  # fmt: skip
     for var in ("MP_WAREHOUSE", "MP_PUBLISHED", "MP_LANDING_DIR"):
@@ -47,8 +47,8 @@ def test_checks_run_without_scipy_stats_and_it_loads_on_first_use(tmp_path: Path
     assert done.returncode == 0, done.stderr[-4000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["checked"] > 0  # GX validated the day's files
-    # the checks never read scipy.stats: it was not run
-    assert out["deferred"] == "_RunsOnFirstUse" and out["stats_py"] is False
+    # the checks and their Data Docs never read scipy.stats or altair: neither was run
+    assert out["deferred"] == out["altair"] == "_RunsOnFirstUse" and out["stats_py"] is False
     # the first read runs it: the real module, the same object for everyone
     assert abs(out["entropy"] - 0.14384103622589045) < 1e-12
     assert out["after"] == "module" and out["same"] is True and out["norm"] == 0.5

@@ -19,21 +19,41 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 import types
 from typing import Any
 
 DEFERRED = ("scipy.stats", "altair")
 
 
+# Held while a deferred module runs: a second thread reading it meanwhile waits for the module
+# instead of finding it half run (what the import system's own module locks do for an import).
+_RUNNING = threading.RLock()
+
+
 class _RunsOnFirstUse(types.ModuleType):
     def __getattr__(self, name: str) -> Any:  # only called for names the module lacks
-        self.__class__ = types.ModuleType  # before running it: its own code reads its names
-        try:
-            self.__spec__.loader.exec_module(self)
-        except BaseException:
-            sys.modules.pop(self.__name__, None)  # as a failed import leaves it: the next import retries
-            raise
+        with _RUNNING:
+            if type(self) is _RunsOnFirstUse:  # not run yet (another thread may have run it meanwhile)
+                self.__class__ = _Running  # its own code may read it back (a circular import) while it runs
+                try:
+                    self.__spec__.loader.exec_module(self)
+                except BaseException:  # as a failed import leaves it: the next import tries again
+                    sys.modules.pop(self.__name__, None)
+                    raise
+                finally:
+                    self.__class__ = types.ModuleType
         return getattr(self, name)
+
+
+class _Running(types.ModuleType):
+    def __getattr__(self, name: str) -> Any:
+        with _RUNNING:  # another thread: wait until it has run; the running thread: what it has so far
+            pass
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}") from None
 
 
 def import_gx() -> types.ModuleType:

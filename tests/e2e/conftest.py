@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
+from matrix_pulse.ops.smtp_sink import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _run_demo(home: Path, port: int) -> subprocess.CompletedProcess:
@@ -37,7 +31,7 @@ def _run_demo(home: Path, port: int) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp_path_factory.mktemp("demo_home")
-    port = _free_port()
+    port = free_port()
     first = _run_demo(home, port)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     published = home / "published" / "matrix_pulse_marts.duckdb"

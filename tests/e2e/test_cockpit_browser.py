@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
+from matrix_pulse.ops.smtp_sink import free_port
 
 from tests.browser import chromium
 from tests.e2e.conftest import expected_days
@@ -26,16 +26,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def cockpit(demo: dict, tmp_path_factory: pytest.TempPathFactory):
     """Airflow (api-server, scheduler, dag-processor, triggerer) on the demo's homes; stopped after."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MP_", "AIRFLOW_CONN_SMTP"))}
     env.update(MP_HOME=str(demo["home"]), AIRFLOW_PORT=str(port))
     script = ["bash", "-c", 'source scripts/env.sh && scripts/airflow_up.sh "$0"']

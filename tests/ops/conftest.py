@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -11,14 +10,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from matrix_pulse.ops.smtp_sink import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ReceivedMail:

@@ -14,7 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = """
-import datetime as dt, json, sys, types
+import datetime as dt, json, sys
 from matrix_pulse.ingest import run_ingest
 from matrix_pulse.ingest.quality import run_quality
 from matrix_pulse.settings import get_settings

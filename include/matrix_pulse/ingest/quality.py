@@ -22,7 +22,7 @@ validation results (the index lists the latest ``DOCS_INDEX_LIMIT`` of them).
 
 GX costs seconds to import (2.3-2.8 s on this project's machine, 2026-12-06): it is imported
 inside ``run_quality`` only, and not at all when no file is waiting for checks, through
-``gx_import.import_gx`` (without the scipy.stats no suite here calls).
+``gx_import.import_gx`` (without the scipy.stats and altair that no check here calls).
 """
 
 from __future__ import annotations

@@ -246,12 +246,11 @@ class Stack:
 
     def migrate(self) -> None:
         """Create or upgrade the metadata schema and the writer pool before the processes start."""
-        env = self.env()
-        pool = ["pools", "set", self.settings.writer_pool, "1", "DuckDB has one writer per file"]
-        for args in (["db", "migrate"], pool):
-            done = subprocess.run(["airflow", *args], env=env, capture_output=True, text=True)
-            if done.returncode:
-                raise RuntimeError(f"`airflow {' '.join(args[:2])}` failed:\n{done.stderr[-3000:]}")
+        # `airflow db migrate` and `airflow pools set`, in one Airflow process (ops.airflow_bootstrap)
+        argv = ["python", "-m", "matrix_pulse.ops.airflow_bootstrap"]
+        done = subprocess.run(argv, env=self.env(), capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"`airflow db migrate` or `airflow pools set` failed:\n{done.stderr[-3000:]}")
 
     def start(self, timeout: float = 240.0) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -30,6 +30,8 @@ from pathlib import Path
 import duckdb
 import psycopg2
 import pytest
+import yaml
+from conftest import hq_and_one_region
 from marts_equal import assert_marts_equal
 from matrix_pulse.ingest.pg_warehouse import ingest_lock_key
 from matrix_pulse.ops.airflow_runs import TERMINAL, AirflowApi, run_dag
@@ -70,6 +72,8 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory):
         # The simulator's mess makes 12 of a week's 77 source-days unusable (16%), above the
         # production gate (8%); the packs must be built and sent here, so the gate allows it.
         "MP_GATE_MAX_MISSING_RATE": "0.5",
+        # HQ's pack and one region's: both scopes built from PostgreSQL and sent (conftest.hq_and_one_region)
+        "MP_AUDIENCES_FILE": str(hq_and_one_region(tmp_path_factory.mktemp("audiences") / "audiences.yaml")),
         # Only the runs the test triggers (no cron catch-up or asset-triggered runs beside them),
         # as in `make demo`: the timings are those of one pipeline.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
@@ -176,7 +180,9 @@ def test_pipeline_on_postgres_uses_both_workers_and_equals_duckdb(pg_stack, tmp_
     # (c) each mail arrived once; a second report run of the quarter sends nothing more
     first = _mails(home)
     packs = [m for m in first if "data-team" not in m[0]]
-    assert len(packs) >= 2, first  # the packs were sent, not only the data team's notices
+    # every recipient of both audiences got the pack, not only the data team its notices
+    audiences = yaml.safe_load(Path(env["MP_AUDIENCES_FILE"]).read_text(encoding="utf-8"))["audiences"]
+    assert sorted(to for to, _ in packs) == sorted(r for a in audiences for r in a["recipients"]), first
     assert all(n == 1 for n in Counter(first).values()), Counter(first)
     run_dag(api, "mp_report", None, {"quarter": QUARTER}, timeout=900)
     assert _mails(home) == first

@@ -179,7 +179,7 @@ def _public_words(landing: Path) -> set[str]:
                 sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
             except Exception:  # a deliberately truncated workbook
                 continue
-            text = "\n".join(str(c) for row in sheet for c in row)
+            text = "\n".join(c for row in sheet for c in row if isinstance(c, str))  # words are strings
         else:
             text = path.read_bytes().decode("utf-8", errors="ignore")
         words |= _cjk_words_in(text)
@@ -197,7 +197,8 @@ def _phones_in(text: str) -> set[str]:
 def _cjk_words_in(text: str) -> set[str]:
     """Every 3-4 character window of each run of Chinese characters (the names we look for)."""
     words: set[str] = set()
-    for run in re.findall(r"[\u4e00-\u9fff]{3,}", text):
+    # each distinct run once: the demo's exports hold ~2.1 M runs of 394 distinct ones (2026-12-08)
+    for run in set(re.findall(r"[\u4e00-\u9fff]{3,}", text)):
         for size in (3, 4):
             words.update(run[i : i + size] for i in range(len(run) - size + 1))
     return words

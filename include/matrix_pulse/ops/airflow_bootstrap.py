@@ -4,10 +4,11 @@
 migrate`` and ``airflow pools set <writer pool> 1 ...``, one after the other, in this one
 interpreter. Each ``airflow ...`` command first pays Airflow's import and configuration (~4 CPU-s,
 4-11 s of wall time on this 2-core machine under load, measured in `make test`, 2026-12-08) before
-it does anything; both run whenever a home is new or upgraded: a first ``make airflow``,
-``make celery`` and ``make bench``, and every Airflow stack the tests start
-(scripts/bootstrap_airflow.sh, ``ops.celery_stack``). docker-compose.yaml keeps the two commands
-(its init container runs once per deployment).
+it does anything. Both run for every Airflow home without a bootstrap stamp
+(scripts/bootstrap_airflow.sh: a first ``make airflow`` or ``make demo``, the bench's home when
+there is no migrated database to copy, most Airflow stacks the tests start) and at every start of
+the Celery stack (``ops.celery_stack``). docker-compose.yaml keeps the two commands (its init
+container runs once per deployment).
 """
 
 from __future__ import annotations

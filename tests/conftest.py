@@ -108,22 +108,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return WorkUnitScheduling(config, log)
 
 
-def hq_and_one_region(path: Path, region: str = "huadong") -> Path:
-    """The repo's audiences file cut to HQ and one region, written to ``path`` (for MP_AUDIENCES_FILE).
-
-    For the tests whose point is how packs are built and sent (on Celery and PostgreSQL, in the
-    bench), not what each audience's pack says: tests/e2e holds all eight packs of the repo's file
-    to the simulator's truth. The national and the regional scope are both still built; six packs
-    fewer took the PostgreSQL pipeline test from ~170 to ~134 s run alone (README, Measured)."""
-    import yaml
-
-    config = yaml.safe_load((REPO_ROOT / "config" / "audiences.yaml").read_text(encoding="utf-8"))
-    config["audiences"] = [a for a in config["audiences"] if a["id"] in ("hq", region)]
-    assert len(config["audiences"]) == 2, config["audiences"]
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def mp_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private MP_HOME (landing, warehouse, outputs) for one test."""

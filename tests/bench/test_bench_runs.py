@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import hq_and_one_region
+from audience_files import hq_and_one_region
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,7 @@ import duckdb
 import psycopg2
 import pytest
 import yaml
-from conftest import hq_and_one_region
+from audience_files import hq_and_one_region
 from marts_equal import assert_marts_equal
 from matrix_pulse.ingest.pg_warehouse import ingest_lock_key
 from matrix_pulse.ops.airflow_runs import TERMINAL, AirflowApi, run_dag

@@ -72,7 +72,7 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory):
         # The simulator's mess makes 12 of a week's 77 source-days unusable (16%), above the
         # production gate (8%); the packs must be built and sent here, so the gate allows it.
         "MP_GATE_MAX_MISSING_RATE": "0.5",
-        # HQ's pack and one region's: both scopes built from PostgreSQL and sent (conftest.hq_and_one_region)
+        # HQ's pack and one region's: both scopes built from PostgreSQL and sent (audience_files.hq_and_one_region)
         "MP_AUDIENCES_FILE": str(hq_and_one_region(tmp_path_factory.mktemp("audiences") / "audiences.yaml")),
         # Only the runs the test triggers (no cron catch-up or asset-triggered runs beside them),
         # as in `make demo`: the timings are those of one pipeline.

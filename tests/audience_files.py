@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from matrix_pulse.settings import REPO_ROOT
 
 
 def hq_and_one_region(path: Path, region: str = "huadong") -> Path:
